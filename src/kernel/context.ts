@@ -1,0 +1,146 @@
+import { type Mem } from '../mem/mem.js';
+import {
+  type Era, type Layout, MAX_BUG_SITES, MAX_WARN_SITES, VMSTAT_ITEMS, VMSTAT_STRIDE, type VmstatItem,
+} from '../mem/layout.js';
+
+/** Every WARN_ON_ONCE call site in the model, by name. The index is its counter slot. */
+export const WARN_SITES = [
+  'get_user_pages:FOLL_PIN',
+  'get_user_pages_fast:FOLL_PIN',
+  'get_user_pages_remote:FOLL_PIN',
+  'pin_user_pages:FOLL_GET',
+  'pin_user_pages_fast:FOLL_GET',
+  'pin_user_pages_remote:FOLL_GET',
+  'pin_longterm_pages:FOLL_GET',
+  'pin_longterm_pages_fast:FOLL_GET',
+  'pin_longterm_pages_remote:FOLL_GET',
+  'internal_get_user_pages_fast:flags',
+  'follow_page_pte:FOLL_PIN|FOLL_GET',
+  'try_get_compound_head:refcount<0',
+  'try_get_page:refcount<=0',
+  'put_compound_head:pincount<0',
+  'unpin_user_pages:IS_ERR_VALUE',
+  'page_ref_unfreeze:nonzero',
+  'mmap_assert_locked',
+] as const;
+export type WarnSite = (typeof WARN_SITES)[number];
+
+/** Every BUG / VM_BUG_ON call site: the kernel would oops; the model records and throws. */
+export const BUG_SITES = [
+  'put_page:underflow',
+  'get_page:refcount<=0',
+  '__get_user_pages:FOLL_PIN without pages',
+  'free_pages:refcount',
+  'free_pages:nonzero pincount',
+  'free_pages:double free',
+  'gup_put:pincount underflow',
+  'mmap_lock:unbalanced unlock',
+] as const;
+export type BugSite = (typeof BUG_SITES)[number];
+
+if (WARN_SITES.length > MAX_WARN_SITES || BUG_SITES.length > MAX_BUG_SITES) {
+  throw new Error('context: more WARN/BUG sites than the layout reserves');
+}
+
+/** A BUG() in the model: the state it found is recorded in the SAB counters before the throw. */
+export class KernelBug extends Error {
+  constructor(
+    readonly site: BugSite,
+    readonly detail: string,
+  ) {
+    super(`kernel BUG at ${site}: ${detail}`);
+    this.name = 'KernelBug';
+  }
+}
+
+/**
+ * An mmu notifier subscription as the invalidating thread sees it: invalidate_range_start runs
+ * before the PTEs of [start, end) (virtual page numbers) change, invalidate_range_end after.
+ */
+export interface MmuNotifier {
+  invalidate_range_start(mm: number, start: number, end: number, event: string): void;
+  invalidate_range_end(mm: number, start: number, end: number): void;
+}
+
+/**
+ * What one thread of the model needs: the shared memory, the pin-accounting era, the cpu id
+ * whose per-cpu vmstat slots it updates, the enabled faults, and the locks it holds (for
+ * lockdep-style assertions). One per thread; the SAB is the only shared state.
+ */
+export class KernelContext {
+  readonly layout: Layout;
+  /** mm ids whose mmap_lock this thread holds for read (count) — lockdep's view. */
+  readonly readLocks = new Map<number, number>();
+  readonly writeLocks = new Set<number>();
+  /** Notifiers called by mm operations this thread performs (ODP registers here, DESIGN.md §4). */
+  readonly mmu_notifiers: MmuNotifier[] = [];
+  private readonly vmstatBase: number;
+
+  constructor(
+    readonly mem: Mem,
+    readonly era: Era,
+    readonly cpu: number,
+    readonly faults: ReadonlySet<string> = new Set(),
+  ) {
+    this.layout = mem.layout;
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.layout.config.nrCpus) {
+      throw new RangeError(`KernelContext: cpu ${cpu} outside [0, ${this.layout.config.nrCpus})`);
+    }
+    this.vmstatBase = this.layout.vmstatOff + cpu * Math.ceil(VMSTAT_ITEMS.length / VMSTAT_STRIDE) * VMSTAT_STRIDE;
+  }
+
+  /** A fault of the fault catalogue is enabled in this run. */
+  fault(name: string): boolean {
+    return this.faults.size !== 0 && this.faults.has(name);
+  }
+
+  /** WARN_ON_ONCE(cond): counts every hit per call site, never throws. Returns cond. */
+  WARN_ON_ONCE(cond: boolean, site: WarnSite): boolean {
+    if (cond) this.mem.add(this.layout.warnOff + WARN_SITES.indexOf(site), 1);
+    return cond;
+  }
+
+  /** BUG(): records the site in the SAB and throws KernelBug. */
+  BUG(site: BugSite, detail: string): never {
+    this.mem.add(this.layout.bugOff + BUG_SITES.indexOf(site), 1);
+    throw new KernelBug(site, detail);
+  }
+
+  /** mod_node_page_state() on this cpu's slot: uncontended, so it costs one uncontended RMW. */
+  vmstatAdd(item: number, delta: number): void {
+    this.mem.add(this.vmstatBase + item, delta);
+  }
+}
+
+export const VMSTAT: Readonly<Record<VmstatItem, number>> = Object.fromEntries(
+  VMSTAT_ITEMS.map((name, i) => [name, i]),
+) as Record<VmstatItem, number>;
+
+/** Sum of every cpu's slot: what /proc/vmstat would show. */
+export function readVmstat(mem: Mem): Record<VmstatItem, number> {
+  const l = mem.layout;
+  const perCpu = Math.ceil(VMSTAT_ITEMS.length / VMSTAT_STRIDE) * VMSTAT_STRIDE;
+  const out = {} as Record<VmstatItem, number>;
+  VMSTAT_ITEMS.forEach((name, item) => {
+    let sum = 0;
+    for (let cpu = 0; cpu < l.config.nrCpus; cpu++) sum += mem.load(l.vmstatOff + cpu * perCpu + item);
+    out[name] = sum;
+  });
+  return out;
+}
+
+/** WARN and BUG counts by site (sites never hit are left out). */
+export function readWarnings(mem: Mem): { warn: Partial<Record<WarnSite, number>>; bug: Partial<Record<BugSite, number>> } {
+  const l = mem.layout;
+  const warn: Partial<Record<WarnSite, number>> = {};
+  const bug: Partial<Record<BugSite, number>> = {};
+  WARN_SITES.forEach((s, i) => {
+    const n = mem.load(l.warnOff + i);
+    if (n !== 0) warn[s] = n;
+  });
+  BUG_SITES.forEach((s, i) => {
+    const n = mem.load(l.bugOff + i);
+    if (n !== 0) bug[s] = n;
+  });
+  return { warn, bug };
+}

@@ -1,0 +1,185 @@
+/**
+ * handle_mm_fault(): populate or upgrade the entry for one virtual page. The caller holds
+ * mmap_lock for read; PTE changes are made under the page-table lock.
+ */
+import { PG, PG_anon, PMD_ORDER, PUD_ORDER, VMA_KIND, VM_WRITE, ZONE } from '../mem/layout.js';
+import { EFAULT, ENOMEM } from './constants.js';
+import { current } from './current.js';
+import { VMSTAT } from './context.js';
+import { alloc_pages, clear_page } from './alloc.js';
+import { find_or_create_page } from './filemap.js';
+import { type MmStruct, type Vma } from './mm.js';
+import { get_page, put_page, pw, set_page_dirty } from './page.js';
+import {
+  _PAGE_DEVMAP, _PAGE_DIRTY, _PAGE_HUGE, _PAGE_PRESENT, _PAGE_RW, type PageTables, is_migration_entry, pfn_pte,
+  pte_pfn, pte_present, pte_write, spin_lock, spin_unlock,
+} from './pgtable.js';
+
+/** The lock for a leaf of `order` at vpn: the PMD's split lock (a PUD leaf uses its first PMD's). */
+export function leaf_ptl(pt: PageTables, vpn: number, order: number): number {
+  return pt.ptl(order === PUD_ORDER ? vpn & ~((1 << PUD_ORDER) - 1) : vpn);
+}
+
+/** migration_entry_wait(): the entry is being migrated; wait until it changes, then retry. */
+function migration_entry_wait(idx: number, entry: number): void {
+  current.mem.wait(idx, entry, 1);
+}
+
+/**
+ * Resolve an existing entry: upgrade a read-only file/anon entry on a write fault (do_wp_page /
+ * page_mkwrite, which dirties the page), or wait out a migration entry. Returns true if handled.
+ */
+function fault_existing(idx: number, ptl: number, write: boolean, file: boolean): boolean {
+  const m = current.mem;
+  spin_lock(ptl);
+  const e = m.load(idx);
+  if (pte_present(e)) {
+    if (write && !pte_write(e)) {
+      if (file) set_page_dirty(pte_pfn(e)); // ->page_mkwrite
+      m.store(idx, e | _PAGE_RW | _PAGE_DIRTY);
+    }
+    spin_unlock(ptl);
+    return true;
+  }
+  spin_unlock(ptl);
+  if (is_migration_entry(e)) {
+    migration_entry_wait(idx, e);
+    return true;
+  }
+  return false;
+}
+
+function anon_rmap(head: number, mm: MmStruct, vpn: number): void {
+  const m = current.mem;
+  m.store(pw(head, PG.MAPPING), -(mm.id + 1));
+  m.store(pw(head, PG.INDEX), vpn);
+  m.or(pw(head, PG.FLAGS), PG_anon);
+}
+
+function fault_hugetlb(mm: MmStruct, vma: Vma, vpn: number, write: boolean): number {
+  const m = current.mem;
+  const order = vma.order;
+  const base = vpn & ~((1 << order) - 1);
+  const idx = order === PUD_ORDER ? mm.pt.pud(base) : mm.pt.pmd(base);
+  const ptl = leaf_ptl(mm.pt, base, order);
+  if (fault_existing(idx, ptl, write, false)) return 0;
+  const head = alloc_pages(order === PUD_ORDER ? ZONE.HUGE_1G : ZONE.HUGE_2M, order);
+  if (head < 0) return -ENOMEM;
+  clear_page(head, 1 << order);
+  anon_rmap(head, mm, base);
+  m.store(pw(head, PG.MAPCOUNT), 1);
+  spin_lock(ptl);
+  if (m.load(idx) !== 0) {
+    spin_unlock(ptl);
+    m.store(pw(head, PG.MAPCOUNT), 0);
+    put_page(head);
+    return 0;
+  }
+  const rw = (vma.flags & VM_WRITE) !== 0 ? _PAGE_RW | _PAGE_DIRTY : 0;
+  m.store(idx, pfn_pte(head, _PAGE_PRESENT | _PAGE_HUGE | rw));
+  spin_unlock(ptl);
+  return 0;
+}
+
+function fault_anon(mm: MmStruct, vma: Vma, vpn: number, write: boolean): number {
+  const m = current.mem;
+  const idx = mm.pt.pte(vpn);
+  const ptl = mm.pt.ptl(vpn);
+  if (fault_existing(idx, ptl, write, false)) return 0;
+  let order = vma.order;
+  let base = vpn & ~((1 << order) - 1);
+  if (base < vma.start || base + (1 << order) > vma.end) {
+    order = 0;
+    base = vpn;
+  }
+  const zone = vma.kind === VMA_KIND.CMA ? ZONE.MOVABLE : ZONE.NORMAL;
+  let head = alloc_pages(zone, order);
+  if (head < 0 && order > 0) {
+    order = 0;
+    base = vpn;
+    head = alloc_pages(zone, 0);
+  }
+  if (head < 0) return -ENOMEM;
+  const nr = 1 << order;
+  clear_page(head, nr);
+  anon_rmap(head, mm, base);
+  spin_lock(ptl);
+  for (let i = 0; i < nr; i++) {
+    if (m.load(mm.pt.pte(base + i)) !== 0) {
+      spin_unlock(ptl);
+      put_page(head); // raced with another fault (or a partly populated folio range): retry small
+      return 0;
+    }
+  }
+  const rw = (vma.flags & VM_WRITE) !== 0 ? _PAGE_RW | _PAGE_DIRTY : 0;
+  for (let i = 0; i < nr; i++) {
+    m.store(pw(head + i, PG.MAPCOUNT), 1);
+    m.store(mm.pt.pte(base + i), pfn_pte(head + i, _PAGE_PRESENT | rw));
+  }
+  if (nr > 1) m.add(pw(head, PG.REFCOUNT), nr - 1); // one reference per mapped subpage
+  spin_unlock(ptl);
+  return 0;
+}
+
+function fault_file(mm: MmStruct, vma: Vma, vpn: number, write: boolean): number {
+  const m = current.mem;
+  const idx = mm.pt.pte(vpn);
+  const ptl = mm.pt.ptl(vpn);
+  if (fault_existing(idx, ptl, write, true)) return 0;
+  const index = vma.pgoff + (vpn - vma.start);
+  const page = find_or_create_page(vma.file, index);
+  if (page < 0) return page;
+  spin_lock(ptl);
+  if (m.load(idx) !== 0) {
+    spin_unlock(ptl);
+    put_page(page);
+    return 0;
+  }
+  m.add(pw(page, PG.MAPCOUNT), 1);
+  if (write) set_page_dirty(page); // ->page_mkwrite on a write fault
+  m.store(idx, pfn_pte(page, _PAGE_PRESENT | (write ? _PAGE_RW | _PAGE_DIRTY : 0)));
+  spin_unlock(ptl);
+  return 0;
+}
+
+function fault_dax(mm: MmStruct, vma: Vma, vpn: number, write: boolean): number {
+  const m = current.mem;
+  const l = current.layout;
+  const idx = mm.pt.pte(vpn);
+  const ptl = mm.pt.ptl(vpn);
+  if (fault_existing(idx, ptl, write, false)) return 0;
+  const daxFrames = l.config.daxFrames;
+  if (daxFrames === 0) return -ENOMEM;
+  const index = vma.pgoff + (vpn - vma.start);
+  const pfn = l.zoneStart[ZONE.DAX]! + ((vma.file * l.config.filePages + index) % daxFrames);
+  spin_lock(ptl);
+  if (m.load(idx) !== 0) {
+    spin_unlock(ptl);
+    return 0;
+  }
+  get_page(pfn);
+  m.add(pw(pfn, PG.MAPCOUNT), 1);
+  m.store(idx, pfn_pte(pfn, _PAGE_PRESENT | _PAGE_DEVMAP | ((vma.flags & VM_WRITE) !== 0 ? _PAGE_RW | _PAGE_DIRTY : 0)));
+  spin_unlock(ptl);
+  return 0;
+}
+
+/** handle_mm_fault(): 0 when the caller should retry its lookup, or -errno. */
+export function handle_mm_fault(mm: MmStruct, vma: Vma, vpn: number, write: boolean): number {
+  if (write && (vma.flags & VM_WRITE) === 0) return -EFAULT;
+  current.vmstatAdd(VMSTAT.pgfault, 1);
+  switch (vma.kind) {
+    case VMA_KIND.HUGETLB:
+      return fault_hugetlb(mm, vma, vpn, write);
+    case VMA_KIND.ANON:
+    case VMA_KIND.CMA:
+      return fault_anon(mm, vma, vpn, write);
+    case VMA_KIND.FILE:
+      return fault_file(mm, vma, vpn, write);
+    case VMA_KIND.DAX:
+      return fault_dax(mm, vma, vpn, write);
+    default:
+      return -EFAULT;
+  }
+}
+

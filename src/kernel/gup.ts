@@ -1,0 +1,391 @@
+/**
+ * mm/gup.c: the get_user_pages / pin_user_pages family with the seed's rules (DESIGN.md §3).
+ *
+ * Addresses are byte addresses, as in the kernel; `pages` receives pfns (a pfn is this model's
+ * `struct page *`). The task_struct and vmas arguments of the 2019 signatures are gone, as they
+ * are in later kernels; the mm comes first, as in get_user_pages_remote().
+ */
+import { MM, MMF_HAS_PINNED, VMA_KIND, VM_READ, VM_WRITE, ZONE } from '../mem/layout.js';
+import {
+  EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, FOLL_FORCE, FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_REMOTE, FOLL_TOUCH,
+  FOLL_WRITE, GUP_FAST_ALLOWED_FLAGS,
+} from './constants.js';
+import { current } from './current.js';
+import { VMSTAT } from './context.js';
+import { handle_mm_fault, leaf_ptl } from './fault.js';
+import { migrate_page } from './migrate.js';
+import {
+  type MmStruct, type Vma, PAGE_SIZE, find_vma, mmap_assert_locked, mmap_read_lock, mmap_read_unlock,
+} from './mm.js';
+import { PageDirty, compound_head, page_zonenum, put_page, set_page_dirty_lock } from './page.js';
+import {
+  _PAGE_DEVMAP, _PAGE_HUGE, _PAGE_PRESENT, _PAGE_RW, spin_lock, spin_unlock, walk, type Walk,
+} from './pgtable.js';
+import { put_compound_head, try_grab_compound_head, try_grab_page } from './pin.js';
+
+/** Where GUP writes the pages it returns: pfns. Entries it did not fill are left as they were. */
+export type PageArray = Int32Array | number[];
+
+/** How often the FOLL_LONGTERM pin-migrate-retry loop goes round before giving up with -ENOMEM. */
+export const LONGTERM_MIGRATE_RETRIES = 16;
+
+function vpnRange(start: number, nr: number): number {
+  // start & PAGE_MASK; an address range beyond the address space is -EFAULT (access_ok).
+  const vpn = Math.floor(start / PAGE_SIZE);
+  return vpn < 0 || vpn + nr > current.layout.vaPages ? -1 : vpn;
+}
+
+/** folio_is_longterm_pinnable(): not in ZONE_MOVABLE/CMA. The fault longterm-in-cma ignores it. */
+function is_longterm_pinnable(head: number): boolean {
+  return page_zonenum(head) !== ZONE.MOVABLE || current.fault('longterm-in-cma');
+}
+
+/** mm_set_has_pinned_flag(): test first, so pinning threads do not bounce the cache line. */
+function mm_set_has_pinned_flag(mm: MmStruct): void {
+  const idx = mm.base + MM.FLAGS;
+  if ((current.mem.load(idx) & MMF_HAS_PINNED) === 0) current.mem.or(idx, MMF_HAS_PINNED);
+}
+
+/** Undo a gup-fast grab. The fault unbalanced-undo releases a pin with put_page (kernel-notes 4.10). */
+function undo_grab(head: number, refs: number, flags: number): void {
+  if (current.fault('unbalanced-undo')) put_page(head);
+  else put_compound_head(head, refs, flags);
+}
+
+// ---- the slow path -----------------------------------------------------------------------
+
+/** check_vma_flags(): 0, or why this VMA cannot be used with these flags. */
+function check_vma_flags(vma: Vma, flags: number): number {
+  if ((flags & FOLL_LONGTERM) !== 0 && vma.kind === VMA_KIND.DAX) return -EOPNOTSUPP;
+  if ((flags & FOLL_WRITE) !== 0) {
+    if ((vma.flags & VM_WRITE) === 0) return -EFAULT; // FOLL_FORCE COW of read-only mappings is not modelled
+  } else if ((vma.flags & VM_READ) === 0 && (flags & FOLL_FORCE) === 0) {
+    return -EFAULT;
+  }
+  return 0;
+}
+
+const NO_PAGE = -1;
+const slowWalk: Walk = { idx: 0, entry: 0, order: 0 };
+
+/**
+ * follow_page_mask(): under the page-table lock, the page mapped at vpn with a reference of the
+ * kind `flags` asks for; NO_PAGE if it must be faulted in first; or -errno.
+ */
+function follow_page_mask(mm: MmStruct, vpn: number, flags: number): number {
+  if (current.WARN_ON_ONCE((flags & (FOLL_PIN | FOLL_GET)) === (FOLL_PIN | FOLL_GET), 'follow_page_pte:FOLL_PIN|FOLL_GET')) {
+    return -EINVAL;
+  }
+  const w = walk(mm.pt, vpn, slowWalk);
+  const ptl = leaf_ptl(mm.pt, vpn, w.order);
+  spin_lock(ptl);
+  try {
+    const e = current.mem.load(w.idx); // re-read under the lock
+    if ((e & _PAGE_PRESENT) === 0 || ((flags & FOLL_WRITE) !== 0 && (e & _PAGE_RW) === 0)) return NO_PAGE;
+    if (((e & _PAGE_HUGE) !== 0) !== (w.order !== 0)) return NO_PAGE; // the table changed under us
+    const page = (e >>> 7) + (w.order !== 0 ? vpn & ((1 << w.order) - 1) : 0);
+    if ((flags & (FOLL_GET | FOLL_PIN)) !== 0 && !try_grab_page(page, flags)) return -ENOMEM;
+    return page;
+  } finally {
+    spin_unlock(ptl);
+  }
+}
+
+/**
+ * __get_user_pages(): walk [start, start+nr) under mmap_lock, faulting pages in as needed.
+ * Returns the number of pages taken (maybe fewer than nr), or -errno if none were.
+ */
+function __get_user_pages(mm: MmStruct, vpn0: number, nr: number, flags: number, pages: PageArray | null, off: number): number {
+  if (pages === null && (flags & FOLL_PIN) !== 0) {
+    current.BUG('__get_user_pages:FOLL_PIN without pages', `VM_BUG_ON(!!pages != !!(gup_flags & (FOLL_GET | FOLL_PIN)))`);
+  }
+  if (nr <= 0) return 0;
+  current.vmstatAdd(VMSTAT.gup_slow_calls, 1);
+  const write = (flags & FOLL_WRITE) !== 0;
+  let vma: Vma | null = null;
+  let i = 0;
+  for (; i < nr; i++) {
+    const vpn = vpn0 + i;
+    if (vma === null || vpn >= vma.end || vpn < vma.start) {
+      vma = find_vma(mm, vpn);
+      if (vma === null) return i || -EFAULT;
+      const err = check_vma_flags(vma, flags);
+      if (err !== 0) return i || err;
+    }
+    let page: number;
+    for (;;) {
+      page = follow_page_mask(mm, vpn, flags);
+      if (page !== NO_PAGE) break;
+      const ret = handle_mm_fault(mm, vma, vpn, write);
+      if (ret < 0) return i || ret;
+    }
+    if (page < 0) return i || page;
+    if (pages !== null) pages[off + i] = page;
+  }
+  return i;
+}
+
+/** __get_user_pages_locked(): pages[] wanted without FOLL_PIN means FOLL_GET (traditional behaviour). */
+function __get_user_pages_locked(mm: MmStruct, vpn: number, nr: number, pages: PageArray | null, off: number, flags: number): number {
+  if (pages !== null && (flags & FOLL_PIN) === 0) flags |= FOLL_GET;
+  return __get_user_pages(mm, vpn, nr, flags, pages, off);
+}
+
+/** Release what a GUP call took with `flags`. */
+function release_pages(pages: PageArray, off: number, n: number, flags: number): void {
+  for (let i = 0; i < n; i++) {
+    const page = pages[off + i]!;
+    if ((flags & FOLL_PIN) !== 0) put_compound_head(compound_head(page), 1, FOLL_PIN);
+    else put_page(page);
+  }
+}
+
+/**
+ * __gup_longterm_locked(): for FOLL_LONGTERM, pin, then migrate anything in ZONE_MOVABLE/CMA
+ * out and pin again (check_and_migrate_movable_pages); DAX was refused in check_vma_flags.
+ */
+function __gup_longterm_locked(mm: MmStruct, vpn: number, nr: number, pages: PageArray | null, off: number, flags: number): number {
+  if ((flags & FOLL_LONGTERM) === 0 || pages === null) return __get_user_pages_locked(mm, vpn, nr, pages, off, flags);
+  for (let attempt = 0; ; attempt++) {
+    const rc = __get_user_pages_locked(mm, vpn, nr, pages, off, flags);
+    if (rc <= 0) return rc;
+    const movable = new Set<number>();
+    for (let i = 0; i < rc; i++) {
+      const head = compound_head(pages[off + i]!);
+      if (!is_longterm_pinnable(head)) movable.add(head);
+    }
+    if (movable.size === 0) return rc;
+    release_pages(pages, off, rc, flags);
+    if (attempt >= LONGTERM_MIGRATE_RETRIES) return -ENOMEM;
+    current.vmstatAdd(VMSTAT.longterm_migrate_retry, 1);
+    for (const head of movable) migrate_page(head);
+  }
+}
+
+/** __gup_longterm_unlocked(): the slow remainder of gup-fast, taking mmap_lock itself. */
+function __gup_longterm_unlocked(mm: MmStruct, vpn: number, nr: number, flags: number, pages: PageArray, off: number): number {
+  mmap_read_lock(mm);
+  try {
+    return __gup_longterm_locked(mm, vpn, nr, pages, off, flags);
+  } finally {
+    mmap_read_unlock(mm);
+  }
+}
+
+// ---- gup-fast ----------------------------------------------------------------------------
+
+/**
+ * A PMD or PUD leaf: grab `refs` subpages with one RMW on the head, then re-check the entry.
+ * Returns the number of pages taken (0 to stop).
+ */
+function gup_huge(idx: number, entry: number, order: number, vpn: number, remaining: number, flags: number, pages: PageArray, off: number): number {
+  if ((entry & _PAGE_PRESENT) === 0 || ((flags & FOLL_WRITE) !== 0 && (entry & _PAGE_RW) === 0)) return 0;
+  const base = entry >>> 7;
+  const offset = vpn & ((1 << order) - 1);
+  const refs = Math.min((1 << order) - offset, remaining);
+  const head = try_grab_compound_head(base, refs, flags);
+  if (head < 0) return 0;
+  if (!current.fault('gup-fast-no-recheck') && current.mem.load(idx) !== entry) {
+    current.vmstatAdd(VMSTAT.gup_fast_pte_changed, 1);
+    undo_grab(head, refs, flags);
+    return 0;
+  }
+  for (let j = 0; j < refs; j++) pages[off + j] = base + offset + j;
+  return refs;
+}
+
+/**
+ * gup_pgd_range(): the lockless walk. For each PTE: read it (load #1), grab the page with one
+ * atomic RMW, re-read the PMD and PTE (load #2) and undo with the same flags if either changed —
+ * the GUP half of the store-buffering pair whose other half is "clear PTE, then check pinned".
+ */
+function gup_fast(mm: MmStruct, vpn0: number, nr: number, flags: number, pages: PageArray, off: number): number {
+  const m = current.mem;
+  const pt = mm.pt;
+  const write = (flags & FOLL_WRITE) !== 0;
+  const longterm = (flags & FOLL_LONGTERM) !== 0;
+  const recheck = !current.fault('gup-fast-no-recheck');
+  let i = 0;
+  while (i < nr) {
+    const vpn = vpn0 + i;
+    const pudIdx = pt.pud(vpn);
+    const pud = m.load(pudIdx);
+    if ((pud & _PAGE_HUGE) !== 0) {
+      const n = gup_huge(pudIdx, pud, 18, vpn, nr - i, flags, pages, off + i);
+      if (n === 0) break;
+      i += n;
+      continue;
+    }
+    const pmdIdx = pt.pmd(vpn);
+    const pmd = m.load(pmdIdx);
+    if ((pmd & _PAGE_HUGE) !== 0) {
+      const n = gup_huge(pmdIdx, pmd, 9, vpn, nr - i, flags, pages, off + i);
+      if (n === 0) break;
+      i += n;
+      continue;
+    }
+    const pteIdx = pt.pte(vpn);
+    const pte = m.load(pteIdx);
+    if ((pte & _PAGE_PRESENT) === 0 || (write && (pte & _PAGE_RW) === 0)) break;
+    if (longterm && (pte & _PAGE_DEVMAP) !== 0) break;
+    const page = pte >>> 7;
+    const head = try_grab_compound_head(page, 1, flags);
+    if (head < 0) break;
+    if (longterm && !is_longterm_pinnable(head)) {
+      put_compound_head(head, 1, flags);
+      break;
+    }
+    if (recheck && (m.load(pmdIdx) !== pmd || m.load(pteIdx) !== pte)) {
+      current.vmstatAdd(VMSTAT.gup_fast_pte_changed, 1);
+      undo_grab(head, 1, flags);
+      break;
+    }
+    pages[off + i] = page;
+    i++;
+  }
+  return i;
+}
+
+/**
+ * internal_get_user_pages_fast(): gup-fast, then the slow path for whatever it could not take.
+ * If the fast pass took k > 0 pages and the slow remainder fails, it returns k: the caller has to
+ * release the pages already taken.
+ */
+function internal_get_user_pages_fast(mm: MmStruct, start: number, nr_pages: number, gup_flags: number, pages: PageArray): number {
+  if (current.WARN_ON_ONCE((gup_flags & ~GUP_FAST_ALLOWED_FLAGS) !== 0, 'internal_get_user_pages_fast:flags')) return -EINVAL;
+  if (!(nr_pages > 0)) return 0;
+  const vpn = vpnRange(start, nr_pages);
+  if (vpn < 0) return -EFAULT;
+  if ((gup_flags & FOLL_PIN) !== 0) mm_set_has_pinned_flag(mm);
+  const nr = gup_fast(mm, vpn, nr_pages, gup_flags, pages, 0);
+  if (nr === nr_pages) return nr;
+  current.vmstatAdd(VMSTAT.gup_fast_fallback, 1);
+  const ret = __gup_longterm_unlocked(mm, vpn + nr, nr_pages - nr, gup_flags, pages, nr);
+  if (ret < 0) return nr > 0 ? nr : ret;
+  return nr + ret;
+}
+
+function slow_entry(mm: MmStruct, start: number, nr_pages: number, gup_flags: number, pages: PageArray | null, longterm_path: boolean): number {
+  mmap_assert_locked(mm);
+  if (!(nr_pages > 0)) return 0;
+  const vpn = vpnRange(start, nr_pages);
+  if (vpn < 0) return -EFAULT;
+  if ((gup_flags & FOLL_PIN) !== 0) mm_set_has_pinned_flag(mm);
+  return longterm_path
+    ? __gup_longterm_locked(mm, vpn, nr_pages, pages, 0, gup_flags)
+    : __get_user_pages_locked(mm, vpn, nr_pages, pages, 0, gup_flags);
+}
+
+// ---- the exported family -----------------------------------------------------------------
+
+/**
+ * get_user_pages_fast() — take plain (FOLL_GET) references without mmap_lock, falling back to the
+ * slow path. Case 4 (struct page manipulation only). FOLL_PIN from a caller: WARN, -EINVAL.
+ * Returns the number of pages taken (maybe fewer than asked), 0 for nr_pages <= 0, or -errno.
+ */
+export function get_user_pages_fast(mm: MmStruct, start: number, nr_pages: number, gup_flags: number, pages: PageArray): number {
+  if (current.WARN_ON_ONCE((gup_flags & FOLL_PIN) !== 0, 'get_user_pages_fast:FOLL_PIN')) return -EINVAL;
+  return internal_get_user_pages_fast(mm, start, nr_pages, gup_flags, pages);
+}
+
+/**
+ * pin_user_pages_fast() — FOLL_PIN without mmap_lock; release with unpin_user_page(s).
+ * Case 1 (DIO), not Case 2 (RDMA). FOLL_GET from a caller: WARN, -EINVAL.
+ */
+export function pin_user_pages_fast(mm: MmStruct, start: number, nr_pages: number, gup_flags: number, pages: PageArray): number {
+  if (current.WARN_ON_ONCE((gup_flags & FOLL_GET) !== 0, 'pin_user_pages_fast:FOLL_GET')) return -EINVAL;
+  return internal_get_user_pages_fast(mm, start, nr_pages, gup_flags | FOLL_PIN, pages);
+}
+
+/**
+ * pin_longterm_pages_fast() — FOLL_PIN | FOLL_LONGTERM without mmap_lock. Case 2 (RDMA): CMA and
+ * movable pages are migrated before the pin holds; DAX refuses with -EOPNOTSUPP.
+ */
+export function pin_longterm_pages_fast(mm: MmStruct, start: number, nr_pages: number, gup_flags: number, pages: PageArray): number {
+  if (current.WARN_ON_ONCE((gup_flags & FOLL_GET) !== 0, 'pin_longterm_pages_fast:FOLL_GET')) return -EINVAL;
+  return internal_get_user_pages_fast(mm, start, nr_pages, gup_flags | FOLL_PIN | FOLL_LONGTERM, pages);
+}
+
+/**
+ * get_user_pages() — FOLL_GET references with mmap_lock held by the caller (Case 4). `pages` may be
+ * null (fault in only). FOLL_PIN from a caller: WARN, -EINVAL.
+ */
+export function get_user_pages(mm: MmStruct, start: number, nr_pages: number, gup_flags: number, pages: PageArray | null): number {
+  if (current.WARN_ON_ONCE((gup_flags & FOLL_PIN) !== 0, 'get_user_pages:FOLL_PIN')) return -EINVAL;
+  return slow_entry(mm, start, nr_pages, gup_flags | FOLL_TOUCH, pages, true);
+}
+
+/** get_user_pages_remote() — as get_user_pages() on another process's mm (caller holds its mmap_lock). */
+export function get_user_pages_remote(mm: MmStruct, start: number, nr_pages: number, gup_flags: number, pages: PageArray | null): number {
+  if (current.WARN_ON_ONCE((gup_flags & FOLL_PIN) !== 0, 'get_user_pages_remote:FOLL_PIN')) return -EINVAL;
+  return slow_entry(mm, start, nr_pages, gup_flags | FOLL_TOUCH | FOLL_REMOTE, pages, true);
+}
+
+/** pin_user_pages() — FOLL_PIN with mmap_lock held by the caller (Case 1). FOLL_GET: WARN, -EINVAL. */
+export function pin_user_pages(mm: MmStruct, start: number, nr_pages: number, gup_flags: number, pages: PageArray | null): number {
+  if (current.WARN_ON_ONCE((gup_flags & FOLL_GET) !== 0, 'pin_user_pages:FOLL_GET')) return -EINVAL;
+  return slow_entry(mm, start, nr_pages, gup_flags | FOLL_PIN, pages, true);
+}
+
+/** pin_longterm_pages() — FOLL_PIN | FOLL_LONGTERM with mmap_lock held by the caller (Case 2). */
+export function pin_longterm_pages(mm: MmStruct, start: number, nr_pages: number, gup_flags: number, pages: PageArray | null): number {
+  if (current.WARN_ON_ONCE((gup_flags & FOLL_GET) !== 0, 'pin_longterm_pages:FOLL_GET')) return -EINVAL;
+  return slow_entry(mm, start, nr_pages, gup_flags | FOLL_PIN | FOLL_LONGTERM, pages, true);
+}
+
+/**
+ * pin_user_pages_remote() — FOLL_PIN on another process's mm (caller holds its mmap_lock); the
+ * seed routes it through __get_user_pages_locked (no longterm migration), as here.
+ */
+export function pin_user_pages_remote(mm: MmStruct, start: number, nr_pages: number, gup_flags: number, pages: PageArray | null): number {
+  if (current.WARN_ON_ONCE((gup_flags & FOLL_GET) !== 0, 'pin_user_pages_remote:FOLL_GET')) return -EINVAL;
+  return slow_entry(mm, start, nr_pages, gup_flags | FOLL_TOUCH | FOLL_REMOTE | FOLL_PIN, pages, false);
+}
+
+/**
+ * pin_longterm_pages_remote() — FOLL_PIN | FOLL_LONGTERM on another process's mm. Unlike the seed
+ * (which skipped it), the model runs the longterm migration loop here, as later kernels do.
+ */
+export function pin_longterm_pages_remote(mm: MmStruct, start: number, nr_pages: number, gup_flags: number, pages: PageArray | null): number {
+  if (current.WARN_ON_ONCE((gup_flags & FOLL_GET) !== 0, 'pin_longterm_pages_remote:FOLL_GET')) return -EINVAL;
+  return slow_entry(mm, start, nr_pages, gup_flags | FOLL_LONGTERM | FOLL_REMOTE | FOLL_PIN, pages, true);
+}
+
+// ---- release -----------------------------------------------------------------------------
+
+/** unpin_user_page() — release one page taken by pin_user_pages*(). */
+export function unpin_user_page(page: number): void {
+  put_compound_head(compound_head(page), 1, FOLL_PIN);
+}
+
+/** unpin_user_pages() — release npages pins; negative entries (NULL) are skipped; a -errno count WARNs. */
+export function unpin_user_pages(pages: PageArray, npages: number): void {
+  if (current.WARN_ON_ONCE(npages < 0, 'unpin_user_pages:IS_ERR_VALUE')) return;
+  for (let i = 0; i < npages; i++) {
+    const page = pages[i]!;
+    if (page >= 0) unpin_user_page(page);
+  }
+}
+
+/**
+ * unpin_user_pages_dirty_lock() — for each page: if make_dirty and the page is clean,
+ * set_page_dirty_lock(); then unpin. The fault unpin-without-dirty skips the dirtying.
+ */
+export function unpin_user_pages_dirty_lock(pages: PageArray, npages: number, make_dirty: boolean): void {
+  if (!make_dirty || current.fault('unpin-without-dirty')) {
+    unpin_user_pages(pages, npages);
+    return;
+  }
+  if (current.WARN_ON_ONCE(npages < 0, 'unpin_user_pages:IS_ERR_VALUE')) return;
+  for (let i = 0; i < npages; i++) {
+    const page = pages[i]!;
+    if (page < 0) continue;
+    if (!PageDirty(page)) set_page_dirty_lock(page);
+    unpin_user_page(page);
+  }
+}
+
+/** The seed's names (fc1d8e7cca2d), renamed to unpin_* in f1f6a7dd9b53. */
+export const put_user_page = unpin_user_page;
+export const put_user_pages = unpin_user_pages;
+export const put_user_pages_dirty_lock = unpin_user_pages_dirty_lock;

@@ -1,0 +1,141 @@
+/**
+ * Page migration (kernel-notes §3.3): lock and isolate the page, replace each PTE with a
+ * migration entry, freeze the refcount at the expected value (a pin can never pass the freeze),
+ * copy to a new frame, switch the page cache slot, and install the new page.
+ */
+import { PG, PG_anon, PG_dirty, PG_uptodate, ZONE } from '../mem/layout.js';
+import { EAGAIN, EBUSY, ENOMEM } from './constants.js';
+import { current } from './current.js';
+import { VMSTAT } from './context.js';
+import { alloc_pages } from './alloc.js';
+import { page_data, pagecache_slot } from './filemap.js';
+import { type MmStruct } from './mm.js';
+import {
+  PageCompound, get_page, page_ref_add_unless_zero, page_ref_count, page_ref_freeze, page_ref_unfreeze, put_page,
+  put_page_refs, pw, set_page_dirty, trylock_page, unlock_page,
+} from './page.js';
+import {
+  _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, is_migration_entry, make_migration_entry, pfn_pte, pte_dirty, pte_pfn,
+  pte_present, pte_write, spin_lock, spin_unlock,
+} from './pgtable.js';
+import { page_maybe_dma_pinned } from './pin.js';
+import { rmap_walk } from './rmap.js';
+
+interface MigrationPte {
+  mm: MmStruct;
+  vpn: number;
+  entry: number; // the migration entry we installed
+  write: boolean;
+  dirty: boolean;
+}
+
+/** try_to_migrate(): replace every PTE of `page` with a migration entry; false if a pin was seen. */
+function try_to_migrate(page: number, anon: boolean, out: MigrationPte[]): boolean {
+  const m = current.mem;
+  let ok = true;
+  rmap_walk(page, (mm, vpn) => {
+    const idx = mm.pt.pte(vpn);
+    const ptl = mm.pt.ptl(vpn);
+    spin_lock(ptl);
+    try {
+      const e = m.load(idx);
+      if (!pte_present(e) || pte_pfn(e) !== page) return true;
+      const entry = make_migration_entry(page, pte_write(e));
+      const old = m.xchg(idx, entry); // (A1) clear the PTE ...
+      m.event('pte-cleared', idx);
+      // ... (A2) then check for pins: the mm half of the store-buffering pair (anon exclusive pages).
+      if (anon && page_maybe_dma_pinned(page)) {
+        m.store(idx, old);
+        ok = false;
+        return false;
+      }
+      if (pte_dirty(old)) set_page_dirty(page);
+      m.sub(pw(page, PG.MAPCOUNT), 1);
+      out.push({ mm, vpn, entry, write: pte_write(old), dirty: pte_dirty(old) });
+      return true;
+    } finally {
+      spin_unlock(ptl);
+    }
+  });
+  return ok;
+}
+
+/** remove_migration_ptes(): point every migration entry we installed at `target`. */
+function remove_migration_ptes(target: number, entries: MigrationPte[]): void {
+  const m = current.mem;
+  for (const e of entries) {
+    const idx = e.mm.pt.pte(e.vpn);
+    const ptl = e.mm.pt.ptl(e.vpn);
+    spin_lock(ptl);
+    if (m.load(idx) === e.entry && is_migration_entry(e.entry)) {
+      get_page(target);
+      m.add(pw(target, PG.MAPCOUNT), 1);
+      m.store(idx, pfn_pte(target, _PAGE_PRESENT | (e.write ? _PAGE_RW : 0) | (e.dirty ? _PAGE_DIRTY : 0)));
+    }
+    spin_unlock(ptl);
+    m.notify(idx); // wake faults waiting on the migration entry
+  }
+}
+
+/**
+ * migrate_page(): move an order-0 anon or page-cache page to a new ZONE_NORMAL frame.
+ * Returns 0, -EAGAIN (extra references: a pin, a GUP reference, a racing user), -EBUSY (pinned
+ * anon page seen at the PTE check, or a large folio) or -ENOMEM.
+ */
+export function migrate_page(page: number): number {
+  const m = current.mem;
+  if (PageCompound(page)) return -EBUSY;
+  if (!trylock_page(page)) return -EAGAIN;
+  if (!page_ref_add_unless_zero(page, 1)) {
+    // already freed: nothing to migrate
+    unlock_page(page);
+    return -EAGAIN;
+  }
+  const mapping = m.load(pw(page, PG.MAPPING));
+  const anon = mapping < 0;
+  const file = mapping > 0;
+  const entries: MigrationPte[] = [];
+  const fail = (err: number): number => {
+    remove_migration_ptes(page, entries);
+    unlock_page(page);
+    put_page(page); // the isolation reference
+    current.vmstatAdd(VMSTAT.pgmigrate_fail, 1);
+    return err;
+  };
+  if (!try_to_migrate(page, anon, entries)) return fail(-EBUSY);
+  if (entries.length > 0) put_page_refs(page, entries.length); // the mappings' references
+  const expected = 1 + (file ? 1 : 0); // isolation + page cache
+  if (current.fault('migrate-no-freeze')) {
+    // The fault: check the count and go on copying without freezing it; a pin taken meanwhile is missed.
+    if (page_ref_count(page) !== expected) return fail(-EAGAIN);
+  } else if (!page_ref_freeze(page, expected)) {
+    return fail(-EAGAIN);
+  }
+  const frozen = !current.fault('migrate-no-freeze');
+  const newpage = alloc_pages(ZONE.NORMAL, 0);
+  if (newpage < 0) {
+    if (frozen) page_ref_unfreeze(page, expected);
+    return fail(-ENOMEM);
+  }
+  trylock_page(newpage);
+  m.copyWords(page_data(newpage), page_data(page), current.layout.config.wordsPerPage);
+  const flags = m.load(pw(page, PG.FLAGS)) & (PG_dirty | PG_anon | PG_uptodate);
+  m.or(pw(newpage, PG.FLAGS), flags);
+  m.store(pw(newpage, PG.MAPPING), mapping);
+  m.store(pw(newpage, PG.INDEX), m.load(pw(page, PG.INDEX)));
+  if (file) {
+    m.add(pw(newpage, PG.REFCOUNT), 1); // the page cache's reference moves to the new page
+    m.cas(pagecache_slot(mapping - 1, m.load(pw(page, PG.INDEX))), page + 1, newpage + 1);
+  }
+  m.and(pw(page, PG.FLAGS), ~PG_dirty);
+  m.store(pw(page, PG.MAPPING), 0);
+  if (frozen) page_ref_unfreeze(page, 1); // only the isolation reference is left
+  else if (file) put_page(page);
+  remove_migration_ptes(newpage, entries);
+  unlock_page(newpage);
+  unlock_page(page);
+  put_page(newpage); // the new page's isolation reference
+  put_page(page); // the old page's isolation reference: frees it
+  current.vmstatAdd(VMSTAT.pgmigrate_success, 1);
+  return 0;
+}

@@ -1,0 +1,140 @@
+/**
+ * Pin accounting, one switch for three eras (DESIGN.md §3, kernel-notes §2):
+ *
+ *  - seed-2019: every pinned subpage adds GUP_PIN_COUNTING_BIAS to the head's refcount, compound
+ *    pages included; page_dma_pinned() compares the *signed* count, so a 1 GB page overflows into
+ *    a false negative after 8 full pins.
+ *  - v5.7: compound pages of order >= 2 keep an exact hpage_pinned_refcount in page[2] (+1 on the
+ *    refcount per pin); smaller pages keep the bias; the predicate compares the count unsigned.
+ *  - v6.3: every large folio (order >= 1) keeps folio->_pincount (page[1]); small pages the bias.
+ */
+import { PG, STRUCT_PAGE_WORDS } from '../mem/layout.js';
+import { FOLL_PIN, GUP_PIN_COUNTING_BIAS } from './constants.js';
+import { current } from './current.js';
+import { VMSTAT } from './context.js';
+import {
+  compound_head, compound_order, page_ref_add_unless_zero, page_ref_count, put_page_refs,
+} from './page.js';
+
+function pw(pfn: number, field: number): number {
+  return current.layout.pageOff + pfn * STRUCT_PAGE_WORDS + field;
+}
+
+/** hpage_pincount_available() / folio_has_pincount(): does this head keep an exact pin count? */
+export function hpage_pincount_available(head: number): boolean {
+  const era = current.era;
+  if (era === 'seed-2019') return false;
+  const order = compound_order(head);
+  return era === 'v5.7' ? order > 1 : order >= 1;
+}
+
+/** The word holding the exact pin count of `head` in this era. */
+export function compound_pincount_ptr(head: number): number {
+  return pw(current.era === 'v5.7' ? head + 2 : head + 1, PG.PINCOUNT);
+}
+
+export function compound_pincount(head: number): number {
+  return current.mem.load(compound_pincount_ptr(head));
+}
+
+/**
+ * try_get_compound_head(): the overflow check of CVE-2019-11487 (refuse once the signed count
+ * is negative), then add `refs` unless the page is free or frozen. Returns the head or -1.
+ */
+export function try_get_compound_head(page: number, refs: number): number {
+  const head = compound_head(page);
+  if (current.WARN_ON_ONCE(page_ref_count(head) < 0, 'try_get_compound_head:refcount<0')) {
+    current.vmstatAdd(VMSTAT.pin_refused_overflow, 1);
+    return -1;
+  }
+  return page_ref_add_unless_zero(head, refs) ? head : -1;
+}
+
+/**
+ * try_grab_compound_head(): take `refs` references of the kind `flags` asks for — a plain get
+ * (FOLL_GET, or neither flag as in the seed's gup-fast), or a pin (FOLL_PIN) counted as this era
+ * counts it. The refcount is raised first, then the pincount ("other page users see the elevated
+ * refcount first", 8ea2979c1444), then nr_foll_pin_acquired. Returns the head or -1.
+ */
+export function try_grab_compound_head(page: number, refs: number, flags: number): number {
+  if ((flags & FOLL_PIN) === 0) return try_get_compound_head(page, refs);
+  const head = compound_head(page);
+  if (hpage_pincount_available(head)) {
+    if (try_get_compound_head(head, refs) < 0) return -1;
+    current.mem.add(compound_pincount_ptr(head), refs);
+  } else {
+    if (try_get_compound_head(head, refs * GUP_PIN_COUNTING_BIAS) < 0) return -1;
+  }
+  current.vmstatAdd(VMSTAT.nr_foll_pin_acquired, refs);
+  return head;
+}
+
+/**
+ * try_grab_page(): the slow path's grab, under the page-table lock with the PTE present (so the
+ * mapping's reference keeps the page alive): refuse a non-positive count, then add.
+ */
+export function try_grab_page(page: number, flags: number): boolean {
+  const head = compound_head(page);
+  if (current.WARN_ON_ONCE(page_ref_count(head) <= 0, 'try_get_page:refcount<=0')) return false;
+  if ((flags & FOLL_PIN) === 0) {
+    current.mem.add(pw(head, PG.REFCOUNT), 1);
+    return true;
+  }
+  if (hpage_pincount_available(head)) {
+    current.mem.add(pw(head, PG.REFCOUNT), 1);
+    current.mem.add(compound_pincount_ptr(head), 1);
+  } else {
+    current.mem.add(pw(head, PG.REFCOUNT), GUP_PIN_COUNTING_BIAS);
+  }
+  current.vmstatAdd(VMSTAT.nr_foll_pin_acquired, 1);
+  return true;
+}
+
+/**
+ * put_compound_head() / gup_put_folio(): release `refs` references taken with `flags`. All pin
+ * bookkeeping (stat, pincount) happens before the final put (kernel-notes 4.12).
+ */
+export function put_compound_head(head: number, refs: number, flags: number): void {
+  if ((flags & FOLL_PIN) === 0) {
+    put_page_refs(head, refs);
+    return;
+  }
+  const pins = refs;
+  // Fault stats-after-put (4509b42c3896): the counter is touched after the page may be freed.
+  const statsAfterPut = current.fault('stats-after-put');
+  if (!statsAfterPut) current.vmstatAdd(VMSTAT.nr_foll_pin_released, pins);
+  if (hpage_pincount_available(head)) {
+    const old = current.mem.sub(compound_pincount_ptr(head), pins);
+    if (old < pins) {
+      current.mem.add(compound_pincount_ptr(head), pins);
+      current.BUG('gup_put:pincount underflow', `pfn ${head} pincount ${old} - ${pins}`);
+    }
+  } else {
+    refs = pins * GUP_PIN_COUNTING_BIAS;
+  }
+  put_page_refs(head, refs);
+  if (statsAfterPut) current.vmstatAdd(VMSTAT.nr_foll_pin_released, pins);
+}
+
+/**
+ * page_dma_pinned() — the seed's predicate. In the seed-2019 era it compares the *signed* head
+ * refcount with the bias, so an overflowed count reads as "not pinned"; in later eras it is the
+ * old name of page_maybe_dma_pinned().
+ */
+export function page_dma_pinned(page: number): boolean {
+  if (current.era === 'seed-2019') return page_ref_count(compound_head(page)) >= GUP_PIN_COUNTING_BIAS;
+  return page_maybe_dma_pinned(page);
+}
+
+/**
+ * page_maybe_dma_pinned() (v5.7+): exact for pages with a pincount; otherwise the head's refcount
+ * compared *unsigned* against the bias, so an overflowed count still reads as pinned. False
+ * positives (>= 1024 plain references) are accepted; false negatives are not. In the seed era
+ * the function did not exist: it answers as page_dma_pinned() did.
+ */
+export function page_maybe_dma_pinned(page: number): boolean {
+  const head = compound_head(page);
+  if (current.era === 'seed-2019') return page_ref_count(head) >= GUP_PIN_COUNTING_BIAS;
+  if (hpage_pincount_available(head)) return compound_pincount(head) > 0;
+  return page_ref_count(head) >>> 0 >= GUP_PIN_COUNTING_BIAS;
+}
