@@ -1,4 +1,5 @@
 import { type Mem } from '../mem/mem.js';
+import { current } from './current.js';
 import {
   type Era, type Layout, MAX_BUG_SITES, MAX_WARN_SITES, VMSTAT_ITEMS, VMSTAT_STRIDE, type VmstatItem,
 } from '../mem/layout.js';
@@ -75,6 +76,10 @@ export class KernelContext {
   /** Notifiers called by mm operations this thread performs (ODP registers here, DESIGN.md §4). */
   readonly mmu_notifiers: MmuNotifier[] = [];
   private readonly vmstatBase: number;
+  /** This cpu's pending vmstat deltas (vm_node_stat_diff): thread-local, folded past the threshold. */
+  private readonly vmstatDiff = new Int32Array(VMSTAT_ITEMS.length);
+  /** stat_threshold: fold a pending delta into the SAB once it exceeds this (0 = every update). */
+  vmstatThreshold = 32;
 
   constructor(
     readonly mem: Mem,
@@ -86,12 +91,16 @@ export class KernelContext {
     if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.layout.config.nrCpus) {
       throw new RangeError(`KernelContext: cpu ${cpu} outside [0, ${this.layout.config.nrCpus})`);
     }
+    this.noFaults = faults.size === 0;
     this.vmstatBase = this.layout.vmstatOff + cpu * Math.ceil(VMSTAT_ITEMS.length / VMSTAT_STRIDE) * VMSTAT_STRIDE;
   }
 
+  /** No fault is enabled: hot paths test this one field before looking a fault up. */
+  readonly noFaults: boolean;
+
   /** A fault of the fault catalogue is enabled in this run. */
   fault(name: string): boolean {
-    return this.faults.size !== 0 && this.faults.has(name);
+    return !this.noFaults && this.faults.has(name);
   }
 
   /** WARN_ON_ONCE(cond): counts every hit per call site, never throws. Returns cond. */
@@ -106,9 +115,31 @@ export class KernelContext {
     throw new KernelBug(site, detail);
   }
 
-  /** mod_node_page_state() on this cpu's slot: uncontended, so it costs one uncontended RMW. */
+  /**
+   * __mod_node_page_state(): accumulate in this cpu's diff and fold it into the cpu's SAB slot when
+   * it passes the threshold, as the kernel's per-cpu vmstat does — /proc/vmstat is approximate by
+   * at most threshold × cpus until vmstat_flush().
+   */
   vmstatAdd(item: number, delta: number): void {
-    this.mem.add(this.vmstatBase + item, delta);
+    const d = this.vmstatDiff;
+    const x = d[item]! + delta;
+    if (x > this.vmstatThreshold || x < -this.vmstatThreshold) {
+      this.mem.add(this.vmstatBase + item, x);
+      d[item] = 0;
+    } else {
+      d[item] = x;
+    }
+  }
+
+  /** refresh_cpu_vm_stats(): fold every pending delta into the SAB. Actors call it before reporting. */
+  vmstat_flush(): void {
+    const d = this.vmstatDiff;
+    for (let i = 0; i < d.length; i++) {
+      if (d[i] !== 0) {
+        this.mem.add(this.vmstatBase + i, d[i]!);
+        d[i] = 0;
+      }
+    }
   }
 }
 
@@ -116,8 +147,12 @@ export const VMSTAT: Readonly<Record<VmstatItem, number>> = Object.fromEntries(
   VMSTAT_ITEMS.map((name, i) => [name, i]),
 ) as Record<VmstatItem, number>;
 
-/** Sum of every cpu's slot: what /proc/vmstat would show. */
+/**
+ * Sum of every cpu's slot: what /proc/vmstat would show. This thread's own pending deltas are
+ * folded first (when `current` runs on this machine), so a single-threaded caller reads exact values.
+ */
 export function readVmstat(mem: Mem): Record<VmstatItem, number> {
+  if (current !== undefined && current.mem === mem) current.vmstat_flush();
   const l = mem.layout;
   const perCpu = Math.ceil(VMSTAT_ITEMS.length / VMSTAT_STRIDE) * VMSTAT_STRIDE;
   const out = {} as Record<VmstatItem, number>;

@@ -108,6 +108,9 @@ function fault_anon(mm: MmStruct, vma: Vma, vpn: number, write: boolean): number
     if (m.load(mm.pt.pte(base + i)) !== 0) {
       spin_unlock(ptl);
       put_page(head); // raced with another fault (or a partly populated folio range): retry small
+      // Retry *this* page small now: returning 0 would make the caller fault the same large
+      // folio range again, and a partly populated range would never resolve (a livelock).
+      if (nr > 1) return fault_anon(mm, { ...vma, order: 0 }, vpn, write);
       return 0;
     }
   }

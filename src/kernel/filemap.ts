@@ -57,7 +57,7 @@ export function find_or_create_page(file: number, index: number): number {
     m.add(pw(pfn, PG.REFCOUNT), 1); // 1 for the page cache, 1 for the caller
     if (m.cas(pagecache_slot(file, index), 0, pfn + 1) === 0) return pfn;
     m.store(pw(pfn, PG.MAPPING), 0);
-    m.store(pw(pfn, PG.REFCOUNT), 1);
+    m.sub(pw(pfn, PG.REFCOUNT), 1);
     put_page(pfn); // lost the race: free ours and use theirs
   }
 }

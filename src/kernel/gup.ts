@@ -40,10 +40,15 @@ function is_longterm_pinnable(head: number): boolean {
   return page_zonenum(head) !== ZONE.MOVABLE || current.fault('longterm-in-cma');
 }
 
-/** mm_set_has_pinned_flag(): test first, so pinning threads do not bounce the cache line. */
+/**
+ * mm_set_has_pinned_flag(): test first, so pinning threads do not bounce the cache line. The bit
+ * is never cleared for the life of the mm, so once this thread has seen it set it skips the test.
+ */
 function mm_set_has_pinned_flag(mm: MmStruct): void {
+  if (mm.hasPinnedSeen) return;
   const idx = mm.base + MM.FLAGS;
   if ((current.mem.load(idx) & MMF_HAS_PINNED) === 0) current.mem.or(idx, MMF_HAS_PINNED);
+  mm.hasPinnedSeen = true;
 }
 
 /** Undo a gup-fast grab. The fault unbalanced-undo releases a pin with put_page (kernel-notes 4.10). */
@@ -196,8 +201,12 @@ function gup_huge(idx: number, entry: number, order: number, vpn: number, remain
 
 /**
  * gup_pgd_range(): the lockless walk. For each PTE: read it (load #1), grab the page with one
- * atomic RMW, re-read the PMD and PTE (load #2) and undo with the same flags if either changed —
- * the GUP half of the store-buffering pair whose other half is "clear PTE, then check pinned".
+ * atomic RMW, re-read the PTE (load #2) and undo with the same flags if it changed — the GUP half
+ * of the store-buffering pair whose other half is "clear PTE, then check pinned".
+ *
+ * A virtual page is mapped at exactly one level (its VMA's kind decides), so the walk reads the
+ * PTE first and looks at the PMD/PUD only when the PTE is empty. THP collapse is not modelled, so
+ * a PTE-level entry's PMD never changes under the walk and only the PTE is re-read.
  */
 function gup_fast(mm: MmStruct, vpn0: number, nr: number, flags: number, pages: PageArray, off: number): number {
   const m = current.mem;
@@ -208,24 +217,24 @@ function gup_fast(mm: MmStruct, vpn0: number, nr: number, flags: number, pages: 
   let i = 0;
   while (i < nr) {
     const vpn = vpn0 + i;
-    const pudIdx = pt.pud(vpn);
-    const pud = m.load(pudIdx);
-    if ((pud & _PAGE_HUGE) !== 0) {
-      const n = gup_huge(pudIdx, pud, 18, vpn, nr - i, flags, pages, off + i);
-      if (n === 0) break;
-      i += n;
-      continue;
-    }
-    const pmdIdx = pt.pmd(vpn);
-    const pmd = m.load(pmdIdx);
-    if ((pmd & _PAGE_HUGE) !== 0) {
-      const n = gup_huge(pmdIdx, pmd, 9, vpn, nr - i, flags, pages, off + i);
-      if (n === 0) break;
-      i += n;
-      continue;
-    }
-    const pteIdx = pt.pte(vpn);
+    const pteIdx = pt.pteBase + vpn;
     const pte = m.load(pteIdx);
+    if (pte === 0) {
+      // No PTE: a hugetlb leaf at the PMD or PUD level, or nothing mapped.
+      const pmdIdx = pt.pmd(vpn);
+      const pmd = m.load(pmdIdx);
+      let n = 0;
+      if ((pmd & _PAGE_HUGE) !== 0) {
+        n = gup_huge(pmdIdx, pmd, 9, vpn, nr - i, flags, pages, off + i);
+      } else {
+        const pudIdx = pt.pud(vpn);
+        const pud = m.load(pudIdx);
+        if ((pud & _PAGE_HUGE) !== 0) n = gup_huge(pudIdx, pud, 18, vpn, nr - i, flags, pages, off + i);
+      }
+      if (n === 0) break;
+      i += n;
+      continue;
+    }
     if ((pte & _PAGE_PRESENT) === 0 || (write && (pte & _PAGE_RW) === 0)) break;
     if (longterm && (pte & _PAGE_DEVMAP) !== 0) break;
     const page = pte >>> 7;
@@ -235,7 +244,7 @@ function gup_fast(mm: MmStruct, vpn0: number, nr: number, flags: number, pages: 
       put_compound_head(head, 1, flags);
       break;
     }
-    if (recheck && (m.load(pmdIdx) !== pmd || m.load(pteIdx) !== pte)) {
+    if (recheck && m.load(pteIdx) !== pte) {
       current.vmstatAdd(VMSTAT.gup_fast_pte_changed, 1);
       undo_grab(head, 1, flags);
       break;

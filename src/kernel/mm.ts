@@ -13,6 +13,8 @@ export const PAGE_SIZE = 4096;
 export class MmStruct {
   readonly base: number;
   readonly pt: PageTables;
+  /** This thread has seen MMF_HAS_PINNED set (it is never cleared). */
+  hasPinnedSeen = false;
   constructor(readonly id: number) {
     const l = current.layout;
     if (!Number.isInteger(id) || id < 0 || id >= l.config.nrMms) throw new RangeError(`mm ${id} outside [0, ${l.config.nrMms})`);

@@ -3,7 +3,7 @@
  * compound head resolution. A page is named by its pfn.
  */
 import {
-  PG, PG_dirty, PG_head, PG_locked, PG_tail, STRUCT_PAGE_WORDS, ZONE, type ZoneId,
+  PG, PG_dirty, PG_head, PG_locked, PG_tail, STRUCT_PAGE_WORDS, ZONE, type ZoneId, folioHead, folioOrder,
 } from '../mem/layout.js';
 import { current } from './current.js';
 import { free_unref_page } from './alloc.js';
@@ -13,9 +13,9 @@ export function pw(pfn: number, field: number): number {
   return current.layout.pageOff + pfn * STRUCT_PAGE_WORDS + field;
 }
 
+/** compound_head(): derived from the pfn — the boot-time folio geometry never changes. */
 export function compound_head(page: number): number {
-  const h = current.mem.load(pw(page, PG.COMPOUND_HEAD));
-  return h === 0 ? page : h - 1;
+  return folioHead(current.layout, page);
 }
 
 export function PageHead(page: number): boolean {
@@ -27,9 +27,9 @@ export function PageTail(page: number): boolean {
 export function PageCompound(page: number): boolean {
   return (current.mem.load(pw(page, PG.FLAGS)) & (PG_head | PG_tail)) !== 0;
 }
-/** Order of the compound page that `head` heads (0 for a small page). */
-export function compound_order(head: number): number {
-  return PageHead(head) ? current.mem.load(pw(head, PG.COMPOUND_ORDER)) : 0;
+/** Order of the folio `page` belongs to (0 for a small page). */
+export function compound_order(page: number): number {
+  return folioOrder(current.layout, page);
 }
 export function compound_nr(head: number): number {
   return 1 << compound_order(head);
@@ -62,7 +62,8 @@ export function page_ref_zero_or_close_to_overflow(count: number): boolean {
 export function get_page(page: number): void {
   const head = compound_head(page);
   const old = current.mem.add(pw(head, PG.REFCOUNT), 1);
-  if (page_ref_zero_or_close_to_overflow(old + 1)) {
+  // VM_BUG_ON_PAGE(page_ref_zero_or_close_to_overflow(page)): the count *before* the increment.
+  if (page_ref_zero_or_close_to_overflow(old)) {
     current.mem.sub(pw(head, PG.REFCOUNT), 1);
     current.BUG('get_page:refcount<=0', `pfn ${head} refcount ${old}`);
   }
@@ -80,13 +81,15 @@ export function try_get_page(page: number): boolean {
 }
 
 /**
- * page_ref_add_unless(page, nr, 0): the speculative reference of gup-fast — one atomic RMW
- * (a compareExchange) that fails on a free or frozen page instead of resurrecting it.
+ * page_ref_add_unless(page, nr, 0): the speculative reference of gup-fast — a compareExchange
+ * loop that fails on a free or frozen page (refcount 0) instead of resurrecting it. The loop
+ * starts from a guess of the current count instead of a load: when the guess is right (a page
+ * mapped once has count `guess`) the reference costs exactly one atomic RMW.
  */
-export function page_ref_add_unless_zero(head: number, nr: number): boolean {
+export function page_ref_add_unless_zero(head: number, nr: number, guess = 1): boolean {
   const m = current.mem;
   const idx = pw(head, PG.REFCOUNT);
-  let v = m.load(idx);
+  let v = guess;
   for (;;) {
     if (v === 0) return false;
     const seen = m.cas(idx, v, (v + nr) | 0);

@@ -8,17 +8,11 @@
  *    refcount per pin); smaller pages keep the bias; the predicate compares the count unsigned.
  *  - v6.3: every large folio (order >= 1) keeps folio->_pincount (page[1]); small pages the bias.
  */
-import { PG, STRUCT_PAGE_WORDS } from '../mem/layout.js';
+import { PG } from '../mem/layout.js';
 import { FOLL_PIN, GUP_PIN_COUNTING_BIAS } from './constants.js';
 import { current } from './current.js';
 import { VMSTAT } from './context.js';
-import {
-  compound_head, compound_order, page_ref_add_unless_zero, page_ref_count, put_page_refs,
-} from './page.js';
-
-function pw(pfn: number, field: number): number {
-  return current.layout.pageOff + pfn * STRUCT_PAGE_WORDS + field;
-}
+import { compound_head, compound_order, page_ref_count, put_page_refs, pw } from './page.js';
 
 /** hpage_pincount_available() / folio_has_pincount(): does this head keep an exact pin count? */
 export function hpage_pincount_available(head: number): boolean {
@@ -28,7 +22,7 @@ export function hpage_pincount_available(head: number): boolean {
   return era === 'v5.7' ? order > 1 : order >= 1;
 }
 
-/** The word holding the exact pin count of `head` in this era. */
+/** The word holding the exact pin count of `head` in this era (page[2] in v5.7, page[1] in v6.3). */
 export function compound_pincount_ptr(head: number): number {
   return pw(current.era === 'v5.7' ? head + 2 : head + 1, PG.PINCOUNT);
 }
@@ -38,16 +32,27 @@ export function compound_pincount(head: number): number {
 }
 
 /**
- * try_get_compound_head(): the overflow check of CVE-2019-11487 (refuse once the signed count
- * is negative), then add `refs` unless the page is free or frozen. Returns the head or -1.
+ * try_get_compound_head(): add `refs` to the head's refcount unless the page is free or frozen
+ * (count 0), refusing with a WARN once the signed count is negative (the CVE-2019-11487 check).
+ * The check is made on the value the compareExchange replaces, so it costs no extra access; the
+ * loop starts from `guess` (see page_ref_add_unless_zero). Returns the head or -1.
  */
-export function try_get_compound_head(page: number, refs: number): number {
+export function try_get_compound_head(page: number, refs: number, guess = 1): number {
   const head = compound_head(page);
-  if (current.WARN_ON_ONCE(page_ref_count(head) < 0, 'try_get_compound_head:refcount<0')) {
-    current.vmstatAdd(VMSTAT.pin_refused_overflow, 1);
-    return -1;
+  const m = current.mem;
+  const idx = pw(head, PG.REFCOUNT);
+  let v = guess;
+  for (;;) {
+    if (v === 0) return -1;
+    if (v < 0) {
+      current.WARN_ON_ONCE(true, 'try_get_compound_head:refcount<0');
+      current.vmstatAdd(VMSTAT.pin_refused_overflow, 1);
+      return -1;
+    }
+    const seen = m.cas(idx, v, (v + refs) | 0);
+    if (seen === v) return head;
+    v = seen;
   }
-  return page_ref_add_unless_zero(head, refs) ? head : -1;
 }
 
 /**

@@ -19,9 +19,15 @@
  *   backing store per file page: wordsPerPage words (the "disk")
  *   page data     per frame: wordsPerPage words (the page contents)
  *
- * Physical frames are laid out by zone: [hugetlb 1G pool][hugetlb 2M pool][normal][movable/CMA][dax].
+ * Physical frames are laid out by zone:
+ *   [hugetlb 1G pool][hugetlb 2M pool][large-folio pools][normal][movable/CMA][dax]
  * The 1 GB pool comes first so every 1 GB page is naturally aligned; the 2 MB pool follows at a
- * multiple of 512.
+ * multiple of 512; each large-folio pool (PTE-mapped folios of order 1..5) starts 32-aligned.
+ *
+ * Folio geometry is fixed at boot, as hugetlb pools are in the kernel: a frame's compound head and
+ * order never change, so `folioHead()` derives them from the pfn without touching memory (the
+ * struct page fields are still written at boot for readers of the page array). This keeps gup-fast
+ * at the protocol's own shared accesses: PTE load, refcount RMW, PTE re-load.
  */
 
 export const LAYOUT_MAGIC = 0x70696e6c; // "pinl"
@@ -63,9 +69,10 @@ export const PG_uptodate = 1 << 9;
 export const PG_private = 1 << 10; // fs buffers attached (kernel-notes 4.1)
 export const PG_devmap = 1 << 11; // ZONE_DEVICE / fsdax page
 
-export const ZONE = { HUGE_1G: 0, HUGE_2M: 1, NORMAL: 2, MOVABLE: 3, DAX: 4 } as const;
+export const ZONE = { HUGE_1G: 0, HUGE_2M: 1, FOLIO: 2, NORMAL: 3, MOVABLE: 4, DAX: 5 } as const;
 export type ZoneId = (typeof ZONE)[keyof typeof ZONE];
-export const ZONE_NAMES = ['hugetlb-1G', 'hugetlb-2M', 'Normal', 'Movable', 'Device(dax)'] as const;
+export const NR_ZONES = 6;
+export const ZONE_NAMES = ['hugetlb-1G', 'hugetlb-2M', 'large-folio', 'Normal', 'Movable', 'Device(dax)'] as const;
 
 /** mm_struct field offsets. */
 export const MM = {
@@ -111,6 +118,8 @@ export interface MachineConfig {
   /** hugetlb pools, in huge pages. */
   huge2mPages: number;
   huge1gPages: number;
+  /** Pools of PTE-mapped large folios (mTHP), by order 1..5: `count` folios each. */
+  folioPools: { order: number; count: number }[];
   /** Data words per page (a 4 KB page is modelled by this many 32-bit words). */
   wordsPerPage: number;
   nrMms: number;
@@ -130,6 +139,11 @@ export const DEFAULT_CONFIG: MachineConfig = {
   daxFrames: 256,
   huge2mPages: 4,
   huge1gPages: 0,
+  folioPools: [
+    { order: 1, count: 64 },
+    { order: 2, count: 32 },
+    { order: 4, count: 8 },
+  ],
   wordsPerPage: 16,
   nrMms: 2,
   vaPages: 1 << 18,
@@ -165,6 +179,10 @@ export interface Layout {
   readonly totalFrames: number;
   /** First pfn of each zone, indexed by ZONE id, plus the end at index 5. */
   readonly zoneStart: readonly number[];
+  /** First pfn of the small-page zones (Normal, Movable, DAX): every frame from here on is order 0. */
+  readonly smallStart: number;
+  /** Large-folio pools: first pfn, end pfn, order (sorted by start). */
+  readonly pools: readonly { start: number; end: number; order: number }[];
   readonly vaPages: number;
   readonly headerOff: number;
   readonly vmstatOff: number;
@@ -208,6 +226,11 @@ export function computeLayout(partial: Partial<MachineConfig> = {}): Layout {
   checkInt('huge2mPages', config.huge2mPages, 0, 1 << 14);
   checkInt('huge1gPages', config.huge1gPages, 0, 64);
   checkInt('wordsPerPage', config.wordsPerPage, 1, 1024);
+  if (!Array.isArray(config.folioPools)) throw new RangeError('machine config: folioPools must be an array of {order, count}');
+  config.folioPools.forEach((p, i) => {
+    checkInt(`folioPools[${i}].order`, p.order, 1, 5);
+    checkInt(`folioPools[${i}].count`, p.count, 0, 1 << 16);
+  });
   checkInt('nrMms', config.nrMms, 1, 256);
   checkInt('vaPages', config.vaPages, 1, 1 << 24);
   checkInt('maxVmas', config.maxVmas, 1, 4096);
@@ -221,13 +244,20 @@ export function computeLayout(partial: Partial<MachineConfig> = {}): Layout {
   pfn += config.huge1gPages * PTRS_PER_PUD_PAGE;
   zoneStart[ZONE.HUGE_2M] = pfn;
   pfn += config.huge2mPages * PTRS_PER_PMD_PAGE;
+  zoneStart[ZONE.FOLIO] = pfn;
+  const pools: { start: number; end: number; order: number }[] = [];
+  for (const p of config.folioPools) {
+    if (p.count === 0) continue;
+    pools.push({ start: pfn, end: pfn + (p.count << p.order), order: p.order });
+    pfn = roundUp(pfn + (p.count << p.order), 32);
+  }
   zoneStart[ZONE.NORMAL] = pfn;
   pfn += config.normalFrames;
   zoneStart[ZONE.MOVABLE] = pfn;
   pfn += config.movableFrames;
   zoneStart[ZONE.DAX] = pfn;
   pfn += config.daxFrames;
-  zoneStart[5] = pfn;
+  zoneStart[NR_ZONES] = pfn;
   const totalFrames = pfn;
   if (totalFrames >= 1 << 25) throw new RangeError(`machine config: ${totalFrames} frames exceed the PTE pfn field (2^25)`);
 
@@ -267,7 +297,7 @@ export function computeLayout(partial: Partial<MachineConfig> = {}): Layout {
   if (totalWords * 4 > 8 * 2 ** 30) throw new RangeError(`machine config: needs ${totalWords * 4} bytes, over the 8 GiB limit`);
 
   return {
-    config, totalFrames, zoneStart, vaPages, headerOff, vmstatOff, warnOff, bugOff, mmOff, mmWords,
+    config, totalFrames, zoneStart, smallStart: zoneStart[ZONE.NORMAL]!, pools, vaPages, headerOff, vmstatOff, warnOff, bugOff, mmOff, mmWords,
     pgtOff, pgtWordsPerMm, pudEntries, pmdEntries, pageOff, buddyOff, buddyWords, pageCacheOff,
     backingOff, dataOff, totalWords,
   };
@@ -276,3 +306,39 @@ export function computeLayout(partial: Partial<MachineConfig> = {}): Layout {
 /** Index of word `field` of struct page `pfn`. */
 export const pageWord = (l: Layout, pfn: number, field: number): number =>
   l.pageOff + pfn * STRUCT_PAGE_WORDS + field;
+
+/** The compound head of a frame: a pure function of the pfn (folio geometry is fixed at boot). */
+export function folioHead(l: Layout, pfn: number): number {
+  // Small pages are the hot case: one compare, small enough for TurboFan to inline everywhere.
+  return pfn >= l.smallStart ? pfn : folioHeadSlow(l, pfn);
+}
+
+function folioHeadSlow(l: Layout, pfn: number): number {
+  const zs = l.zoneStart;
+  if (pfn >= zs[ZONE.FOLIO]!) {
+    for (let i = 0; i < l.pools.length; i++) {
+      const p = l.pools[i]!;
+      if (pfn < p.end) return pfn >= p.start ? p.start + ((pfn - p.start) & ~((1 << p.order) - 1)) : pfn;
+    }
+    return pfn; // alignment padding after the last pool
+  }
+  if (pfn >= zs[ZONE.HUGE_2M]!) return zs[ZONE.HUGE_2M]! + ((pfn - zs[ZONE.HUGE_2M]!) & ~(PTRS_PER_PMD_PAGE - 1));
+  return pfn & ~(PTRS_PER_PUD_PAGE - 1);
+}
+
+/** The folio order of a frame's folio (0 for a small page). */
+export function folioOrder(l: Layout, pfn: number): number {
+  return pfn >= l.smallStart ? 0 : folioOrderSlow(l, pfn);
+}
+
+function folioOrderSlow(l: Layout, pfn: number): number {
+  const zs = l.zoneStart;
+  if (pfn >= zs[ZONE.FOLIO]!) {
+    for (let i = 0; i < l.pools.length; i++) {
+      const p = l.pools[i]!;
+      if (pfn < p.end) return pfn >= p.start ? p.order : 0;
+    }
+    return 0;
+  }
+  return pfn >= zs[ZONE.HUGE_2M]! ? PMD_ORDER : PUD_ORDER;
+}
