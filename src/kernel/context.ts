@@ -23,6 +23,11 @@ export const WARN_SITES = [
   'unpin_user_pages:IS_ERR_VALUE',
   'page_ref_unfreeze:nonzero',
   'mmap_assert_locked',
+  // cc5095747edf: ext4_writepage() WARNs and clears the dirty bit of a page dirtied without buffers.
+  'ext4_writepage:!page_has_buffers',
+  // Model-only: a bounded wait for PG_writeback to clear gave up (the kernel would sleep on).
+  'wait_for_stable_page:timeout',
+  'truncate_inode_pages_range:writeback timeout',
 ] as const;
 export type WarnSite = (typeof WARN_SITES)[number];
 
@@ -80,6 +85,22 @@ export class KernelContext {
   private readonly vmstatDiff = new Int32Array(VMSTAT_ITEMS.length);
   /** stat_threshold: fold a pending delta into the SAB once it exceeds this (0 = every update). */
   vmstatThreshold = 32;
+  /**
+   * O1 hook (src/oracle/o1.ts): when set, page_maybe_dma_pinned(page) returns
+   * pinCheck(page, evaluate), where evaluate() computes the real answer — the oracle brackets the
+   * evaluation with ghost-ledger reads. Null (the default) costs one field load and a branch.
+   */
+  pinCheck: ((page: number, evaluate: () => boolean) => boolean) | null = null;
+  /**
+   * >= v6.5 (8ac268436e6d / a6e79df92e4a): refuse FOLL_LONGTERM | FOLL_WRITE on file mappings —
+   * -EFAULT from check_vma_flags(), and gup-fast leaves such file pages to the slow path.
+   */
+  refuseLongtermFile = false;
+  /**
+   * Bound on the model's sleeps for PG_writeback to clear (wait_for_stable_page on a write fault,
+   * truncate waiting out writeback), ms. The kernel sleeps unbounded; a timeout WARNs.
+   */
+  stablePageWaitMs = 1000;
 
   constructor(
     readonly mem: Mem,

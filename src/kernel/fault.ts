@@ -2,14 +2,14 @@
  * handle_mm_fault(): populate or upgrade the entry for one virtual page. The caller holds
  * mmap_lock for read; PTE changes are made under the page-table lock.
  */
-import { PG, PG_anon, PMD_ORDER, PUD_ORDER, VMA_KIND, VM_WRITE, ZONE } from '../mem/layout.js';
+import { PG, PG_anon, PG_private, PMD_ORDER, PUD_ORDER, VMA_KIND, VM_WRITE, ZONE } from '../mem/layout.js';
 import { EFAULT, ENOMEM } from './constants.js';
 import { current } from './current.js';
 import { VMSTAT } from './context.js';
 import { alloc_pages, clear_page } from './alloc.js';
-import { find_or_create_page } from './filemap.js';
+import { find_or_create_page, pagecache_slot, wait_for_stable_page } from './filemap.js';
 import { type MmStruct, type Vma } from './mm.js';
-import { get_page, put_page, pw, set_page_dirty } from './page.js';
+import { get_page, lock_page, put_page, pw, set_page_dirty, unlock_page } from './page.js';
 import {
   _PAGE_DEVMAP, _PAGE_DIRTY, _PAGE_HUGE, _PAGE_PRESENT, _PAGE_RW, type PageTables, is_migration_entry, pfn_pte,
   pte_pfn, pte_present, pte_write, spin_lock, spin_unlock,
@@ -26,8 +26,43 @@ function migration_entry_wait(idx: number, entry: number): void {
 }
 
 /**
+ * ->page_mkwrite of the model's filesystem (block_page_mkwrite + ext4_page_mkwrite), called with
+ * the page locked before a shared file page becomes writable: attach buffers (PG_private) if
+ * reclaim stripped them, and wait until writeback of the page ends (wait_for_stable_page).
+ */
+function page_mkwrite(page: number): void {
+  current.mem.or(pw(page, PG.FLAGS), PG_private);
+  wait_for_stable_page(page);
+}
+
+/**
+ * do_shared_write_fault() on a present read-only file PTE (write-protected by page_mkclean):
+ * take a reference under the PT lock, drop the lock, lock the page and run ->page_mkwrite (which
+ * may sleep on writeback), then retake the PT lock and make the PTE writable and dirty only if it
+ * did not change meanwhile (finish_mkwrite_fault); the page is dirtied under the page lock
+ * (fault_dirty_shared_page), so clear_page_dirty_for_io() never splits the two.
+ */
+function do_shared_write_fault(idx: number, ptl: number, e: number): void {
+  const m = current.mem;
+  const page = pte_pfn(e);
+  get_page(page); // under the PT lock, with the PTE present: the mapping's reference keeps it
+  spin_unlock(ptl);
+  lock_page(page);
+  page_mkwrite(page);
+  spin_lock(ptl);
+  if (m.load(idx) === e) {
+    set_page_dirty(page);
+    m.store(idx, e | _PAGE_RW | _PAGE_DIRTY);
+  }
+  spin_unlock(ptl);
+  unlock_page(page);
+  put_page(page);
+}
+
+/**
  * Resolve an existing entry: upgrade a read-only file/anon entry on a write fault (do_wp_page /
- * page_mkwrite, which dirties the page), or wait out a migration entry. Returns true if handled.
+ * do_shared_write_fault, which dirties the page), or wait out a migration entry. Returns true if
+ * handled (the caller retries its lookup).
  */
 function fault_existing(idx: number, ptl: number, write: boolean, file: boolean): boolean {
   const m = current.mem;
@@ -35,7 +70,10 @@ function fault_existing(idx: number, ptl: number, write: boolean, file: boolean)
   const e = m.load(idx);
   if (pte_present(e)) {
     if (write && !pte_write(e)) {
-      if (file) set_page_dirty(pte_pfn(e)); // ->page_mkwrite
+      if (file) {
+        do_shared_write_fault(idx, ptl, e); // releases the PT lock
+        return true;
+      }
       m.store(idx, e | _PAGE_RW | _PAGE_DIRTY);
     }
     spin_unlock(ptl);
@@ -132,16 +170,27 @@ function fault_file(mm: MmStruct, vma: Vma, vpn: number, write: boolean): number
   const index = vma.pgoff + (vpn - vma.start);
   const page = find_or_create_page(vma.file, index);
   if (page < 0) return page;
+  // filemap_fault() returns the page locked; a page truncated (or migrated) from the cache meanwhile
+  // is dropped and the fault retried. The lock orders PTE installation against page_mkclean().
+  lock_page(page);
+  if (m.load(pagecache_slot(vma.file, index)) !== page + 1) {
+    unlock_page(page);
+    put_page(page);
+    return 0;
+  }
+  if (write) page_mkwrite(page);
   spin_lock(ptl);
   if (m.load(idx) !== 0) {
     spin_unlock(ptl);
+    unlock_page(page);
     put_page(page);
     return 0;
   }
   m.add(pw(page, PG.MAPCOUNT), 1);
-  if (write) set_page_dirty(page); // ->page_mkwrite on a write fault
+  if (write) set_page_dirty(page); // fault_dirty_shared_page()
   m.store(idx, pfn_pte(page, _PAGE_PRESENT | (write ? _PAGE_RW | _PAGE_DIRTY : 0)));
   spin_unlock(ptl);
+  unlock_page(page);
   return 0;
 }
 

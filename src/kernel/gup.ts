@@ -5,7 +5,7 @@
  * `struct page *`). The task_struct and vmas arguments of the 2019 signatures are gone, as they
  * are in later kernels; the mm comes first, as in get_user_pages_remote().
  */
-import { MM, MMF_HAS_PINNED, VMA_KIND, VM_READ, VM_WRITE, ZONE } from '../mem/layout.js';
+import { MM, MMF_HAS_PINNED, PG, VMA_KIND, VM_READ, VM_WRITE, ZONE } from '../mem/layout.js';
 import {
   EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, FOLL_FORCE, FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_REMOTE, FOLL_TOUCH,
   FOLL_WRITE, GUP_FAST_ALLOWED_FLAGS,
@@ -17,7 +17,7 @@ import { migrate_page } from './migrate.js';
 import {
   type MmStruct, type Vma, PAGE_SIZE, find_vma, mmap_assert_locked, mmap_read_lock, mmap_read_unlock,
 } from './mm.js';
-import { PageDirty, compound_head, page_zonenum, put_page, set_page_dirty_lock } from './page.js';
+import { PageDirty, compound_head, page_zonenum, put_page, pw, set_page_dirty_lock } from './page.js';
 import {
   _PAGE_DEVMAP, _PAGE_HUGE, _PAGE_PRESENT, _PAGE_RW, spin_lock, spin_unlock, walk, type Walk,
 } from './pgtable.js';
@@ -41,6 +41,15 @@ function is_longterm_pinnable(head: number): boolean {
 }
 
 /**
+ * gup_fast_folio_allowed() for FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE (the caller checks the
+ * flags): with current.refuseLongtermFile (>= v6.5) a page-cache page is left to the slow path,
+ * which refuses it in check_vma_flags(). Read after the reference is taken, as the kernel does.
+ */
+function gup_fast_folio_allowed(head: number): boolean {
+  return !current.refuseLongtermFile || current.mem.load(pw(head, PG.MAPPING)) <= 0;
+}
+
+/**
  * mm_set_has_pinned_flag(): test first, so pinning threads do not bounce the cache line. The bit
  * is never cleared for the life of the mm, so once this thread has seen it set it skips the test.
  */
@@ -59,9 +68,16 @@ function undo_grab(head: number, refs: number, flags: number): void {
 
 // ---- the slow path -----------------------------------------------------------------------
 
-/** check_vma_flags(): 0, or why this VMA cannot be used with these flags. */
+/**
+ * check_vma_flags(): 0, or why this VMA cannot be used with these flags. With
+ * current.refuseLongtermFile (>= v6.5, 8ac268436e6d / a6e79df92e4a: vma_needs_dirty_tracking),
+ * a writable longterm pin of a shared file mapping is -EFAULT.
+ */
 function check_vma_flags(vma: Vma, flags: number): number {
   if ((flags & FOLL_LONGTERM) !== 0 && vma.kind === VMA_KIND.DAX) return -EOPNOTSUPP;
+  if (current.refuseLongtermFile && (flags & (FOLL_LONGTERM | FOLL_WRITE)) === (FOLL_LONGTERM | FOLL_WRITE) && vma.kind === VMA_KIND.FILE) {
+    return -EFAULT;
+  }
   if ((flags & FOLL_WRITE) !== 0) {
     if ((vma.flags & VM_WRITE) === 0) return -EFAULT; // FOLL_FORCE COW of read-only mappings is not modelled
   } else if ((vma.flags & VM_READ) === 0 && (flags & FOLL_FORCE) === 0) {
@@ -240,7 +256,7 @@ function gup_fast(mm: MmStruct, vpn0: number, nr: number, flags: number, pages: 
     const page = pte >>> 7;
     const head = try_grab_compound_head(page, 1, flags);
     if (head < 0) break;
-    if (longterm && !is_longterm_pinnable(head)) {
+    if (longterm && (!is_longterm_pinnable(head) || (write && !gup_fast_folio_allowed(head)))) {
       put_compound_head(head, 1, flags);
       break;
     }

@@ -14,3 +14,6 @@ export * from './gup.js';
 export * from './migrate.js';
 export * from './rmap.js';
 export * from './mmap.js';
+export * from './writeback.js';
+export * from './reclaim.js';
+export * from './truncate.js';

@@ -3,13 +3,14 @@
  * migration entry, freeze the refcount at the expected value (a pin can never pass the freeze),
  * copy to a new frame, switch the page cache slot, and install the new page.
  */
-import { PG, PG_anon, PG_dirty, PG_uptodate, ZONE } from '../mem/layout.js';
+import { PG, PG_anon, PG_dirty, PG_private, PG_uptodate, PG_writeback, ZONE } from '../mem/layout.js';
 import { EAGAIN, EBUSY, ENOMEM } from './constants.js';
 import { current } from './current.js';
 import { VMSTAT } from './context.js';
 import { alloc_pages } from './alloc.js';
 import { page_data, pagecache_slot } from './filemap.js';
 import { type MmStruct } from './mm.js';
+import { mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start } from './mmap.js';
 import {
   PageCompound, get_page, page_ref_add_unless_zero, page_ref_count, page_ref_freeze, page_ref_unfreeze, put_page,
   put_page_refs, pw, set_page_dirty, trylock_page, unlock_page,
@@ -29,11 +30,25 @@ interface MigrationPte {
   dirty: boolean;
 }
 
-/** try_to_migrate(): replace every PTE of `page` with a migration entry; false if a pin was seen. */
+/**
+ * try_to_migrate(): replace every PTE of `page` with a migration entry; false if a pin was seen.
+ * Each replacement is bracketed by mmu_notifier_invalidate_range_start/end ('migrate'), so ODP
+ * clients drop their device mappings before the page moves.
+ */
 function try_to_migrate(page: number, anon: boolean, out: MigrationPte[]): boolean {
   const m = current.mem;
   let ok = true;
   rmap_walk(page, (mm, vpn) => {
+    mmu_notifier_invalidate_range_start(mm, vpn, vpn + 1, 'migrate');
+    try {
+      return try_to_migrate_one(mm, vpn);
+    } finally {
+      mmu_notifier_invalidate_range_end(mm, vpn, vpn + 1);
+    }
+  });
+  return ok;
+
+  function try_to_migrate_one(mm: MmStruct, vpn: number): boolean {
     const idx = mm.pt.pte(vpn);
     const ptl = mm.pt.ptl(vpn);
     spin_lock(ptl);
@@ -56,8 +71,7 @@ function try_to_migrate(page: number, anon: boolean, out: MigrationPte[]): boole
     } finally {
       spin_unlock(ptl);
     }
-  });
-  return ok;
+  }
 }
 
 /** remove_migration_ptes(): point every migration entry we installed at `target`. */
@@ -86,6 +100,11 @@ export function migrate_page(page: number): number {
   const m = current.mem;
   if (PageCompound(page)) return -EBUSY;
   if (!trylock_page(page)) return -EAGAIN;
+  if ((m.load(pw(page, PG.FLAGS)) & PG_writeback) !== 0) {
+    // MIGRATE_ASYNC does not wait for writeback (migrate_folio_unmap): the I/O still reads this frame.
+    unlock_page(page);
+    return -EBUSY;
+  }
   if (!page_ref_add_unless_zero(page, 1)) {
     // already freed: nothing to migrate
     unlock_page(page);
@@ -119,7 +138,8 @@ export function migrate_page(page: number): number {
   }
   trylock_page(newpage);
   m.copyWords(page_data(newpage), page_data(page), current.layout.config.wordsPerPage);
-  const flags = m.load(pw(page, PG.FLAGS)) & (PG_dirty | PG_anon | PG_uptodate);
+  // PG_private: buffer_migrate_folio() moves the fs buffers to the new page.
+  const flags = m.load(pw(page, PG.FLAGS)) & (PG_dirty | PG_anon | PG_uptodate | PG_private);
   m.or(pw(newpage, PG.FLAGS), flags);
   m.store(pw(newpage, PG.MAPPING), mapping);
   m.store(pw(newpage, PG.INDEX), m.load(pw(page, PG.INDEX)));

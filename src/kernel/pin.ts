@@ -135,9 +135,17 @@ export function page_dma_pinned(page: number): boolean {
  * page_maybe_dma_pinned() (v5.7+): exact for pages with a pincount; otherwise the head's refcount
  * compared *unsigned* against the bias, so an overflowed count still reads as pinned. False
  * positives (>= 1024 plain references) are accepted; false negatives are not. In the seed era
- * the function did not exist: it answers as page_dma_pinned() did.
+ * the function did not exist: it answers as page_dma_pinned() did. When current.pinCheck is set
+ * (the O1 oracle) the evaluation goes through it.
  */
 export function page_maybe_dma_pinned(page: number): boolean {
+  const check = current.pinCheck;
+  if (check !== null) return check(page, () => __page_maybe_dma_pinned(page));
+  return __page_maybe_dma_pinned(page);
+}
+
+/** The predicate itself, without the O1 hook (see KernelContext.pinCheck). */
+export function __page_maybe_dma_pinned(page: number): boolean {
   const head = compound_head(page);
   if (current.era === 'seed-2019') return page_ref_count(head) >= GUP_PIN_COUNTING_BIAS;
   if (hpage_pincount_available(head)) return compound_pincount(head) > 0;

@@ -1,0 +1,284 @@
+/**
+ * The lab region: a second SharedArrayBuffer beside the machine's, holding what the oracles need
+ * and the kernel does not have — the ghost pin ledger, per-page ghost pin words, per-actor stats,
+ * heartbeats and event rings, the O3 last-write tables, ODP driver state, and the violation log.
+ * Every word is touched through Atomics. Offsets are in 32-bit words.
+ *
+ * Per actor (one block, 64-byte aligned):
+ *   stats      ACTOR_STAT words (ops, pins, heartbeat, current op, revoke handshake, ...)
+ *   ledger     ledgerSlots words: the pfns of the pins this actor holds (0 = empty, else pfn+1),
+ *              written after the pin's refcount RMW, cleared before the unpin RMW
+ *   ring       1 + ringEntries × 4 words: head counter, then [seq, event, page, arg] entries
+ *   lastWrite  nrFiles × filePages words: the last value this actor DMA-wrote into (file, index)
+ *   lastEpoch  nrFiles × filePages words: that file page's truncate epoch when it was written
+ *   odp        ODP driver state: invalidate_seq, user_lock, then odpPages device PTEs (ODP_PTE)
+ *
+ * Global: header; per-frame ghost words (pins outstanding in the low 16 bits, unpins so far in the
+ * high 16); per-frame ghost get counts; per-file-page truncate epochs and invalidation epochs;
+ * the violation log.
+ */
+
+export interface LabConfig {
+  nrActors: number;
+  ledgerSlots: number;
+  ringEntries: number;
+  totalFrames: number;
+  nrFiles: number;
+  filePages: number;
+  /** Virtual pages an ODP actor's interval covers (device PTE slots). */
+  odpPages: number;
+  nrMms: number;
+  vaPages: number;
+}
+
+export const LAB_HDR = {
+  STOP: 0, // cooperative stop word: actors finish their operation, release, and return
+  RUN_STATE: 1,
+  VIOLATIONS: 2, // entries in the violation log
+  INVALIDATE_EPOCH: 3, // global counter of invalidation starts (O4)
+  LOST_VIOLATIONS: 4, // violations not logged because the log was full
+  START_GATE: 5, // actors spin until this is 1, so all start together
+} as const;
+const HDR_WORDS = 16;
+
+/** Per-actor statistics words. */
+export const ACTOR_STAT = {
+  STATE: 0, // ActorState
+  OPS: 1,
+  PINS: 2, // pages pinned
+  UNPINS: 3,
+  GETS: 4,
+  PUTS: 5,
+  DMA_WRITES: 6,
+  DMA_READS: 7,
+  GUP_FAILS: 8,
+  HEARTBEAT: 9, // bumped at every operation boundary (O5)
+  CUR_OP: 10, // EventKind of the operation in progress
+  CUR_PAGE: 11,
+  REVOKE_REQ: 12, // coordinator asks a longterm holder to release (policy revoke)
+  REVOKE_ACK: 13,
+  ODP_FAULTS: 14,
+  ODP_RETRIES: 15,
+  ODP_ACCESSES: 16,
+  REGISTRATIONS: 17,
+  LEDGER_USED: 18,
+  ERRORS: 19,
+} as const;
+export const ACTOR_STAT_WORDS = 32;
+
+export const ACTOR_STATE = { IDLE: 0, RUNNING: 1, DONE: 2, DEAD: 3 } as const;
+
+/** Event kinds written into the per-actor rings (and reported by name). */
+export const EVENT = {
+  NONE: 0,
+  PIN: 1, // page pinned (arg: flags)
+  UNPIN: 2,
+  DMA_WRITE: 3, // arg: value
+  DMA_READ: 4,
+  GET: 5,
+  PUT: 6,
+  GUP_FAIL: 7, // arg: -errno
+  REGISTER: 8, // RDMA memory region registered (page: first pfn, arg: pages)
+  DEREGISTER: 9,
+  ODP_FAULT: 10,
+  ODP_RETRY: 11,
+  ODP_INSTALL: 12, // device PTE installed (arg: walk epoch)
+  ODP_ACCESS: 13,
+  INVALIDATE: 14, // arg: epoch
+  REVOKED: 15,
+  WRITEBACK: 16,
+  MKCLEAN: 17,
+  MUNMAP: 18,
+  MIGRATE: 19,
+  RECLAIM: 20,
+  TRUNCATE: 21,
+  PIN_CHECK: 22, // arg: result
+  UNSTABLE: 23,
+} as const;
+export type EventKind = (typeof EVENT)[keyof typeof EVENT];
+export const EVENT_NAMES: Record<number, string> = Object.fromEntries(Object.entries(EVENT).map(([k, v]) => [v, k.toLowerCase()]));
+
+/** Violation log entry layout: [oracle, actor, page, a, b, c, d, e]. */
+export const VIOLATION_WORDS = 8;
+export const MAX_VIOLATIONS = 256;
+export const ORACLE = { O1: 1, O2: 2, O3: 3, O4: 4, O5: 5, O6: 6 } as const;
+export const ORACLE_NAMES: Record<number, string> = {
+  1: 'O1 no false negative', 2: 'O2 conservation', 3: 'O3 data integrity', 4: 'O4 ODP protocol', 5: 'O5 liveness', 6: 'O6 API contract',
+};
+/** What exactly an O3/O4/O2 violation found (word `a` of the entry). */
+export const VIOLATION_KIND = {
+  FALSE_NEGATIVE: 1,
+  LOST_WRITE: 2,
+  USE_AFTER_FREE: 3,
+  UNSTABLE_PAGE: 4,
+  STALE_DEVICE_PTE: 5,
+  REFCOUNT: 6,
+  LEAK: 7,
+  COUNTERS: 8,
+  STALL: 9,
+  BUG: 10,
+} as const;
+export const VIOLATION_KIND_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(VIOLATION_KIND).map(([k, v]) => [v, k.toLowerCase().replace(/_/g, '-')]),
+);
+
+const roundUp = (v: number, m: number): number => Math.ceil(v / m) * m;
+
+export interface LabLayout {
+  readonly config: LabConfig;
+  readonly actorOff: number;
+  readonly actorWords: number;
+  readonly ledgerOff: number; // within an actor block
+  readonly ringOff: number;
+  readonly lastWriteOff: number;
+  readonly lastEpochOff: number;
+  readonly odpOff: number;
+  readonly ghostOff: number;
+  readonly ghostGetOff: number;
+  readonly truncEpochOff: number;
+  readonly violationOff: number;
+  readonly totalWords: number;
+}
+
+/** ODP driver state: the interval's invalidate_seq, the driver's user_lock, then per page a device PTE. */
+export const ODP = { INVALIDATE_SEQ: 0, USER_LOCK: 1, INVALIDATIONS: 2, PTES: 4 } as const;
+/**
+ * Device PTE: [(pfn+1) << 1 | writable (0 = invalid), epoch when its walk began, epoch of the last
+ * invalidation, page generation]. A read fault installs a read-only device PTE: the device must
+ * fault again to write, so the CPU side's write fault dirties the page.
+ */
+export const ODP_PTE = { PFN: 0, WALK_EPOCH: 1, INVAL_EPOCH: 2, GEN: 3 } as const;
+export const ODP_PTE_WORDS = 4;
+
+export function computeLabLayout(c: LabConfig): LabLayout {
+  const filePagesTotal = c.nrFiles * c.filePages;
+  const ledgerOff = ACTOR_STAT_WORDS;
+  const ringOff = ledgerOff + roundUp(c.ledgerSlots, 16);
+  const lastWriteOff = ringOff + roundUp(1 + c.ringEntries * 4, 16);
+  const lastEpochOff = lastWriteOff + roundUp(filePagesTotal, 16);
+  const odpOff = lastEpochOff + roundUp(filePagesTotal, 16);
+  const actorWords = odpOff + roundUp(ODP.PTES + c.odpPages * ODP_PTE_WORDS, 16);
+  const actorOff = HDR_WORDS;
+  let off = actorOff + c.nrActors * actorWords;
+  const ghostOff = off;
+  off += roundUp(c.totalFrames, 16);
+  const ghostGetOff = off;
+  off += roundUp(c.totalFrames, 16);
+  const truncEpochOff = off;
+  off += roundUp(filePagesTotal, 16);
+  const violationOff = off;
+  off += MAX_VIOLATIONS * VIOLATION_WORDS;
+  return {
+    config: c, actorOff, actorWords, ledgerOff, ringOff, lastWriteOff, lastEpochOff, odpOff, ghostOff, ghostGetOff,
+    truncEpochOff, violationOff, totalWords: off,
+  };
+}
+
+/** Raw access to the lab region: Atomics only, no scheduling hook (the oracle is not the model). */
+export class Lab {
+  readonly i32: Int32Array;
+  readonly layout: LabLayout;
+  constructor(
+    readonly sab: SharedArrayBuffer,
+    config: LabConfig,
+  ) {
+    this.layout = computeLabLayout(config);
+    if (sab.byteLength < this.layout.totalWords * 4) throw new RangeError('Lab: buffer smaller than its layout');
+    this.i32 = new Int32Array(sab);
+  }
+  static create(config: LabConfig): Lab {
+    const l = computeLabLayout(config);
+    return new Lab(new SharedArrayBuffer(l.totalWords * 4), config);
+  }
+  load(i: number): number {
+    return Atomics.load(this.i32, i);
+  }
+  store(i: number, v: number): void {
+    Atomics.store(this.i32, i, v);
+  }
+  add(i: number, v: number): number {
+    return Atomics.add(this.i32, i, v);
+  }
+  cas(i: number, e: number, r: number): number {
+    return Atomics.compareExchange(this.i32, i, e, r);
+  }
+
+  actorBase(actor: number): number {
+    return this.layout.actorOff + actor * this.layout.actorWords;
+  }
+  stat(actor: number, s: number): number {
+    return this.load(this.actorBase(actor) + s);
+  }
+  stopped(): boolean {
+    return Atomics.load(this.i32, LAB_HDR.STOP) !== 0;
+  }
+
+  /** Append an event to an actor's ring (single writer: the actor, or the coordinator for its own). */
+  event(actor: number, kind: EventKind, page: number, arg: number): void {
+    const base = this.actorBase(actor) + this.layout.ringOff;
+    const seq = Atomics.add(this.i32, base, 1);
+    const e = base + 1 + (seq % this.layout.config.ringEntries) * 4;
+    Atomics.store(this.i32, e, seq + 1);
+    Atomics.store(this.i32, e + 1, kind);
+    Atomics.store(this.i32, e + 2, page);
+    Atomics.store(this.i32, e + 3, arg);
+  }
+
+  /** The last `n` events of an actor, oldest first. */
+  lastEvents(actor: number, n: number): { seq: number; event: string; page: number; arg: number }[] {
+    const base = this.actorBase(actor) + this.layout.ringOff;
+    const entries = this.layout.config.ringEntries;
+    const head = this.load(base);
+    const out: { seq: number; event: string; page: number; arg: number }[] = [];
+    for (let s = Math.max(0, head - Math.min(n, entries)); s < head; s++) {
+      const e = base + 1 + (s % entries) * 4;
+      if (this.load(e) !== s + 1) continue; // overwritten or not yet complete
+      const kind = this.load(e + 1);
+      out.push({ seq: s, event: EVENT_NAMES[kind] ?? String(kind), page: this.load(e + 2), arg: this.load(e + 3) });
+    }
+    return out;
+  }
+
+  /** Record a violation in the shared log (any thread). Returns false if the log was full. */
+  violation(oracle: number, actor: number, page: number, kind: number, b = 0, c = 0, d = 0, e = 0): boolean {
+    const n = this.add(LAB_HDR.VIOLATIONS, 1);
+    if (n >= MAX_VIOLATIONS) {
+      this.add(LAB_HDR.LOST_VIOLATIONS, 1);
+      return false;
+    }
+    const base = this.layout.violationOff + n * VIOLATION_WORDS;
+    [oracle, actor, page, kind, b, c, d, e].forEach((v, k) => this.store(base + k, v));
+    return true;
+  }
+
+  violations(): { oracle: number; actor: number; page: number; kind: number; b: number; c: number; d: number; e: number }[] {
+    const n = Math.min(this.load(LAB_HDR.VIOLATIONS), MAX_VIOLATIONS);
+    const out = [];
+    for (let i = 0; i < n; i++) {
+      const base = this.layout.violationOff + i * VIOLATION_WORDS;
+      out.push({
+        oracle: this.load(base), actor: this.load(base + 1), page: this.load(base + 2), kind: this.load(base + 3),
+        b: this.load(base + 4), c: this.load(base + 5), d: this.load(base + 6), e: this.load(base + 7),
+      });
+    }
+    return out;
+  }
+
+  /** Per-frame ghost word: pins outstanding (low 16 bits) and unpins so far (high 16 bits). */
+  ghostIndex(pfn: number): number {
+    return this.layout.ghostOff + pfn;
+  }
+  /** The ghost ledger of one actor: pfn+1 per held pin, 0 for an empty slot. */
+  ledgerIndex(actor: number, slot: number): number {
+    return this.actorBase(actor) + this.layout.ledgerOff + slot;
+  }
+  fileIndex(file: number, index: number): number {
+    return file * this.layout.config.filePages + index;
+  }
+}
+
+/** Ghost word arithmetic: +1 pin outstanding; on unpin, -1 outstanding and +1 unpins in one RMW. */
+export const GHOST_PIN = 1;
+export const GHOST_UNPIN = (1 << 16) - 1;
+export const ghostPins = (w: number): number => w & 0xffff;
+export const ghostUnpins = (w: number): number => w >>> 16;
