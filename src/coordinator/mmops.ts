@@ -1,0 +1,606 @@
+/**
+ * The mm coordinator's operations (DESIGN.md §4, §8): writeback of dirty file pages under a
+ * pinned-page policy, munmap + MAP_FIXED re-mmap, migration, reclaim and truncate, picked by
+ * weight with a seeded generator and run on the coordinator's thread (`current`).
+ *
+ * Writeback, per page (kernel-notes §3.2; the policies of §6):
+ *   trylock_page; clear_page_dirty_for_io (page_mkclean first: the PTEs change before the pin
+ *   check — the mm half of the store-buffering pair); page_maybe_dma_pinned (through the O1
+ *   bracket when installed); then by policy for a pinned page:
+ *     ignore           write anyway (the pre-2019 kernel); reclaim strips pinned pages' buffers
+ *     skip             redirty and skip
+ *     refuse-longterm  as skip (writable longterm file pins are refused up front, ≥ v6.5)
+ *     bounce           write a snapshot taken at I/O start (stable); leave the page dirty
+ *     wait             unlock, poll until unpinned up to waitTimeoutMs, retry once; else skip
+ *     revoke           unlock, ask each RDMA pin holder to deregister (REVOKE_REQ / REVOKE_ACK),
+ *                      wait up to waitTimeoutMs, retry once; else skip
+ *   ->writepage (no PG_private: the fs drops the data, cc5095747edf), set_page_writeback, a copy
+ *   of the data recorded, unlock. The I/O completes writebackUs later (completeDue): a page whose
+ *   data changed since I/O start is an O3 unstable-page violation unless the policy bounced; the
+ *   data (or the snapshot) goes to the backing store; end_page_writeback.
+ *
+ * The coordinator never blocks on a lock a client may hold while that client waits for the
+ * coordinator to end writeback (a write fault in wait_for_stable_page holds mmap_lock for read and
+ * the page lock): munmap and truncate complete the pending I/O first; waits poll completeDue.
+ */
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { uniformInt } from 'pure-rand/distribution/uniformInt';
+import { type z } from 'zod';
+import { PG, PMD_ORDER, VMA_KIND, VM_WRITE } from '../mem/layout.js';
+import { errname } from '../kernel/constants.js';
+import { current } from '../kernel/current.js';
+import { page_data, pagecache_slot } from '../kernel/filemap.js';
+import { migrate_page } from '../kernel/migrate.js';
+import {
+  type MmStruct, type Vma, PAGE_SIZE, do_mmap, find_vma, mm_of, mmap_read_lock, mmap_read_unlock, mmap_write_lock,
+  mmap_write_unlock, removeVma, vma_lock, vma_unlock, vmas, writeVma,
+} from '../kernel/mm.js';
+import { do_munmap } from '../kernel/mmap.js';
+import { PageDirty, compound_head, get_page, lock_page, put_page, pw, trylock_page, unlock_page } from '../kernel/page.js';
+import { pte_pfn, pte_present, walk } from '../kernel/pgtable.js';
+import { page_maybe_dma_pinned } from '../kernel/pin.js';
+import { shrink_page } from '../kernel/reclaim.js';
+import { truncate_inode_pages_range } from '../kernel/truncate.js';
+import {
+  PageWriteback, clear_page_dirty_for_io, end_page_writeback, redirty_page_for_writepage, write_one_page,
+  write_to_backing, writepage,
+} from '../kernel/writeback.js';
+import { ACTOR_STAT, EVENT, type Lab, ORACLE, VIOLATION_KIND } from '../oracle/lab.js';
+import { pinHolder, pinHolders } from '../oracle/o1.js';
+import { type ClientKind, type MmOpsSchema, type Policy } from '../scenario/schema.js';
+
+export type MmOpsConfig = z.output<typeof MmOpsSchema>;
+
+/** A client's region as the coordinator sees it (mapped before the run starts). */
+export interface MmRegion {
+  actor: string;
+  kind: ClientKind;
+  mm: number;
+  /** Start address, bytes. */
+  addr: number;
+  pages: number;
+  mapping: 'anon' | 'file' | 'cma' | 'hugetlb';
+  file: number;
+  /** File page of the region's first page (mapping 'file'). */
+  offset: number;
+}
+
+export interface MmOpsOptions {
+  lab: Lab;
+  policy: Policy;
+  mmOps: MmOpsConfig;
+  regions: MmRegion[];
+  /** Kind of each lab actor, by actor index ('rdma' actors are asked to revoke). */
+  actorKinds: ClientKind[];
+  /** The coordinator's own lab actor (its event ring). */
+  coordActor: number;
+  seed: number;
+  /** Clock in milliseconds (default performance.now). */
+  now?: () => number;
+  /** How policy waits sleep between polls, ms (default: Atomics.wait on a private word). */
+  sleep?: (ms: number) => void;
+  /**
+   * Optional: the data word each lab actor writes (ActorSpec.dataWord), by actor index. An
+   * unstable page with no pin holder in the ledgers is then blamed on the writer of the first
+   * word that changed.
+   */
+  dataWords?: number[];
+}
+
+export const MM_OPS = ['writeback', 'munmap', 'migrate', 'reclaim', 'truncate'] as const;
+export type MmOp = (typeof MM_OPS)[number];
+
+/**
+ * Outcome names; an event's `arg` for WRITEBACK and RECLAIM is the outcome's index + 1 here.
+ * (MIGRATE events carry migrate_page's return value, MUNMAP the page count, TRUNCATE the pages
+ * removed, UNSTABLE the file page index, REVOKED the actor asked.)
+ */
+export const MM_OUTCOMES = [
+  'submitted', 'submitted-pinned', 'bounced', 'skipped-pinned', 'wait-timeout', 'revoke-failed', 'fs-dropped', 'clean',
+  'locked', 'not-cached', 'under-writeback', 'freed', 'busy', 'pinned', 'dirty', 'writeback',
+] as const;
+const outcomeCode = (o: string): number => (MM_OUTCOMES as readonly string[]).indexOf(o) + 1;
+
+/** One writeback I/O in flight. */
+interface PendingIo {
+  page: number;
+  file: number;
+  index: number;
+  /** The page's data at I/O start: what a checksum would cover; the bounce buffer under 'bounce'. */
+  data: Int32Array;
+  bounce: boolean;
+  /** An actor holding a pin at I/O start (ledger), or -1. */
+  holder: number;
+  start: number;
+  due: number;
+}
+
+const MAX_CHUNK_PAGES = 8;
+const MAX_TRUNCATE_PAGES = 4;
+const WAIT_POLL_MS = 0.2;
+
+export class MmOps {
+  private readonly lab: Lab;
+  private readonly policy: Policy;
+  private readonly cfg: MmOpsConfig;
+  private readonly regions: MmRegion[];
+  private readonly fileRegions: MmRegion[];
+  private readonly actorKinds: ClientKind[];
+  private readonly coordActor: number;
+  private readonly rng: ReturnType<typeof xoroshiro128plus>;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => void;
+  private readonly weights: number[];
+  private readonly totalWeight: number;
+  private readonly pending: PendingIo[] = [];
+  private readonly counts = new Map<string, number>();
+  private readonly dataWords: number[];
+
+  constructor(o: MmOpsOptions) {
+    this.dataWords = o.dataWords ?? [];
+    this.lab = o.lab;
+    this.policy = o.policy;
+    this.cfg = o.mmOps;
+    this.regions = o.regions;
+    this.fileRegions = o.regions.filter((r) => r.mapping === 'file');
+    this.actorKinds = o.actorKinds;
+    this.coordActor = o.coordActor;
+    this.rng = xoroshiro128plus(o.seed | 0);
+    this.now = o.now ?? (() => performance.now());
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    this.sleep = o.sleep ?? ((ms: number) => void Atomics.wait(nap, 0, 0, ms));
+    this.weights = MM_OPS.map((op) => Math.max(0, Math.round(this.cfg[op] * 1000)));
+    this.totalWeight = this.weights.reduce((a, b) => a + b, 0);
+  }
+
+  // ---- bookkeeping -------------------------------------------------------------------------
+
+  private bump(key: string, n = 1): void {
+    this.counts.set(key, (this.counts.get(key) ?? 0) + n);
+  }
+  private max(key: string, v: number): void {
+    if (v > (this.counts.get(key) ?? -Infinity)) this.counts.set(key, v);
+  }
+  private int(from: number, to: number): number {
+    return uniformInt(this.rng, from, to);
+  }
+  private pick<T>(xs: readonly T[]): T {
+    return xs[this.int(0, xs.length - 1)]!;
+  }
+
+  /** Operations done by kind ('writeback', ...) and outcome ('writeback:skipped-pinned', ...), plus I/O and policy counters. */
+  stats(): Record<string, number> {
+    return Object.fromEntries([...this.counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+
+  /** Writeback I/Os submitted and not yet completed. */
+  get inFlight(): number {
+    return this.pending.length;
+  }
+
+  // ---- the random step ---------------------------------------------------------------------
+
+  /**
+   * Complete the I/O that is due, then pick one operation by weight and do it on a random target.
+   * Returns the operation and its outcome ('idle' when every weight is 0).
+   */
+  step(): { op: MmOp | 'idle'; outcome: string } {
+    this.completeDue(this.now());
+    if (this.totalWeight === 0) return { op: 'idle', outcome: 'idle' };
+    let x = this.int(0, this.totalWeight - 1);
+    let i = 0;
+    while (x >= this.weights[i]!) x -= this.weights[i++]!;
+    const op = MM_OPS[i]!;
+    let outcome: string;
+    switch (op) {
+      case 'writeback':
+        outcome = this.randomWriteback();
+        break;
+      case 'munmap':
+        outcome = this.regions.length === 0 ? 'no-region' : this.munmapChunk(this.pick(this.regions));
+        break;
+      case 'migrate':
+        outcome = this.regions.length === 0 ? 'no-region' : this.migrateRandom(this.pick(this.regions));
+        break;
+      case 'reclaim':
+        outcome = this.reclaimRandom();
+        break;
+      case 'truncate':
+        outcome = this.truncateRandom();
+        break;
+    }
+    this.bump(op);
+    return { op, outcome };
+  }
+
+  // ---- writeback ---------------------------------------------------------------------------
+
+  private randomWriteback(): string {
+    if (this.fileRegions.length === 0) return 'no-file-region';
+    const r = this.pick(this.fileRegions);
+    if (this.int(0, 3) === 0) {
+      const n = this.writebackRegion(r);
+      return n > 0 ? 'region' : 'no-dirty-page';
+    }
+    const start = this.int(0, r.pages - 1);
+    for (let k = 0; k < r.pages; k++) {
+      const index = r.offset + ((start + k) % r.pages);
+      const v = current.mem.load(pagecache_slot(r.file, index));
+      if (v !== 0 && PageDirty(v - 1)) return this.writebackPage(v - 1);
+    }
+    return 'no-dirty-page';
+  }
+
+  /** Write back every dirty cached page of a file region (each under the policy). Returns the pages tried. */
+  writebackRegion(r: MmRegion): number {
+    let n = 0;
+    for (let i = 0; i < r.pages; i++) {
+      const v = current.mem.load(pagecache_slot(r.file, r.offset + i));
+      if (v !== 0 && PageDirty(v - 1)) {
+        this.writebackPage(v - 1);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private wbOutcome(page: number, outcome: string): string {
+    this.bump(`writeback:${outcome}`);
+    this.lab.event(this.coordActor, EVENT.WRITEBACK, page, outcomeCode(outcome));
+    return outcome;
+  }
+
+  /** The page is in the page cache at the (file, index) its struct page names. */
+  private cached(page: number): boolean {
+    const m = current.mem;
+    const mapping = m.load(pw(page, PG.MAPPING));
+    return mapping > 0 && m.load(pagecache_slot(mapping - 1, m.load(pw(page, PG.INDEX)))) === page + 1;
+  }
+
+  /**
+   * Start writeback of one page-cache page under the policy (see the file comment). Returns the
+   * outcome: 'submitted' (I/O in flight), 'submitted-pinned' (ignore: written although pinned),
+   * 'bounced' (bounce: a pinned page's snapshot in flight), 'skipped-pinned', 'wait-timeout',
+   * 'revoke-failed', 'fs-dropped' (no buffers: the data is lost), 'clean', 'locked', 'not-cached',
+   * 'under-writeback'.
+   */
+  writebackPage(page: number): string {
+    if (!trylock_page(page)) return this.wbOutcome(page, 'locked');
+    for (let attempt = 0; ; attempt++) {
+      if (!this.cached(page)) {
+        unlock_page(page);
+        return this.wbOutcome(page, 'not-cached');
+      }
+      if (PageWriteback(page)) {
+        unlock_page(page);
+        return this.wbOutcome(page, 'under-writeback');
+      }
+      if (!clear_page_dirty_for_io(page)) {
+        unlock_page(page);
+        return this.wbOutcome(page, 'clean');
+      }
+      // Asked only now, after page_mkclean changed the PTEs.
+      const pinned = page_maybe_dma_pinned(page);
+      if (pinned && this.policy !== 'ignore' && this.policy !== 'bounce') {
+        redirty_page_for_writepage(page);
+        unlock_page(page);
+        if (this.policy === 'skip' || this.policy === 'refuse-longterm') return this.wbOutcome(page, 'skipped-pinned');
+        const failed = this.policy === 'wait' ? 'wait-timeout' : 'revoke-failed';
+        if (attempt > 0) return this.wbOutcome(page, failed);
+        const ok = this.policy === 'wait' ? this.waitUnpinned(page) : this.revoke(page);
+        if (!ok) return this.wbOutcome(page, failed);
+        this.relock(page);
+        continue; // mkclean again and re-check
+      }
+      return this.submit(page, pinned);
+    }
+  }
+
+  /** ->writepage and the I/O submission, with the page locked and its dirty bit just cleared. */
+  private submit(page: number, pinned: boolean): string {
+    const m = current.mem;
+    if (writepage(page) === 'fs-dropped') {
+      unlock_page(page);
+      return this.wbOutcome(page, 'fs-dropped');
+    }
+    const wpp = current.layout.config.wordsPerPage;
+    const data = new Int32Array(wpp);
+    m.readWords(page_data(page), wpp, data);
+    const bounce = this.policy === 'bounce';
+    if (bounce && pinned) redirty_page_for_writepage(page); // the pin holder may write again
+    get_page(page); // the I/O's reference
+    const now = this.now();
+    this.pending.push({
+      page, file: m.load(pw(page, PG.MAPPING)) - 1, index: m.load(pw(page, PG.INDEX)), data, bounce,
+      holder: pinned ? pinHolder(this.lab, current.layout, compound_head(page)) : -1,
+      start: now, due: now + this.cfg.writebackUs / 1000,
+    });
+    unlock_page(page);
+    return this.wbOutcome(page, !pinned ? 'submitted' : bounce ? 'bounced' : 'submitted-pinned');
+  }
+
+  /** lock_page without sleeping on a holder that waits for our I/O: poll, completing due I/O. */
+  private relock(page: number): void {
+    while (!trylock_page(page)) {
+      this.completeDue(this.now());
+      this.sleep(WAIT_POLL_MS);
+    }
+  }
+
+  /** Policy wait: poll page_maybe_dma_pinned() until false or waitTimeoutMs pass. */
+  private waitUnpinned(page: number): boolean {
+    const deadline = this.now() + this.cfg.waitTimeoutMs;
+    for (;;) {
+      this.completeDue(this.now());
+      if (!page_maybe_dma_pinned(page)) {
+        this.bump('wait:ok');
+        return true;
+      }
+      if (this.now() >= deadline) {
+        this.bump('wait:timeout');
+        return false;
+      }
+      this.sleep(WAIT_POLL_MS);
+    }
+  }
+
+  /**
+   * Policy revoke (a layout-lease analogue): ask every RDMA actor whose ledger holds a pin on the
+   * page to deregister — Atomics.add on its REVOKE_REQ — and wait up to waitTimeoutMs for each
+   * REVOKE_ACK to reach the value requested. True if every holder asked acknowledged and the page
+   * then reads unpinned.
+   */
+  private revoke(page: number): boolean {
+    const lab = this.lab;
+    const holders = pinHolders(lab, current.layout, compound_head(page)).filter((a) => this.actorKinds[a] === 'rdma');
+    const asked: { ack: number; req: number }[] = [];
+    for (const a of holders) {
+      const req = lab.add(lab.actorBase(a) + ACTOR_STAT.REVOKE_REQ, 1) + 1;
+      asked.push({ ack: lab.actorBase(a) + ACTOR_STAT.REVOKE_ACK, req });
+      lab.event(this.coordActor, EVENT.REVOKED, page, a);
+      this.bump('revoke:requested');
+    }
+    const deadline = this.now() + this.cfg.waitTimeoutMs;
+    for (;;) {
+      this.completeDue(this.now());
+      const acked = asked.every((x) => lab.load(x.ack) - x.req >= 0);
+      if (acked && !page_maybe_dma_pinned(page)) {
+        this.bump('revoke:ok');
+        return true;
+      }
+      if (this.now() >= deadline) {
+        this.bump(acked ? 'revoke:still-pinned' : 'revoke:timeout');
+        return false;
+      }
+      this.sleep(WAIT_POLL_MS);
+    }
+  }
+
+  /** Complete every writeback I/O whose time has come (`now` in ms). Returns how many completed. */
+  completeDue(now: number = this.now()): number {
+    let n = 0;
+    while (this.pending.length > 0 && this.pending[0]!.due <= now) {
+      this.completeIo(this.pending.shift()!);
+      n++;
+    }
+    return n;
+  }
+
+  /** Complete every writeback I/O in flight now, due or not. */
+  completeAll(): number {
+    const n = this.pending.length;
+    while (this.pending.length > 0) this.completeIo(this.pending.shift()!);
+    return n;
+  }
+
+  private completeIo(io: PendingIo): void {
+    const m = current.mem;
+    const wpp = current.layout.config.wordsPerPage;
+    const base = page_data(io.page);
+    let changedWord = -1;
+    for (let k = 0; k < wpp && changedWord < 0; k++) if (m.load(base + k) !== io.data[k]) changedWord = k;
+    const changed = changedWord >= 0;
+    if (changed) {
+      this.bump('io:changed');
+      if (!io.bounce) {
+        // O3, stable pages: the device wrote out data that no longer matches the page.
+        let actor = pinHolder(this.lab, current.layout, compound_head(io.page));
+        if (actor < 0) actor = io.holder;
+        if (actor < 0) actor = this.dataWords.indexOf(changedWord);
+        this.lab.violation(ORACLE.O3, actor, io.page, VIOLATION_KIND.UNSTABLE_PAGE, io.file, io.index);
+        this.lab.event(this.coordActor, EVENT.UNSTABLE, io.page, io.index);
+        this.bump('io:unstable');
+      } else {
+        redirty_page_for_writepage(io.page); // the newer data needs another writeback
+      }
+    }
+    this.bump(`io:${write_to_backing(io.page, io.bounce ? io.data : null)}`);
+    end_page_writeback(io.page);
+    put_page(io.page); // the I/O's reference
+    const us = Math.round((this.now() - io.start) * 1000);
+    this.bump('io:completed');
+    this.bump('io:latencyUsTotal', us);
+    this.max('io:latencyUsMax', us);
+  }
+
+  /**
+   * Write back every dirty cached page of every file, with no pin policy (the end of a run, when
+   * no pins remain): complete the I/O in flight, then write_one_page() each dirty page. Returns
+   * the pages written; 'sync:fs-dropped' counts dirty pages without buffers (lost writes, 4.1).
+   */
+  sync(): number {
+    this.completeAll();
+    const m = current.mem;
+    const cfg = current.layout.config;
+    let written = 0;
+    for (let f = 0; f < cfg.nrFiles; f++) {
+      for (let i = 0; i < cfg.filePages; i++) {
+        const v = m.load(pagecache_slot(f, i));
+        if (v === 0 || !PageDirty(v - 1)) continue;
+        const page = v - 1;
+        get_page(page);
+        lock_page(page);
+        const r = this.cached(page) ? write_one_page(page) : 'not-cached';
+        unlock_page(page);
+        put_page(page);
+        this.bump(`sync:${r}`);
+        if (r === 'written') written++;
+      }
+    }
+    return written;
+  }
+
+  // ---- munmap + re-mmap --------------------------------------------------------------------
+
+  /**
+   * munmap a chunk of a region and map it again at the same address (MAP_FIXED) with the same
+   * kind, file, offset and folio order, so the region's client keeps working (it faults the pages
+   * in again; an anonymous chunk comes back zeroed). Adjacent compatible VMAs of the region are
+   * merged back (vma_merge), so the VMA table does not fill up. `first`/`nr` (region pages) default
+   * to a random chunk; both are rounded to the region's folio size. Returns 'ok' or the errno.
+   */
+  munmapChunk(r: MmRegion, first?: number, nr?: number): string {
+    const mm = mm_of(r.mm);
+    const vpn0 = r.addr / PAGE_SIZE;
+    mmap_read_lock(mm);
+    const vma = find_vma(mm, vpn0) ?? vmas(mm).find((v) => v.start >= vpn0 && v.start < vpn0 + r.pages) ?? null;
+    mmap_read_unlock(mm);
+    const order = vma?.order ?? (r.mapping === 'hugetlb' ? PMD_ORDER : 0);
+    const align = 1 << order;
+    const units = Math.max(1, Math.floor(r.pages / align));
+    const u0 = first !== undefined ? Math.floor(first / align) : this.int(0, units - 1);
+    const un = nr !== undefined ? Math.max(1, Math.ceil(nr / align)) : this.int(1, Math.min(units - u0, Math.max(1, Math.floor(MAX_CHUNK_PAGES / align))));
+    const start = u0 * align;
+    const pages = Math.min(un * align, r.pages - start);
+    const addr = r.addr + start * PAGE_SIZE;
+    // A client write-faulting under mmap_lock may be waiting for our writeback to end.
+    this.completeAll();
+    const ret = do_munmap(mm, addr, pages * PAGE_SIZE);
+    this.lab.event(this.coordActor, EVENT.MUNMAP, vpn0 + start, pages);
+    if (ret < 0) return this.opOutcome('munmap', errname(ret));
+    const back = do_mmap(mm, {
+      length: pages * PAGE_SIZE,
+      kind: r.mapping,
+      file: r.file,
+      offset: (r.mapping === 'file' ? r.offset + start : 0) * PAGE_SIZE,
+      order,
+      write: vma === null ? true : (vma.flags & VM_WRITE) !== 0,
+      addr,
+    });
+    if (back < 0) return this.opOutcome('munmap', `remap${errname(back)}`);
+    vma_merge(mm, vpn0, vpn0 + r.pages);
+    return this.opOutcome('munmap', 'ok');
+  }
+
+  private opOutcome(op: string, outcome: string): string {
+    this.bump(`${op}:${outcome}`);
+    return outcome;
+  }
+
+  // ---- migration ---------------------------------------------------------------------------
+
+  /** migrate_page() of the page mapped at a random page of the region. */
+  private migrateRandom(r: MmRegion): string {
+    const mm = mm_of(r.mm);
+    const vpn = r.addr / PAGE_SIZE + this.int(0, r.pages - 1);
+    const w = walk(mm.pt, vpn, { idx: 0, entry: 0, order: 0 });
+    if (!pte_present(w.entry)) return this.opOutcome('migrate', 'not-mapped');
+    return this.migrateOne(pte_pfn(w.entry) + (w.order !== 0 ? vpn & ((1 << w.order) - 1) : 0));
+  }
+
+  /** migrate_page(page); the outcome is 'ok' or the errno name. */
+  migrateOne(page: number): string {
+    const ret = migrate_page(page);
+    this.lab.event(this.coordActor, EVENT.MIGRATE, page, ret);
+    return this.opOutcome('migrate', ret === 0 ? 'ok' : errname(ret));
+  }
+
+  // ---- reclaim -----------------------------------------------------------------------------
+
+  private reclaimRandom(): string {
+    if (this.fileRegions.length === 0) return this.opOutcome('reclaim', 'no-file-region');
+    const r = this.pick(this.fileRegions);
+    const start = this.int(0, r.pages - 1);
+    const m = current.mem;
+    for (let k = 0; k < r.pages; k++) {
+      const v = m.load(pagecache_slot(r.file, r.offset + ((start + k) % r.pages)));
+      if (v === 0) continue;
+      const page = v - 1;
+      if (PageDirty(page) || PageWriteback(page)) continue;
+      return this.reclaimOne(page);
+    }
+    return this.opOutcome('reclaim', 'no-candidate');
+  }
+
+  /**
+   * shrink_page() of one page; keepPinnedPrivate (d824ec2a1546) under every policy but 'ignore'.
+   * Returns shrink_page's outcome.
+   */
+  reclaimOne(page: number): string {
+    const r = shrink_page(page, { keepPinnedPrivate: this.policy !== 'ignore' });
+    this.lab.event(this.coordActor, EVENT.RECLAIM, page, outcomeCode(r));
+    return this.opOutcome('reclaim', r);
+  }
+
+  // ---- truncate ----------------------------------------------------------------------------
+
+  private truncateRandom(): string {
+    if (this.fileRegions.length === 0) return this.opOutcome('truncate', 'no-file-region');
+    const r = this.pick(this.fileRegions);
+    const n = this.int(1, Math.min(MAX_TRUNCATE_PAGES, r.pages));
+    const start = r.offset + this.int(0, r.pages - n);
+    return this.truncateRange(r.file, start, start + n);
+  }
+
+  /**
+   * Punch the hole [start, end) in `file`: bump the lab's truncate epochs of the range first (O3
+   * forgets writes made before), complete the I/O in flight, truncate_inode_pages_range(), and
+   * bump the epochs again: a write made while the punch runs (recorded with the middle epoch) may
+   * land in a page about to leave the page cache — lost legitimately — so O3 forgets it too.
+   */
+  truncateRange(file: number, start: number, end: number): string {
+    const lab = this.lab;
+    const bumpEpochs = (): void => {
+      for (let i = start; i < end; i++) lab.add(lab.layout.truncEpochOff + lab.fileIndex(file, i), 1);
+    };
+    bumpEpochs();
+    this.completeAll();
+    const removed = truncate_inode_pages_range(file, start, end);
+    bumpEpochs();
+    this.bump('truncate:pages', removed);
+    this.lab.event(this.coordActor, EVENT.TRUNCATE, start, removed);
+    return this.opOutcome('truncate', 'ok');
+  }
+}
+
+/**
+ * vma_merge(): join adjacent VMAs within [lo, hi) (vpns) that have the same kind, flags, file and
+ * folio order (and, for file mappings, contiguous file offsets) — what mmap's vma_merge does for
+ * a MAP_FIXED mapping next to its old neighbours. Takes mmap_lock for write and the VMA lock.
+ */
+export function vma_merge(mm: MmStruct, lo: number, hi: number): number {
+  let merged = 0;
+  mmap_write_lock(mm);
+  vma_lock(mm);
+  try {
+    for (;;) {
+      const vs = vmas(mm).filter((v) => v.start >= lo && v.end <= hi).sort((a, b) => a.start - b.start);
+      let pair: [Vma, Vma] | null = null;
+      for (let i = 0; i + 1 < vs.length && pair === null; i++) {
+        const a = vs[i]!;
+        const b = vs[i + 1]!;
+        const fileBacked = a.kind === VMA_KIND.FILE || a.kind === VMA_KIND.DAX;
+        if (a.end === b.start && a.kind === b.kind && a.flags === b.flags && a.order === b.order && a.file === b.file
+          && (!fileBacked || b.pgoff === a.pgoff + (a.end - a.start))) pair = [a, b];
+      }
+      if (pair === null) return merged;
+      const [a, b] = pair;
+      writeVma(mm, a.slot, { ...a, end: b.end });
+      removeVma(mm, b.slot);
+      merged++;
+    }
+  } finally {
+    vma_unlock(mm);
+    mmap_write_unlock(mm);
+  }
+}
