@@ -1,0 +1,143 @@
+/**
+ * What every client protocol shares: its kernel context and mm, the lab, a seeded random stream,
+ * and the oracle bookkeeping — the ghost pin ledger (written after the pin's refcount RMW, cleared
+ * before the unpin RMW), per-frame ghost words, the O3 last-write table, and the event ring.
+ */
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { uniformInt } from 'pure-rand/distribution/uniformInt';
+import { PG } from '../mem/layout.js';
+import { type KernelContext } from '../kernel/context.js';
+import { type MmStruct, PAGE_SIZE, mm_of } from '../kernel/mm.js';
+import { compound_head, pw } from '../kernel/page.js';
+import { page_data } from '../kernel/filemap.js';
+import {
+  ACTOR_STAT, type EventKind, EVENT, GHOST_PIN, GHOST_UNPIN, Lab, ORACLE, VIOLATION_KIND,
+} from '../oracle/lab.js';
+import { type ActorInit, type ActorSpec } from './types.js';
+
+type Rng = ReturnType<typeof xoroshiro128plus>;
+
+export class Actor {
+  readonly mm: MmStruct;
+  readonly base: number; // this actor's lab block
+  readonly rng: Rng;
+  readonly oracles: boolean;
+  readonly regionVpn: number;
+  private readonly freeSlots: number[] = [];
+  /** pfn -> ledger slots holding it (a page may be pinned more than once). */
+  private readonly slotsOf = new Map<number, number[]>();
+  /** folio head -> [allocation generation when pinned, pins held] (use-after-free check). */
+  private readonly genAtPin = new Map<number, [number, number]>();
+  private seq = 0;
+  ops = 0;
+
+  constructor(
+    readonly k: KernelContext,
+    readonly lab: Lab,
+    readonly init: ActorInit,
+    readonly spec: ActorSpec,
+  ) {
+    this.mm = mm_of(spec.mm);
+    this.base = lab.actorBase(spec.actor);
+    // One stream per actor, derived from the run seed and the actor index.
+    this.rng = xoroshiro128plus((init.seed ^ Math.imul(spec.actor + 1, 0x9e3779b1)) | 0);
+    this.oracles = init.oracles;
+    this.regionVpn = spec.addr / PAGE_SIZE;
+    for (let s = lab.layout.config.ledgerSlots - 1; s >= 0; s--) this.freeSlots.push(s);
+  }
+
+  /** Uniform integer in [from, to]. */
+  int(from: number, to: number): number {
+    return uniformInt(this.rng, from, to);
+  }
+  chance(p: number): boolean {
+    return p >= 1 || (p > 0 && uniformInt(this.rng, 0, 0xffffff) < p * 0x1000000);
+  }
+  addr(pageInRegion: number): number {
+    return this.spec.addr + pageInRegion * PAGE_SIZE;
+  }
+  stat(s: number, delta = 1): void {
+    this.lab.add(this.base + s, delta);
+  }
+  event(kind: EventKind, page: number, arg: number): void {
+    if (this.oracles) this.lab.event(this.spec.actor, kind, page, arg);
+  }
+  /** What the actor is doing now (O5 reports it when something stalls). */
+  doing(kind: EventKind, page: number): void {
+    this.lab.store(this.base + ACTOR_STAT.CUR_OP, kind);
+    this.lab.store(this.base + ACTOR_STAT.CUR_PAGE, page);
+  }
+
+  /** Record pins just taken (after the refcount RMW). */
+  ledgerAdd(pages: ArrayLike<number>, n: number): void {
+    if (!this.oracles) return;
+    const lab = this.lab;
+    for (let i = 0; i < n; i++) {
+      const pfn = pages[i]!;
+      const slot = this.freeSlots.pop();
+      if (slot === undefined) throw new Error(`${this.spec.name}: ghost ledger full (${lab.layout.config.ledgerSlots} slots)`);
+      lab.store(lab.ledgerIndex(this.spec.actor, slot), pfn + 1);
+      const list = this.slotsOf.get(pfn);
+      if (list === undefined) this.slotsOf.set(pfn, [slot]);
+      else list.push(slot);
+      const head = compound_head(pfn);
+      lab.add(lab.ghostIndex(head), GHOST_PIN);
+      const held = this.genAtPin.get(head);
+      if (held === undefined) this.genAtPin.set(head, [this.k.mem.load(pw(head, PG.GEN)), 1]);
+      else held[1]++;
+    }
+    lab.add(this.base + ACTOR_STAT.LEDGER_USED, n);
+  }
+
+  /** Forget pins about to be released (before the unpin RMW). */
+  ledgerRemove(pages: ArrayLike<number>, n: number): void {
+    if (!this.oracles) return;
+    const lab = this.lab;
+    for (let i = 0; i < n; i++) {
+      const pfn = pages[i]!;
+      const list = this.slotsOf.get(pfn);
+      const slot = list?.pop();
+      if (slot === undefined) throw new Error(`${this.spec.name}: unpinning pfn ${pfn} it does not hold`);
+      if (list!.length === 0) this.slotsOf.delete(pfn);
+      const head = compound_head(pfn);
+      lab.add(lab.ghostIndex(head), GHOST_UNPIN);
+      lab.store(lab.ledgerIndex(this.spec.actor, slot), 0);
+      this.freeSlots.push(slot);
+      const held = this.genAtPin.get(head);
+      if (held !== undefined && --held[1] === 0) this.genAtPin.delete(head);
+    }
+    lab.add(this.base + ACTOR_STAT.LEDGER_USED, -n);
+  }
+
+  /**
+   * A device write into `pfn` (DMA through a pin, or through an ODP device PTE) of this actor's data
+   * word. O3: the frame must still be the one pinned (same allocation generation, not freed); for
+   * a file region, the value is remembered as the last this actor wrote to that file page.
+   */
+  dmaWrite(pfn: number, pageInRegion: number, gen: number): void {
+    const m = this.k.mem;
+    const value = ((this.spec.actor + 1) << 24) | (++this.seq & 0xffffff);
+    if (this.oracles) {
+      const head = compound_head(pfn);
+      const g = m.load(pw(head, PG.GEN));
+      const rc = m.load(pw(head, PG.REFCOUNT));
+      if (g !== gen || rc === 0) {
+        this.lab.violation(ORACLE.O3, this.spec.actor, pfn, VIOLATION_KIND.USE_AFTER_FREE, gen, g, rc, value);
+      }
+    }
+    m.store(page_data(pfn) + this.spec.dataWord, value);
+    this.stat(ACTOR_STAT.DMA_WRITES);
+    if (this.oracles && this.spec.mapping === 'file') {
+      const lab = this.lab;
+      const fi = lab.fileIndex(this.spec.file, this.spec.offset + pageInRegion);
+      lab.store(this.base + lab.layout.lastEpochOff + fi, lab.load(lab.layout.truncEpochOff + fi));
+      lab.store(this.base + lab.layout.lastWriteOff + fi, value);
+    }
+    this.event(EVENT.DMA_WRITE, pfn, value);
+  }
+
+  /** The generation recorded when this actor pinned the folio of `pfn`. */
+  pinnedGen(pfn: number): number {
+    return this.genAtPin.get(compound_head(pfn))?.[0] ?? -1;
+  }
+}

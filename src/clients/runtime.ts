@@ -1,0 +1,75 @@
+/**
+ * The body of an actor thread: attach to the machine, run one client protocol until the lab's
+ * stop word is set, release everything it holds, fold its vmstat deltas, and report. Synchronous
+ * on purpose — it owns its thread; stopping is cooperative (never an abort that kills a pin holder).
+ */
+import { attach } from '../kernel/boot.js';
+import { ACTOR_STAT, ACTOR_STATE, LAB_HDR, Lab } from '../oracle/lab.js';
+import { Actor } from './actor.js';
+import { type Client } from './client.js';
+import { delayHook } from './delay.js';
+import { DioClient } from './dio.js';
+import { GetClient } from './get.js';
+import { OdpClient } from './odp.js';
+import { RdmaClient } from './rdma.js';
+import { type ActorInit, type ActorResult, type ActorSpec } from './types.js';
+
+export function makeClient(a: Actor): Client {
+  switch (a.spec.kind) {
+    case 'dio':
+      return new DioClient(a);
+    case 'rdma':
+      return new RdmaClient(a);
+    case 'odp':
+      return new OdpClient(a);
+    case 'get':
+      return new GetClient(a);
+  }
+}
+
+/** Read an actor's stats block into a plain record. */
+export function actorStats(lab: Lab, actor: number): Record<string, number> {
+  const base = lab.actorBase(actor);
+  return Object.fromEntries(Object.entries(ACTOR_STAT).map(([name, s]) => [name.toLowerCase(), lab.load(base + s)]));
+}
+
+export function runActor(init: ActorInit, spec: ActorSpec): ActorResult {
+  const k = attach(init.machineSab, init.machineConfig, { era: init.era, cpu: spec.cpu, faults: init.faults });
+  k.refuseLongtermFile = init.policy === 'refuse-longterm';
+  const lab = new Lab(init.labSab, init.labConfig);
+  k.mem.hook = delayHook(init.delay, init.seed ^ Math.imul(spec.actor + 7, 0x85ebca6b));
+  const a = new Actor(k, lab, init, spec);
+  const client = makeClient(a);
+  const base = lab.actorBase(spec.actor);
+  lab.store(base + ACTOR_STAT.STATE, ACTOR_STATE.RUNNING);
+  while (Atomics.load(lab.i32, LAB_HDR.START_GATE) === 0 && !lab.stopped()) Atomics.wait(lab.i32, LAB_HDR.START_GATE, 0, 5);
+  let error: string | undefined;
+  try {
+    let ops = 0;
+    while (!lab.stopped()) {
+      client.step();
+      // Fold this cpu's vmstat deltas at every operation boundary: a thread that dies takes its
+      // unfolded deltas with it (the kernel folds a dead CPU's diffs in its hotplug callback).
+      k.vmstat_flush();
+      ops++;
+      lab.store(base + ACTOR_STAT.OPS, ops); // the heartbeat O5 watches
+      if (spec.chaos !== undefined && ops >= spec.chaos.afterOps) {
+        if (spec.chaos.mode === 'exit') process.exit(1); // in a worker thread: the thread dies, holding its pins
+        throw new Error(`${spec.name}: chaos: throwing after ${ops} operations`);
+      }
+    }
+  } catch (e) {
+    error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    lab.add(base + ACTOR_STAT.ERRORS, 1);
+  } finally {
+    try {
+      client.release();
+    } catch (e) {
+      error ??= `release failed: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    k.mem.hook = null;
+    k.vmstat_flush();
+    lab.store(base + ACTOR_STAT.STATE, ACTOR_STATE.DONE);
+  }
+  return { actor: spec.actor, name: spec.name, kind: spec.kind, stats: actorStats(lab, spec.actor), ...(error !== undefined ? { error } : {}) };
+}

@@ -1,0 +1,54 @@
+/** What an actor thread is given (all plain data: it crosses to a worker by structured clone). */
+import { type Era, type MachineConfig } from '../mem/layout.js';
+import { type LabConfig } from '../oracle/lab.js';
+import { type ClientKind, type Policy } from '../scenario/schema.js';
+
+export type Delay = 'off' | 'light' | 'heavy';
+
+/** The machine and run settings every actor shares. */
+export interface ActorInit {
+  machineSab: SharedArrayBuffer;
+  machineConfig: MachineConfig;
+  era: Era;
+  faults: string[];
+  labSab: SharedArrayBuffer;
+  labConfig: LabConfig;
+  delay: Delay;
+  policy: Policy;
+  /** Oracle bookkeeping (ghost ledger, last-write tables) on or off (benchmarks compare both). */
+  oracles: boolean;
+  seed: number;
+}
+
+/** One actor: a client protocol instance on its own thread. */
+export interface ActorSpec {
+  actor: number; // index into the lab's actor blocks
+  cpu: number; // per-cpu vmstat slot (the coordinator is cpu 0)
+  name: string; // "dio#0"
+  kind: ClientKind;
+  mm: number;
+  /** Region start (bytes) and size (pages) in `mm`, mapped by the coordinator before start. */
+  addr: number;
+  pages: number;
+  mapping: 'anon' | 'file' | 'cma' | 'hugetlb';
+  file: number;
+  /** File page of the region's first page (mapping 'file'). */
+  offset: number;
+  bufferPages: number;
+  holdOps: number;
+  writeRatio: number;
+  fast: boolean;
+  /** The data word of each page this actor writes (O3 tells writers apart by word). */
+  dataWord: number;
+  /** Test hook: after this many operations the actor throws, or its thread dies (process.exit). */
+  chaos?: { afterOps: number; mode: 'throw' | 'exit' };
+}
+
+export interface ActorResult {
+  actor: number;
+  name: string;
+  kind: ClientKind;
+  stats: Record<string, number>;
+  /** Set when the actor's protocol threw (the thread survived). */
+  error?: string;
+}

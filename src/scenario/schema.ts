@@ -1,0 +1,159 @@
+/**
+ * Scenarios: what runs (clients, mm operations, machine), for how long, under which era, policy,
+ * delay injection and faults. Validated with zod; every error names the field and what it expects.
+ */
+import { z } from 'zod';
+import { ERAS } from '../mem/layout.js';
+
+export const POLICIES = ['ignore', 'skip', 'bounce', 'wait', 'revoke', 'refuse-longterm'] as const;
+export type Policy = (typeof POLICIES)[number];
+/** Policies under which the model must run clean (everything but the pre-2019 `ignore`). */
+export const SAFE_POLICIES = ['skip', 'bounce', 'wait', 'revoke', 'refuse-longterm'] as const satisfies readonly Policy[];
+export const DELAYS = ['off', 'light', 'heavy'] as const;
+export const CLIENT_KINDS = ['dio', 'rdma', 'odp', 'get'] as const;
+export type ClientKind = (typeof CLIENT_KINDS)[number];
+export const MAPPINGS = ['anon', 'file', 'cma', 'hugetlb'] as const;
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+
+export const ClientSchema = z
+  .object({
+    kind: z.enum(CLIENT_KINDS),
+    count: int(1, 16).default(1),
+    /** What the client's buffer maps: file pages (shared page cache), anonymous, CMA, or hugetlb. */
+    mapping: z.enum(MAPPINGS).default('file'),
+    /** File id for mapping 'file'. */
+    file: int(0, 1023).default(0),
+    /** First file page of the region (mapping 'file'). */
+    offset: int(0, 1 << 22).default(0),
+    /** Pages in the client's region. */
+    pages: int(1, 1 << 18).default(64),
+    /** Pages per DIO request, or per RDMA memory region. */
+    bufferPages: int(1, 4096).default(4),
+    /** RDMA: operations a registration is held for before deregistering. */
+    holdOps: int(1, 1 << 20).default(200),
+    /** Fraction of DIO/ODP operations that write (DMA into memory) rather than read. */
+    writeRatio: z.number().min(0).max(1).default(0.8),
+    /** Use gup-fast (true) or the mmap_lock slow path (false). */
+    fast: z.boolean().default(true),
+    /** Process (mm id) the client runs in. */
+    mm: int(0, 255).default(0),
+  })
+  .strict();
+export type ClientSpec = z.infer<typeof ClientSchema>;
+
+export const MmOpsSchema = z
+  .object({
+    writeback: z.number().min(0).default(4),
+    munmap: z.number().min(0).default(1),
+    migrate: z.number().min(0).default(2),
+    reclaim: z.number().min(0).default(2),
+    truncate: z.number().min(0).default(0.5),
+    /** Pause between coordinator operations, microseconds. */
+    intervalUs: int(0, 1_000_000).default(200),
+    /** How long a page stays under writeback (the stable-pages window), microseconds. */
+    writebackUs: int(0, 100_000).default(50),
+    /** Policy wait: how long writeback waits for a pinned page to be unpinned, milliseconds. */
+    waitTimeoutMs: int(0, 10_000).default(20),
+  })
+  .strict();
+
+export const MachineSchema = z
+  .object({
+    normalFrames: int(64, 1 << 22).default(8192),
+    movableFrames: int(0, 1 << 22).default(1024),
+    daxFrames: int(0, 1 << 20).default(0),
+    huge2mPages: int(0, 1024).default(2),
+    huge1gPages: int(0, 8).default(0),
+    wordsPerPage: int(1, 1024).default(16),
+    nrFiles: int(1, 64).default(2),
+    filePages: int(1, 1 << 20).default(256),
+    nrMms: int(1, 64).default(2),
+  })
+  .strict();
+
+export const ScenarioSchema = z
+  .object({
+    name: z.string().min(1).default('custom'),
+    seed: int(0, 2 ** 31 - 1).default(1),
+    durationMs: int(1, 24 * 3600 * 1000).default(10_000),
+    era: z.enum(ERAS).default('v6.3'),
+    policy: z.enum(POLICIES).default('skip'),
+    delay: z.enum(DELAYS).default('off'),
+    faults: z.array(z.string()).default([]),
+    oracles: z.boolean().default(true),
+    /** O5: an actor whose heartbeat does not move for this long is a stall. */
+    watchdogMs: int(100, 600_000).default(5_000),
+    machine: MachineSchema.default(MachineSchema.parse({})),
+    clients: z.array(ClientSchema).min(1),
+    mm: MmOpsSchema.default(MmOpsSchema.parse({})),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    const actors = s.clients.reduce((n, c) => n + c.count, 0);
+    if (actors > s.machine.wordsPerPage) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clients'],
+        message: `${actors} actors but machine.wordsPerPage is ${s.machine.wordsPerPage}: each actor needs its own data word per page (raise machine.wordsPerPage)`,
+      });
+    }
+    s.clients.forEach((c, i) => {
+      if (c.mapping === 'file' && c.offset + c.pages > s.machine.filePages) {
+        ctx.addIssue({ code: 'custom', path: ['clients', i, 'pages'], message: `offset + pages (${c.offset + c.pages}) exceeds machine.filePages (${s.machine.filePages})` });
+      }
+      if (c.mapping === 'file' && c.file >= s.machine.nrFiles) {
+        ctx.addIssue({ code: 'custom', path: ['clients', i, 'file'], message: `file ${c.file} but machine.nrFiles is ${s.machine.nrFiles}` });
+      }
+      if (c.mm >= s.machine.nrMms) {
+        ctx.addIssue({ code: 'custom', path: ['clients', i, 'mm'], message: `mm ${c.mm} but machine.nrMms is ${s.machine.nrMms}` });
+      }
+      if (c.bufferPages > c.pages) {
+        ctx.addIssue({ code: 'custom', path: ['clients', i, 'bufferPages'], message: `bufferPages (${c.bufferPages}) exceeds the region's pages (${c.pages})` });
+      }
+      if (c.mapping === 'hugetlb' && c.pages % 512 !== 0) {
+        ctx.addIssue({ code: 'custom', path: ['clients', i, 'pages'], message: `a hugetlb region must be a multiple of 512 pages, got ${c.pages}` });
+      }
+    });
+  });
+export type Scenario = z.infer<typeof ScenarioSchema>;
+export type ScenarioInput = z.input<typeof ScenarioSchema>;
+
+/** A scenario module's default export: `export default defineScenario({...})`. */
+export function defineScenario(input: ScenarioInput): ScenarioInput {
+  return input;
+}
+
+export class ScenarioError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid scenario:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'ScenarioError';
+  }
+}
+
+/** Validate a scenario; throws ScenarioError whose lines name each bad field and what it expects. */
+export function parseScenario(input: unknown): Scenario {
+  const r = ScenarioSchema.safeParse(input);
+  if (r.success) return r.data;
+  throw new ScenarioError(
+    r.error.issues.map((iss) => `${iss.path.length ? iss.path.join('.') : '(scenario)'}: ${iss.message}`),
+  );
+}
+
+/** The embedded default: DIO, RDMA, ODP and GET clients against writeback (skip), munmap, migration and reclaim. */
+export const DEFAULT_SCENARIO: ScenarioInput = {
+  name: 'default',
+  seed: 1,
+  durationMs: 10_000,
+  era: 'v6.3',
+  policy: 'skip',
+  delay: 'off',
+  clients: [
+    { kind: 'dio', count: 2, mapping: 'file', file: 0, offset: 0, pages: 64, bufferPages: 4 },
+    { kind: 'rdma', count: 1, mapping: 'file', file: 0, offset: 32, pages: 64, bufferPages: 16, holdOps: 300 },
+    { kind: 'odp', count: 1, mapping: 'file', file: 1, offset: 0, pages: 64, bufferPages: 4 },
+    { kind: 'get', count: 1, mapping: 'file', file: 0, offset: 0, pages: 96, bufferPages: 8 },
+    { kind: 'dio', count: 1, mapping: 'anon', pages: 64, bufferPages: 8 },
+  ],
+  mm: { writeback: 4, munmap: 1, migrate: 2, reclaim: 2, truncate: 0.5 },
+};
