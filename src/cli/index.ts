@@ -1,9 +1,10 @@
 #!/usr/bin/env node
+/** The `pinlab` executable: binds the CLI factory (src/cli/cli.ts) to the process and the real engine. */
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
-import { ExitCode } from './exit-codes.js';
+import { createCli } from './cli.js';
+import { lazyRunScenario, shutdownEngine } from './engine.js';
 
 // package.json sits two levels up from src/cli but three from dist/src/cli: walk up to it.
 function packageVersion(): string {
@@ -20,27 +21,12 @@ function packageVersion(): string {
   }
 }
 
-const program = new Command()
-  .name('pinlab')
-  .description('A TypeScript laboratory for the Linux kernel page-pinning design')
-  .version(packageVersion())
-  .exitOverride(); // map commander's own exits onto ExitCode below
-
-program
-  .command('run')
-  .description('run a scenario')
-  .action(() => {
-    console.log('pinlab run: not implemented yet');
-  });
-
+const code = await createCli({ runScenario: lazyRunScenario, version: packageVersion() }).main(process.argv.slice(2));
+process.exitCode = code;
+// Let stdout/stderr drain; if a stray handle (a stuck worker, a timer) would keep the process alive, leave anyway.
+setTimeout(() => process.exit(code), 5000).unref();
 try {
-  await program.parseAsync(process.argv);
+  await shutdownEngine();
 } catch (err) {
-  if (err instanceof CommanderError) {
-    // --help / --version exit 0; usage errors (already printed by commander) are bad input.
-    process.exitCode = err.exitCode === 0 ? ExitCode.Ok : ExitCode.BadInput;
-  } else {
-    console.error(err);
-    process.exitCode = ExitCode.Internal;
-  }
+  process.stderr.write(`pinlab: shutting down the actor pool failed: ${err instanceof Error ? err.message : String(err)}\n`);
 }

@@ -1,0 +1,251 @@
+/**
+ * The `pinlab` command line as a factory: `createCli({ runScenario }).main(args)` parses `args`
+ * (without node and the script), runs, writes to the injected streams and resolves to the exit code.
+ * src/cli/index.ts binds it to the process; tests inject a fake engine and capture the output.
+ */
+import { stat } from 'node:fs/promises';
+import { Argument, Command, CommanderError } from 'commander';
+import { ERAS } from '../mem/layout.js';
+import { fmtDuration, formatTextReport } from '../report/text.js';
+import { writeJsonReport } from '../report/json.js';
+import type { RunReport } from '../report/types.js';
+import { applyOverrides, loadScenario, type ScenarioOverrides } from '../scenario/load.js';
+import { CLIENT_KINDS, DELAYS, POLICIES, ScenarioError, type ClientKind, type Scenario } from '../scenario/schema.js';
+import type { RunEngine, RunProgress } from './engine.js';
+import { ExitCode } from './exit-codes.js';
+import { formatList, LIST_TOPICS } from './list.js';
+import { collect, parseClients, parseDuration, parseInteger } from './options.js';
+import { createProgress, type OutStream } from './progress.js';
+
+export interface CliIO {
+  stdout: OutStream;
+  /** Progress, notes and errors. Its isTTY selects the progress bar or the plain log. */
+  stderr: OutStream;
+  /** Register a Ctrl-C (SIGINT/SIGTERM) handler for the duration of a run; returns its remover. */
+  onInterrupt(handler: () => void): () => void;
+  /** Leave at once (a second Ctrl-C). */
+  exit(code: number): void;
+  now(): number;
+}
+
+export interface CliDeps {
+  runScenario: RunEngine;
+  io?: Partial<CliIO>;
+  /** Version printed by --version. */
+  version?: string;
+  /** Minimum time between plain progress log lines (default 2000 ms). */
+  logIntervalMs?: number;
+}
+
+export interface Cli {
+  /** Run the command line `args` (e.g. ['run', 'x.json', '--seed', '3']); resolves to the exit code. */
+  main(args: readonly string[]): Promise<ExitCode>;
+}
+
+interface RunCommandOptions {
+  duration?: number;
+  seed?: number;
+  era?: string;
+  policy?: string;
+  delay?: string;
+  fault?: string[];
+  clients?: Partial<Record<ClientKind, number>>;
+  pages?: number;
+  oracles: boolean;
+  json?: string;
+  quiet?: boolean;
+}
+
+function processIO(): CliIO {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    onInterrupt(handler) {
+      process.on('SIGINT', handler);
+      process.on('SIGTERM', handler);
+      return () => {
+        process.off('SIGINT', handler);
+        process.off('SIGTERM', handler);
+      };
+    },
+    exit: (code) => process.exit(code),
+    now: () => performance.now(),
+  };
+}
+
+export function exitCodeFor(report: RunReport): ExitCode {
+  switch (report.outcome) {
+    case 'clean':
+      return report.violations.length ? ExitCode.Violation : ExitCode.Ok;
+    case 'violation':
+      return ExitCode.Violation;
+    default:
+      return ExitCode.Internal;
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err);
+}
+
+export function createCli(deps: CliDeps): Cli {
+  const io: CliIO = { ...processIO(), ...deps.io };
+  const out = (s: string) => void io.stdout.write(s);
+  const err = (s: string) => void io.stderr.write(s);
+
+  async function runCommand(path: string | undefined, o: RunCommandOptions): Promise<ExitCode> {
+    // 1. Scenario + overrides: any problem here is bad input.
+    let scenario: Scenario;
+    try {
+      const overrides: ScenarioOverrides = {
+        durationMs: o.duration,
+        seed: o.seed,
+        era: o.era,
+        policy: o.policy,
+        delay: o.delay,
+        faults: o.fault,
+        clients: o.clients,
+        pages: o.pages,
+        oracles: o.oracles === false ? false : undefined,
+      };
+      scenario = applyOverrides(await loadScenario(path), overrides);
+    } catch (e) {
+      if (e instanceof ScenarioError) {
+        err(`pinlab run: ${e.message}\n`);
+        return ExitCode.BadInput;
+      }
+      err(`pinlab run: cannot load the scenario: ${errorText(e)}\n`);
+      return ExitCode.Internal;
+    }
+    if (o.json !== undefined) {
+      const st = await stat(o.json).catch(() => undefined);
+      if (st?.isDirectory()) {
+        err(`pinlab run: --json ${o.json}: is a directory, expected a file path\n`);
+        return ExitCode.BadInput;
+      }
+    }
+
+    // 2. Run, with progress and a cooperative Ctrl-C.
+    const progress = createProgress(io.stderr, { quiet: o.quiet, logIntervalMs: deps.logIntervalMs, now: io.now });
+    const controller = new AbortController();
+    let interrupts = 0;
+    const removeInterrupt = io.onInterrupt(() => {
+      interrupts++;
+      if (interrupts === 1) {
+        progress.note('pinlab: interrupted, stopping the run (press Ctrl-C again to quit at once)');
+        controller.abort();
+      } else {
+        progress.stop();
+        err('pinlab: quit\n');
+        io.exit(ExitCode.Internal);
+      }
+    });
+    if (!o.quiet && !io.stderr.isTTY) {
+      err(
+        `pinlab: running scenario ${scenario.name} for ${fmtDuration(scenario.durationMs)} ` +
+          `(era ${scenario.era}, policy ${scenario.policy}, seed ${scenario.seed})\n`,
+      );
+    }
+    let report: RunReport;
+    progress.start(scenario.durationMs);
+    try {
+      report = await deps.runScenario(scenario, {
+        signal: controller.signal,
+        onProgress: (p: RunProgress) => progress.update(p),
+      });
+    } catch (e) {
+      progress.stop();
+      err(`pinlab run: internal failure: ${errorText(e)}\n`);
+      return ExitCode.Internal;
+    } finally {
+      removeInterrupt();
+    }
+    progress.stop();
+    if (!o.quiet && io.stderr.isTTY) err('\n');
+
+    // 3. Reports: JSON first (so nothing is lost if the text fails), then the summary.
+    let code = exitCodeFor(report);
+    if (o.json !== undefined) {
+      try {
+        const written = await writeJsonReport(o.json, report);
+        if (!o.quiet) err(`pinlab: JSON report written to ${written}\n`);
+      } catch (e) {
+        err(`pinlab run: cannot write the JSON report to ${o.json}: ${e instanceof Error ? e.message : String(e)}\n`);
+        if (code === ExitCode.Ok) code = ExitCode.BadInput;
+      }
+    }
+    try {
+      out(formatTextReport(report, { brief: o.quiet }));
+    } catch (e) {
+      err(`pinlab run: cannot format the report: ${errorText(e)}\n`);
+      return ExitCode.Internal;
+    }
+    return code;
+  }
+
+  function buildProgram(setCode: (c: ExitCode) => void): Command {
+    const program = new Command()
+      .name('pinlab')
+      .description('A TypeScript laboratory for the Linux kernel page-pinning design')
+      .exitOverride() // commander's own exits become CommanderErrors, mapped onto ExitCode
+      .configureOutput({
+        writeOut: (s) => out(s),
+        writeErr: (s) => err(s),
+      })
+      .showHelpAfterError('(add --help for usage)');
+    if (deps.version) program.version(deps.version);
+
+    program
+      .command('run')
+      .description('run a scenario and report violations (exit 0 clean, 1 violation, 2 bad input, 3 internal failure)')
+      .argument('[scenario]', 'a .json, .ts, .js or .mjs scenario file, or an embedded scenario name (default: the embedded default)')
+      .option('--duration <time>', 'run time in ms, or with a unit: 500ms, 10s, 2m, 1h', parseDuration)
+      .option('--seed <n>', 'random seed', parseInteger)
+      .option('--era <era>', `pin-accounting era: ${ERAS.join(', ')}`)
+      .option('--policy <policy>', `writeback policy for pinned pages: ${POLICIES.join(', ')}`)
+      .option('--delay <level>', `delay injection: ${DELAYS.join(', ')}`)
+      .option('--fault <name>', "inject a fault (repeatable; replaces the scenario's fault list)", collect)
+      .option(
+        '--clients <kind=n,...>',
+        `client count per kind (${CLIENT_KINDS.join(', ')}), e.g. dio=2,rdma=1,odp=1,get=1; 0 removes that kind`,
+        parseClients,
+      )
+      .option('--pages <n>', 'pages in every client region', parseInteger)
+      .option('--no-oracles', 'run without the oracles')
+      .option('--json <path>', 'write the JSON report to <path>')
+      .option('-q, --quiet', 'no progress; print only violations, failures and the verdict')
+      .action(async (path: string | undefined, opts: RunCommandOptions) => {
+        setCode(await runCommand(path, opts));
+      });
+
+    program
+      .command('list')
+      .description(`list the names a scenario or option can use: ${Object.keys(LIST_TOPICS).join(', ')}`)
+      .addArgument(new Argument('[topic]', 'what to list (default: everything)').choices(Object.keys(LIST_TOPICS)))
+      .action((topic: string | undefined) => {
+        const topics = topic ? [topic] : Object.keys(LIST_TOPICS);
+        out(topics.map(formatList).join('\n'));
+        setCode(ExitCode.Ok);
+      });
+
+    return program;
+  }
+
+  return {
+    async main(args) {
+      let code: ExitCode = ExitCode.Ok;
+      const program = buildProgram((c) => (code = c));
+      try {
+        await program.parseAsync([...args], { from: 'user' });
+      } catch (e) {
+        if (e instanceof CommanderError) {
+          // --help / --version exit 0; usage errors (already printed by commander) are bad input.
+          return e.exitCode === 0 ? ExitCode.Ok : ExitCode.BadInput;
+        }
+        err(`pinlab: internal failure: ${errorText(e)}\n`);
+        return ExitCode.Internal;
+      }
+      return code;
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * `pinlab list <topic>`: the catalogues a user picks names from.
+ *
+ * Extension point: each topic is an entry of LIST_TOPICS (or added with registerListTopic before
+ * the CLI is created). The fault catalogue plugs in here, e.g.
+ *   faults: { description: 'injectable historical bugs', rows: () => FAULTS.map((f) => [f.name, f.summary]) }
+ */
+import { ERAS } from '../mem/layout.js';
+import { EMBEDDED_SCENARIOS } from '../scenario/load.js';
+import { POLICIES, SAFE_POLICIES, type Policy } from '../scenario/schema.js';
+import type { Era } from '../mem/layout.js';
+
+export interface ListTopic {
+  description: string;
+  /** [name, one-line description] */
+  rows(): Array<[string, string]>;
+}
+
+const POLICY_TEXT: Record<Policy, string> = {
+  ignore: 'write back a pinned page as usual (the pre-2019 kernel; expected to lose writes)',
+  skip: 'leave a pinned page dirty and skip it',
+  bounce: 'write a snapshot copy of a pinned page',
+  wait: 'wait until the page is unpinned, with a timeout (mm.waitTimeoutMs)',
+  revoke: 'ask the longterm holder to release its pin (a layout-lease analogue)',
+  'refuse-longterm': 'refuse writable longterm pins on file mappings up front (>= v6.5)',
+};
+
+const ERA_TEXT: Record<Era, string> = {
+  'seed-2019': 'GUP_PIN_COUNTING_BIAS on the head refcount for every page (1 GB pages overflow after ~8 pins)',
+  'v5.7': 'hpage_pinned_refcount for compound pages of order >= 2',
+  'v6.3': 'folio->_pincount for every large folio',
+};
+
+export const LIST_TOPICS: Record<string, ListTopic> = {
+  scenarios: {
+    description: 'embedded scenarios (pinlab run <name>)',
+    rows: () => Object.entries(EMBEDDED_SCENARIOS).map(([name, s]) => [name, s.description]),
+  },
+  policies: {
+    description: 'writeback policies for a pinned page (--policy)',
+    rows: () =>
+      POLICIES.map((p) => [p, POLICY_TEXT[p] + ((SAFE_POLICIES as readonly string[]).includes(p) ? '' : ' [unsafe]')]),
+  },
+  eras: {
+    description: 'pin-accounting eras (--era)',
+    rows: () => ERAS.map((e) => [e, ERA_TEXT[e]]),
+  },
+  // faults: added with the fault catalogue (see the comment at the top of this file).
+};
+
+export function registerListTopic(name: string, topic: ListTopic): void {
+  LIST_TOPICS[name] = topic;
+}
+
+export function formatList(topic: string): string {
+  const t = LIST_TOPICS[topic];
+  if (!t) throw new Error(`unknown list topic '${topic}'`);
+  const rows = t.rows();
+  const w = Math.max(0, ...rows.map(([n]) => n.length));
+  return `${topic}: ${t.description}\n` + rows.map(([n, d]) => `  ${n.padEnd(w)}  ${d}`.trimEnd()).join('\n') + '\n';
+}

@@ -1,0 +1,56 @@
+/** The run report: one stable JSON schema for `pinlab run --json`, the text summary and tests. */
+import { type Scenario } from '../scenario/schema.js';
+
+export const REPORT_SCHEMA_VERSION = 1;
+
+export interface EventRecord {
+  seq: number;
+  event: string;
+  page: number;
+  arg: number;
+}
+
+export interface Violation {
+  oracle: string; // "O3 data integrity"
+  kind: string; // "lost-write", "unstable-page", "false-negative", ...
+  page: number; // pfn (or -1)
+  /** file page (file:index) when the page belongs to a file, for readers */
+  where?: string;
+  actors: string[]; // names of the actors involved
+  detail: string;
+  /** The last events of every actor involved (and of the coordinator), oldest first. */
+  events: Record<string, EventRecord[]>;
+}
+
+export interface ActorReport {
+  name: string;
+  kind: string;
+  ops: number;
+  opsPerSec: number;
+  stats: Record<string, number>;
+  state: 'done' | 'dead' | 'error';
+  error?: string;
+}
+
+export interface RunReport {
+  schema: number;
+  scenario: Scenario;
+  /** 'clean' (0), 'violation' (1), 'internal' (3): the CLI's exit code follows it. */
+  outcome: 'clean' | 'violation' | 'internal';
+  stoppedBy: 'duration' | 'signal' | 'failure';
+  durationMs: number;
+  actors: ActorReport[];
+  mm: Record<string, number>; // coordinator operations done, by kind, and their outcomes
+  oracle: {
+    checks: number; // page_maybe_dma_pinned evaluations bracketed by the ghost ledger
+    falsePositives: Record<string, number>; // by cause
+    invalidations: number;
+  };
+  totals: { pins: number; ops: number; opsPerSec: number };
+  vmstat: Record<string, number>;
+  warnings: Record<string, number>;
+  bugs: Record<string, number>;
+  violations: Violation[];
+  /** What went wrong in the harness itself (a dead worker, an exception): empty when clean. */
+  failures: string[];
+}
