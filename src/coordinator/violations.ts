@@ -1,0 +1,63 @@
+/** Turn the lab's violation log into report entries: oracle, page, actors, detail, last events. */
+import { PG } from '../mem/layout.js';
+import { type KernelContext } from '../kernel/context.js';
+import { pw } from '../kernel/page.js';
+import { type ActorSpec } from '../clients/types.js';
+import { type Lab, ORACLE_NAMES, VIOLATION_KIND, VIOLATION_KIND_NAMES } from '../oracle/lab.js';
+import { bugSiteName } from '../oracle/final.js';
+import { type EventRecord, type Violation } from '../report/types.js';
+
+const EVENTS_PER_ACTOR = 8;
+
+function detail(kind: number, v: { page: number; b: number; c: number; d: number; e: number }): string {
+  switch (kind) {
+    case VIOLATION_KIND.FALSE_NEGATIVE:
+      return `page_maybe_dma_pinned() returned false while a pin was held across the whole evaluation (refcount ${v.b}, ghost pins ${v.c})`;
+    case VIOLATION_KIND.LOST_WRITE:
+      return `file ${v.b} page ${v.c}: last DMA write 0x${(v.d >>> 0).toString(16)} is not on the backing store (found 0x${(v.e >>> 0).toString(16)})`;
+    case VIOLATION_KIND.USE_AFTER_FREE:
+      return `device write into a frame that was freed or reused (generation ${v.b} at pin, ${v.c} now, refcount ${v.d})`;
+    case VIOLATION_KIND.UNSTABLE_PAGE:
+      return `page changed while under writeback (file ${v.b} page ${v.c}): the checksum written no longer matches the data`;
+    case VIOLATION_KIND.STALE_DEVICE_PTE:
+      return `ODP device access through a device PTE walked at epoch ${v.b}, after an invalidation of its range began at epoch ${v.c} (file page ${v.d})`;
+    case VIOLATION_KIND.REFCOUNT:
+      return `refcount ${v.b} but mappings and page cache account for ${v.c} (ghost pins outstanding ${v.d})`;
+    case VIOLATION_KIND.LEAK:
+      return v.page >= 0 ? `ghost ledger still holds this page (slot ${v.c})` : `${v.b} frames still allocated in zone ${v.c} after teardown`;
+    case VIOLATION_KIND.COUNTERS:
+      return `nr_foll_pin_acquired ${v.b} != nr_foll_pin_released ${v.c}`;
+    case VIOLATION_KIND.STALL:
+      return `no progress for ${v.c} ms (current operation ${v.b})`;
+    case VIOLATION_KIND.BUG:
+      return `kernel BUG hit ${v.b} times at ${bugSiteName(v.e)}`;
+    default:
+      return `kind ${kind}`;
+  }
+}
+
+export function buildViolations(lab: Lab, specs: ActorSpec[], coordActor: number, k: KernelContext): Violation[] {
+  const names = (i: number): string => (i === coordActor ? 'coordinator' : specs[i]?.name ?? `actor${i}`);
+  return lab.violations().map((v) => {
+    const involved = new Set<number>();
+    if (v.actor >= 0 && v.actor < specs.length) involved.add(v.actor);
+    involved.add(coordActor);
+    const events: Record<string, EventRecord[]> = {};
+    for (const a of involved) events[names(a)] = lab.lastEvents(a, EVENTS_PER_ACTOR);
+    let where: string | undefined;
+    if (v.kind === VIOLATION_KIND.LOST_WRITE || v.kind === VIOLATION_KIND.UNSTABLE_PAGE) where = `file ${v.b}:${v.c}`;
+    else if (v.page >= 0 && v.page < k.layout.totalFrames) {
+      const mapping = k.mem.load(pw(v.page, PG.MAPPING));
+      if (mapping > 0) where = `file ${mapping - 1}:${k.mem.load(pw(v.page, PG.INDEX))}`;
+    }
+    return {
+      oracle: ORACLE_NAMES[v.oracle] ?? `O${v.oracle}`,
+      kind: VIOLATION_KIND_NAMES[v.kind] ?? String(v.kind),
+      page: v.page,
+      ...(where !== undefined ? { where } : {}),
+      actors: [...involved].map(names),
+      detail: detail(v.kind, v),
+      events,
+    };
+  });
+}
