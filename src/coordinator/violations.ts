@@ -7,8 +7,6 @@ import { type Lab, ORACLE_NAMES, VIOLATION_KIND, VIOLATION_KIND_NAMES } from '..
 import { bugSiteName } from '../oracle/final.js';
 import { type EventRecord, type Violation } from '../report/types.js';
 
-const EVENTS_PER_ACTOR = 8;
-
 function detail(kind: number, v: { page: number; b: number; c: number; d: number; e: number }): string {
   switch (kind) {
     case VIOLATION_KIND.FALSE_NEGATIVE:
@@ -42,8 +40,9 @@ export function buildViolations(lab: Lab, specs: ActorSpec[], coordActor: number
     const involved = new Set<number>();
     if (v.actor >= 0 && v.actor < specs.length) involved.add(v.actor);
     involved.add(coordActor);
+    // The rings as they were when the violation was recorded (snapshotted by the recording thread).
     const events: Record<string, EventRecord[]> = {};
-    for (const a of involved) events[names(a)] = lab.lastEvents(a, EVENTS_PER_ACTOR);
+    for (const a of involved) events[names(a)] = v.events.get(a) ?? [];
     let where: string | undefined;
     if (v.kind === VIOLATION_KIND.LOST_WRITE || v.kind === VIOLATION_KIND.UNSTABLE_PAGE) where = `file ${v.b}:${v.c}`;
     else if (v.page >= 0 && v.page < k.layout.totalFrames) {

@@ -6,6 +6,7 @@ import {
   PG, PG_dirty, PG_head, PG_locked, PG_tail, STRUCT_PAGE_WORDS, ZONE, type ZoneId, folioHead, folioOrder,
 } from '../mem/layout.js';
 import { current } from './current.js';
+import { VMSTAT } from './context.js';
 import { free_unref_page } from './alloc.js';
 
 /** Index of a struct page field in the SAB. */
@@ -153,7 +154,9 @@ export function unlock_page(page: number): void {
 export function set_page_dirty(page: number): boolean {
   const head = compound_head(page);
   const old = current.mem.or(pw(head, PG.FLAGS), PG_dirty);
-  return (old & PG_dirty) === 0;
+  const dirtied = (old & PG_dirty) === 0;
+  if (dirtied) current.vmstatAdd(VMSTAT.nr_dirtied, 1);
+  return dirtied;
 }
 
 /** set_page_dirty_lock(): lock_page, set_page_dirty, unlock_page. */

@@ -156,9 +156,7 @@ export const DEFAULT_CONFIG: MachineConfig = {
 export const VMSTAT_ITEMS = [
   'nr_foll_pin_acquired',
   'nr_foll_pin_released',
-  'nr_gup_get_acquired',
   'pgfault',
-  'gup_fast_calls',
   'gup_fast_fallback',
   'gup_fast_pte_changed',
   'gup_slow_calls',

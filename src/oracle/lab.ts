@@ -98,8 +98,14 @@ export const EVENT = {
 export type EventKind = (typeof EVENT)[keyof typeof EVENT];
 export const EVENT_NAMES: Record<number, string> = Object.fromEntries(Object.entries(EVENT).map(([k, v]) => [v, k.toLowerCase()]));
 
-/** Violation log entry layout: [oracle, actor, page, a, b, c, d, e]. */
-export const VIOLATION_WORDS = 8;
+/**
+ * Violation log entry: [oracle, actor, page, kind, b, c, d, e], then a snapshot — taken by the
+ * recording thread at the moment of the violation — of the last SNAP_EVENTS events of the actor
+ * involved and of the coordinator (4 words each: seq+1, event, page, arg; seq 0 = none).
+ */
+export const SNAP_EVENTS = 8;
+const VIOLATION_HEADER = 8;
+export const VIOLATION_WORDS = VIOLATION_HEADER + 2 * SNAP_EVENTS * 4;
 export const MAX_VIOLATIONS = 256;
 export const ORACLE = { O1: 1, O2: 2, O3: 3, O4: 4, O5: 5, O6: 6 } as const;
 export const ORACLE_NAMES: Record<number, string> = {
@@ -225,18 +231,8 @@ export class Lab {
   }
 
   /** The last `n` events of an actor, oldest first. */
-  lastEvents(actor: number, n: number): { seq: number; event: string; page: number; arg: number }[] {
-    const base = this.actorBase(actor) + this.layout.ringOff;
-    const entries = this.layout.config.ringEntries;
-    const head = this.load(base);
-    const out: { seq: number; event: string; page: number; arg: number }[] = [];
-    for (let s = Math.max(0, head - Math.min(n, entries)); s < head; s++) {
-      const e = base + 1 + (s % entries) * 4;
-      if (this.load(e) !== s + 1) continue; // overwritten or not yet complete
-      const kind = this.load(e + 1);
-      out.push({ seq: s, event: EVENT_NAMES[kind] ?? String(kind), page: this.load(e + 2), arg: this.load(e + 3) });
-    }
-    return out;
+  lastEvents(actor: number, n: number): LabEvent[] {
+    return this.lastEventsRaw(actor, n).map(toEvent);
   }
 
   /** Record a violation in the shared log (any thread). Returns false if the log was full. */
@@ -248,17 +244,54 @@ export class Lab {
     }
     const base = this.layout.violationOff + n * VIOLATION_WORDS;
     [oracle, actor, page, kind, b, c, d, e].forEach((v, k) => this.store(base + k, v));
+    const coordinator = this.layout.config.nrActors - 1;
+    [actor, coordinator].forEach((who, side) => {
+      if (who < 0 || who >= this.layout.config.nrActors || (side === 1 && who === actor)) return;
+      const snap = base + VIOLATION_HEADER + side * SNAP_EVENTS * 4;
+      this.lastEventsRaw(who, SNAP_EVENTS).forEach((ev, j) => {
+        this.store(snap + j * 4, ev[0] + 1);
+        this.store(snap + j * 4 + 1, ev[1]);
+        this.store(snap + j * 4 + 2, ev[2]);
+        this.store(snap + j * 4 + 3, ev[3]);
+      });
+    });
     return true;
   }
 
-  violations(): { oracle: number; actor: number; page: number; kind: number; b: number; c: number; d: number; e: number }[] {
+  /** [seq, event, page, arg] of an actor's last `n` complete events, oldest first. */
+  private lastEventsRaw(actor: number, n: number): [number, number, number, number][] {
+    const base = this.actorBase(actor) + this.layout.ringOff;
+    const entries = this.layout.config.ringEntries;
+    const head = this.load(base);
+    const out: [number, number, number, number][] = [];
+    for (let s = Math.max(0, head - Math.min(n, entries)); s < head; s++) {
+      const e = base + 1 + (s % entries) * 4;
+      if (this.load(e) !== s + 1) continue; // overwritten or not yet complete
+      out.push([s, this.load(e + 1), this.load(e + 2), this.load(e + 3)]);
+    }
+    return out;
+  }
+
+  violations(): LabViolation[] {
     const n = Math.min(this.load(LAB_HDR.VIOLATIONS), MAX_VIOLATIONS);
-    const out = [];
+    const coordinator = this.layout.config.nrActors - 1;
+    const out: LabViolation[] = [];
     for (let i = 0; i < n; i++) {
       const base = this.layout.violationOff + i * VIOLATION_WORDS;
+      const actor = this.load(base + 1);
+      const events = new Map<number, LabEvent[]>();
+      [actor, coordinator].forEach((who, side) => {
+        const snap = base + VIOLATION_HEADER + side * SNAP_EVENTS * 4;
+        const evs: LabEvent[] = [];
+        for (let j = 0; j < SNAP_EVENTS; j++) {
+          const seq = this.load(snap + j * 4);
+          if (seq !== 0) evs.push(toEvent([seq - 1, this.load(snap + j * 4 + 1), this.load(snap + j * 4 + 2), this.load(snap + j * 4 + 3)]));
+        }
+        if (evs.length > 0) events.set(who, evs);
+      });
       out.push({
-        oracle: this.load(base), actor: this.load(base + 1), page: this.load(base + 2), kind: this.load(base + 3),
-        b: this.load(base + 4), c: this.load(base + 5), d: this.load(base + 6), e: this.load(base + 7),
+        oracle: this.load(base), actor, page: this.load(base + 2), kind: this.load(base + 3),
+        b: this.load(base + 4), c: this.load(base + 5), d: this.load(base + 6), e: this.load(base + 7), events,
       });
     }
     return out;
@@ -276,6 +309,28 @@ export class Lab {
     return file * this.layout.config.filePages + index;
   }
 }
+
+export interface LabEvent {
+  seq: number;
+  event: string;
+  page: number;
+  arg: number;
+}
+
+/** A violation as logged, with the event snapshot taken when it was recorded (by actor index). */
+export interface LabViolation {
+  oracle: number;
+  actor: number;
+  page: number;
+  kind: number;
+  b: number;
+  c: number;
+  d: number;
+  e: number;
+  events: Map<number, LabEvent[]>;
+}
+
+const toEvent = (r: [number, number, number, number]): LabEvent => ({ seq: r[0], event: EVENT_NAMES[r[1]] ?? String(r[1]), page: r[2], arg: r[3] });
 
 /** Ghost word arithmetic: +1 pin outstanding; on unpin, -1 outstanding and +1 unpins in one RMW. */
 export const GHOST_PIN = 1;

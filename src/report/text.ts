@@ -5,6 +5,9 @@
  */
 import type { ActorReport, EventRecord, RunReport, Violation } from './types.js';
 
+/** Violations printed in full in the text summary. */
+export const MAX_DETAILED_VIOLATIONS = 5;
+
 export interface TextReportOptions {
   /** Only the violations (if any), failures and the verdict line. */
   brief?: boolean;
@@ -172,7 +175,9 @@ export function formatTextReport(r: RunReport, opts: TextReportOptions = {}): st
 
     // mm operations.
     const mm = sorted(r.mm);
-    out.push(`mm operations (${fmtNum(sum(r.mm))})`);
+    // Operation counts are the keys without a ':' (the rest are outcomes and I/O figures).
+    const opCount = Object.entries(r.mm).reduce((n, [key, v]) => (key.includes(':') ? n : n + v), 0);
+    out.push(`mm operations (${fmtNum(opCount)})`);
     out.push(...(mm.length ? pairs(mm, width) : ['  none']));
     out.push('');
 
@@ -203,10 +208,15 @@ export function formatTextReport(r: RunReport, opts: TextReportOptions = {}): st
 
   if (r.violations.length) {
     out.push(`violations (${r.violations.length})`);
-    r.violations.forEach((v, i) => {
+    // The first few in full; the JSON report keeps every one.
+    r.violations.slice(0, MAX_DETAILED_VIOLATIONS).forEach((v, i) => {
       out.push(...violationBlock(v, i, cellWidth));
       out.push('');
     });
+    if (r.violations.length > MAX_DETAILED_VIOLATIONS) {
+      out.push(`  … ${r.violations.length - MAX_DETAILED_VIOLATIONS} more (all of them are in the JSON report, --json PATH)`);
+      out.push('');
+    }
   }
   if (r.failures.length) {
     out.push(`failures (${r.failures.length})`);
