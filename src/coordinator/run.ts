@@ -4,25 +4,14 @@
  * with the oracles watching, stops everyone cooperatively, and returns the report.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { PMD_ORDER, type MachineConfig } from '../mem/layout.js';
-import { boot } from '../kernel/boot.js';
-import { readVmstat, readWarnings } from '../kernel/context.js';
 import { set_current } from '../kernel/current.js';
-import { do_mmap, mm_of, PAGE_SIZE, vmas } from '../kernel/mm.js';
-import { do_munmap } from '../kernel/mmap.js';
-import { truncate_inode_pages_range } from '../kernel/truncate.js';
-import { unpin_user_page } from '../kernel/gup.js';
-import { compound_head } from '../kernel/page.js';
-import { OdpNotifier } from '../clients/odp.js';
 import { actorStats } from '../clients/runtime.js';
-import { type ActorInit, type ActorResult, type ActorSpec } from '../clients/types.js';
-import { ACTOR_STAT, GHOST_UNPIN, LAB_HDR, Lab, type LabConfig } from '../oracle/lab.js';
-import { checkConservation, checkLostWrites, checkNoLeaks } from '../oracle/final.js';
-import { installPinCheckOracle } from '../oracle/o1.js';
+import { type ActorResult } from '../clients/types.js';
+import { ACTOR_STAT, LAB_HDR } from '../oracle/lab.js';
 import { type Scenario } from '../scenario/schema.js';
 import { REPORT_SCHEMA_VERSION, type ActorReport, type RunReport } from '../report/types.js';
 import { buildViolations } from './violations.js';
-import { MmOps } from './mmops.js';
+import { finishRun, prepareRun, releaseFailedActorsPins, setupCoordinator } from './setup.js';
 import { ActorPool } from './pool.js';
 
 export interface RunProgress {
@@ -60,95 +49,16 @@ export async function shutdownPool(): Promise<void> {
   if (p !== null) await p.destroy();
 }
 
-function machineConfig(s: Scenario, nrActors: number): Partial<MachineConfig> {
-  const m = s.machine;
-  const regionPages = s.clients.reduce((n, c) => n + c.count * c.pages, 0);
-  return {
-    normalFrames: m.normalFrames,
-    movableFrames: m.movableFrames,
-    daxFrames: m.daxFrames,
-    huge2mPages: m.huge2mPages,
-    huge1gPages: m.huge1gPages,
-    wordsPerPage: m.wordsPerPage,
-    nrFiles: m.nrFiles,
-    filePages: m.filePages,
-    nrMms: m.nrMms,
-    nrCpus: nrActors + 1,
-    maxVmas: Math.max(32, 8 * nrActors + 16),
-    vaPages: Math.max(1 << 18, 4 * regionPages + (1 << 12)),
-  };
-}
-
-/** Expand client entries into actors, and map each actor's region in its mm. */
-function planActors(s: Scenario): ActorSpec[] {
-  const specs: ActorSpec[] = [];
-  const perKind = new Map<string, number>();
-  for (const c of s.clients) {
-    for (let j = 0; j < c.count; j++) {
-      const n = perKind.get(c.kind) ?? 0;
-      perKind.set(c.kind, n + 1);
-      const actor = specs.length;
-      const mm = mm_of(c.mm);
-      const addr = do_mmap(mm, {
-        length: c.pages * PAGE_SIZE,
-        kind: c.mapping,
-        file: c.file,
-        offset: c.offset * PAGE_SIZE,
-        ...(c.mapping === 'hugetlb' ? { order: PMD_ORDER } : {}),
-      });
-      if (addr < 0) throw new Error(`cannot map the region of ${c.kind}#${n} (${c.pages} pages of ${c.mapping}): ${addr}`);
-      specs.push({
-        actor, cpu: actor + 1, name: `${c.kind}#${n}`, kind: c.kind, mm: c.mm, addr, pages: c.pages,
-        mapping: c.mapping, file: c.file, offset: c.offset, bufferPages: c.bufferPages, holdOps: c.holdOps,
-        writeRatio: c.writeRatio, fast: c.fast, dataWord: actor % s.machine.wordsPerPage,
-      });
-    }
-  }
-  return specs;
-}
-
 export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<RunReport> {
   const t0 = performance.now();
-  const nrActors = s.clients.reduce((n, c) => n + c.count, 0);
-  const k = boot(machineConfig(s, nrActors), { era: s.era, cpu: 0, faults: s.faults });
-  k.refuseLongtermFile = s.policy === 'refuse-longterm';
-  const specs = planActors(s);
+  const { k, lab, plan } = prepareRun(s);
+  const { specs, coordActor, init } = plan;
   if (opts.chaos !== undefined) {
     const target = specs.find((x) => x.name === opts.chaos!.actor);
     if (target === undefined) throw new Error(`chaos: no actor named ${opts.chaos.actor}`);
     target.chaos = { afterOps: opts.chaos.afterOps, mode: opts.chaos.mode };
   }
-  const coordActor = nrActors;
-  const labConfig: LabConfig = {
-    nrActors: nrActors + 1,
-    ledgerSlots: Math.max(64, 4 * Math.max(...s.clients.map((c) => c.bufferPages))),
-    ringEntries: 64,
-    totalFrames: k.layout.totalFrames,
-    nrFiles: s.machine.nrFiles,
-    filePages: s.machine.filePages,
-    odpPages: Math.max(1, ...s.clients.filter((c) => c.kind === 'odp').map((c) => c.pages)),
-    nrMms: s.machine.nrMms,
-    vaPages: k.layout.vaPages,
-  };
-  const lab = Lab.create(labConfig);
-  const odp = new OdpNotifier(lab, specs.filter((x) => x.kind === 'odp'), coordActor);
-  k.mmu_notifiers.push(odp);
-  const o1 = s.oracles ? installPinCheckOracle(k, lab, { coordActor }) : null;
-  const mmops = new MmOps({
-    lab,
-    policy: s.policy,
-    mmOps: s.mm,
-    regions: specs.map((x) => ({ actor: x.name, kind: x.kind, mm: x.mm, addr: x.addr, pages: x.pages, mapping: x.mapping, file: x.file, offset: x.offset })),
-    actorKinds: specs.map((x) => x.kind),
-    coordActor,
-    seed: s.seed,
-    dataWords: specs.map((x) => x.dataWord),
-  });
-
-  const init: ActorInit = {
-    machineSab: k.mem.sab, machineConfig: k.layout.config, era: s.era, faults: s.faults, labSab: lab.sab, labConfig,
-    delay: s.delay, policy: s.policy, oracles: s.oracles, seed: s.seed,
-  };
+  const { odp, o1, mmops } = setupCoordinator(k, lab, plan);
   const pool = opts.pool ?? defaultPool();
   const failures: string[] = [];
   const handles = await pool.startActors(init, specs);
@@ -241,38 +151,10 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
   }
   await Promise.all(handles.map((h) => (h.dead ? Promise.resolve() : h.release().catch(() => undefined))));
 
-  // A dead or failed actor's pins are released on its behalf from its ghost ledger
-  // (the kernel analogue: the driver's release on close).
+  // A dead or failed actor's pins are released on its behalf from its ghost ledger.
   set_current(k);
-  const reclaimed: string[] = [];
-  for (const x of specs) {
-    if (!errors.has(x.name)) continue;
-    let n = 0;
-    for (let slot = 0; slot < labConfig.ledgerSlots; slot++) {
-      const v = lab.load(lab.ledgerIndex(x.actor, slot));
-      if (v === 0) continue;
-      lab.add(lab.ghostIndex(compound_head(v - 1)), GHOST_UNPIN);
-      lab.store(lab.ledgerIndex(x.actor, slot), 0);
-      unpin_user_page(v - 1);
-      n++;
-    }
-    if (n > 0) reclaimed.push(`${x.name}: released ${n} pins it held`);
-  }
-  failures.push(...reclaimed);
-
-  // End of run: write everything back, then the conservation and lost-write oracles.
-  mmops.sync();
-  const mms = Array.from({ length: s.machine.nrMms }, (_, i) => mm_of(i));
-  const live = specs.filter((x) => !errors.has(x.name));
-  if (s.oracles) {
-    checkConservation(lab, mms, live);
-    checkLostWrites(lab, specs);
-  }
-  const vmstat = readVmstat(k.mem);
-  const { warn, bug } = readWarnings(k.mem);
-  for (const mm of mms) for (const v of vmas(mm)) do_munmap(mm, v.start * PAGE_SIZE, (v.end - v.start) * PAGE_SIZE);
-  for (let f = 0; f < s.machine.nrFiles; f++) truncate_inode_pages_range(f, 0, s.machine.filePages);
-  if (s.oracles && failures.length === 0) checkNoLeaks(lab);
+  failures.push(...releaseFailedActorsPins(lab, plan, new Set(errors.keys())));
+  const { vmstat, warnings, bugs } = finishRun(k, lab, plan, mmops, new Set(errors.keys()));
 
   const actors: ActorReport[] = specs.map((x) => {
     const stats = results.get(x.name)?.stats ?? actorStats(lab, x.actor);
@@ -296,8 +178,8 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
     oracle: { checks: o1?.checks ?? 0, falsePositives: { ...(o1?.falsePositives ?? {}) }, invalidations: odp.invalidations },
     totals: { pins: actors.reduce((n, a) => n + (a.stats.pins ?? 0), 0), ops: totalOps, opsPerSec: Math.round((totalOps * 1000) / Math.max(1, runMs)) },
     vmstat,
-    warnings: warn as Record<string, number>,
-    bugs: bug as Record<string, number>,
+    warnings,
+    bugs,
     violations,
     failures,
   };

@@ -1,0 +1,172 @@
+/**
+ * The pieces of a run that stress mode (runScenario) and explore mode share: planning the machine
+ * and the actors' regions, setting the coordinator up on whichever thread plays it, releasing a
+ * failed actor's pins, and the end-of-run oracles with teardown.
+ */
+import { PMD_ORDER, type MachineConfig } from '../mem/layout.js';
+import { boot } from '../kernel/boot.js';
+import { type KernelContext, readVmstat, readWarnings } from '../kernel/context.js';
+import { do_mmap, mm_of, PAGE_SIZE, vmas } from '../kernel/mm.js';
+import { do_munmap } from '../kernel/mmap.js';
+import { truncate_inode_pages_range } from '../kernel/truncate.js';
+import { unpin_user_page } from '../kernel/gup.js';
+import { compound_head } from '../kernel/page.js';
+import { OdpNotifier } from '../clients/odp.js';
+import { type ActorInit, type ActorSpec } from '../clients/types.js';
+import { GHOST_UNPIN, Lab, type LabConfig } from '../oracle/lab.js';
+import { checkConservation, checkLostWrites, checkNoLeaks } from '../oracle/final.js';
+import { installPinCheckOracle, type PinCheckOracle } from '../oracle/o1.js';
+import { type Scenario } from '../scenario/schema.js';
+import { MmOps } from './mmops.js';
+
+/** Everything planned on the main thread; plain data, so it crosses to worker threads. */
+export interface RunPlan {
+  scenario: Scenario;
+  specs: ActorSpec[];
+  labConfig: LabConfig;
+  /** The coordinator's lab actor block (its event ring): the last one. */
+  coordActor: number;
+  init: ActorInit;
+}
+
+function machineConfig(s: Scenario, nrActors: number): Partial<MachineConfig> {
+  const m = s.machine;
+  const regionPages = s.clients.reduce((n, c) => n + c.count * c.pages, 0);
+  return {
+    normalFrames: m.normalFrames,
+    movableFrames: m.movableFrames,
+    daxFrames: m.daxFrames,
+    huge2mPages: m.huge2mPages,
+    huge1gPages: m.huge1gPages,
+    wordsPerPage: m.wordsPerPage,
+    nrFiles: m.nrFiles,
+    filePages: m.filePages,
+    nrMms: m.nrMms,
+    nrCpus: nrActors + 1,
+    maxVmas: Math.max(32, 8 * nrActors + 16),
+    vaPages: Math.max(1 << 18, 4 * regionPages + (1 << 12)),
+  };
+}
+
+/** Expand client entries into actors and map each actor's region in its mm. */
+function planActors(s: Scenario): ActorSpec[] {
+  const specs: ActorSpec[] = [];
+  const perKind = new Map<string, number>();
+  for (const c of s.clients) {
+    for (let j = 0; j < c.count; j++) {
+      const n = perKind.get(c.kind) ?? 0;
+      perKind.set(c.kind, n + 1);
+      const actor = specs.length;
+      const addr = do_mmap(mm_of(c.mm), {
+        length: c.pages * PAGE_SIZE,
+        kind: c.mapping,
+        file: c.file,
+        offset: c.offset * PAGE_SIZE,
+        ...(c.mapping === 'hugetlb' ? { order: PMD_ORDER } : {}),
+      });
+      if (addr < 0) throw new Error(`cannot map the region of ${c.kind}#${n} (${c.pages} pages of ${c.mapping}): ${addr}`);
+      specs.push({
+        actor, cpu: actor + 1, name: `${c.kind}#${n}`, kind: c.kind, mm: c.mm, addr, pages: c.pages,
+        mapping: c.mapping, file: c.file, offset: c.offset, bufferPages: c.bufferPages, holdOps: c.holdOps,
+        writeRatio: c.writeRatio, fast: c.fast, dataWord: actor % s.machine.wordsPerPage,
+      });
+    }
+  }
+  return specs;
+}
+
+/**
+ * Boot the machine (this thread becomes cpu 0, the coordinator's), map every actor's region,
+ * create the lab. Returns the kernel context, the lab and the plan.
+ */
+export function prepareRun(s: Scenario): { k: KernelContext; lab: Lab; plan: RunPlan } {
+  const nrActors = s.clients.reduce((n, c) => n + c.count, 0);
+  const k = boot(machineConfig(s, nrActors), { era: s.era, cpu: 0, faults: s.faults });
+  k.refuseLongtermFile = s.policy === 'refuse-longterm';
+  const specs = planActors(s);
+  const labConfig: LabConfig = {
+    nrActors: nrActors + 1,
+    ledgerSlots: Math.max(64, 4 * Math.max(...s.clients.map((c) => c.bufferPages))),
+    ringEntries: 64,
+    totalFrames: k.layout.totalFrames,
+    nrFiles: s.machine.nrFiles,
+    filePages: s.machine.filePages,
+    odpPages: Math.max(1, ...s.clients.filter((c) => c.kind === 'odp').map((c) => c.pages)),
+    nrMms: s.machine.nrMms,
+    vaPages: k.layout.vaPages,
+  };
+  const lab = Lab.create(labConfig);
+  const init: ActorInit = {
+    machineSab: k.mem.sab, machineConfig: k.layout.config, era: s.era, faults: s.faults, labSab: lab.sab, labConfig,
+    delay: s.delay, policy: s.policy, oracles: s.oracles, seed: s.seed,
+  };
+  return { k, lab, plan: { scenario: s, specs, labConfig, coordActor: nrActors, init } };
+}
+
+export interface Coordinator {
+  odp: OdpNotifier;
+  o1: PinCheckOracle | null;
+  mmops: MmOps;
+}
+
+/** Set the coordinator up on the thread of `k` (the invalidating thread runs the ODP callbacks). */
+export function setupCoordinator(k: KernelContext, lab: Lab, plan: RunPlan): Coordinator {
+  const { scenario: s, specs, coordActor } = plan;
+  const odp = new OdpNotifier(lab, specs.filter((x) => x.kind === 'odp'), coordActor);
+  k.mmu_notifiers.push(odp);
+  const o1 = s.oracles ? installPinCheckOracle(k, lab, { coordActor }) : null;
+  const mmops = new MmOps({
+    lab,
+    policy: s.policy,
+    mmOps: s.mm,
+    regions: specs.map((x) => ({ actor: x.name, kind: x.kind, mm: x.mm, addr: x.addr, pages: x.pages, mapping: x.mapping, file: x.file, offset: x.offset })),
+    actorKinds: specs.map((x) => x.kind),
+    coordActor,
+    seed: s.seed,
+    dataWords: specs.map((x) => x.dataWord),
+  });
+  return { odp, o1, mmops };
+}
+
+/**
+ * Release, from its ghost ledger, every pin a failed or dead actor still holds (the kernel analogue:
+ * the driver's release on close). Returns one note per actor that held pins.
+ */
+export function releaseFailedActorsPins(lab: Lab, plan: RunPlan, failed: ReadonlySet<string>): string[] {
+  const notes: string[] = [];
+  for (const x of plan.specs) {
+    if (!failed.has(x.name)) continue;
+    let n = 0;
+    for (let slot = 0; slot < plan.labConfig.ledgerSlots; slot++) {
+      const v = lab.load(lab.ledgerIndex(x.actor, slot));
+      if (v === 0) continue;
+      lab.add(lab.ghostIndex(compound_head(v - 1)), GHOST_UNPIN);
+      lab.store(lab.ledgerIndex(x.actor, slot), 0);
+      unpin_user_page(v - 1);
+      n++;
+    }
+    if (n > 0) notes.push(`${x.name}: released ${n} pins it held`);
+  }
+  return notes;
+}
+
+/**
+ * End of run: write everything back, run O2 (conservation) and O3 (lost writes) while the regions
+ * are mapped, read the counters, unmap everything and drop the page cache, then check for leaks.
+ * `failed` actors are left out of the ledger check; leaks are not checked after a failure.
+ */
+export function finishRun(k: KernelContext, lab: Lab, plan: RunPlan, mmops: MmOps, failed: ReadonlySet<string>) {
+  const s = plan.scenario;
+  mmops.sync();
+  const mms = Array.from({ length: s.machine.nrMms }, (_, i) => mm_of(i));
+  if (s.oracles) {
+    checkConservation(lab, mms, plan.specs.filter((x) => !failed.has(x.name)));
+    checkLostWrites(lab, plan.specs);
+  }
+  const vmstat = readVmstat(k.mem);
+  const { warn, bug } = readWarnings(k.mem);
+  for (const mm of mms) for (const v of vmas(mm)) do_munmap(mm, v.start * PAGE_SIZE, (v.end - v.start) * PAGE_SIZE);
+  for (let f = 0; f < s.machine.nrFiles; f++) truncate_inode_pages_range(f, 0, s.machine.filePages);
+  if (s.oracles && failed.size === 0) checkNoLeaks(lab);
+  return { vmstat, warnings: warn as Record<string, number>, bugs: bug as Record<string, number> };
+}
