@@ -2,11 +2,11 @@
  * `pinlab list <topic>`: the catalogues a user picks names from.
  *
  * Extension point: each topic is an entry of LIST_TOPICS (or added with registerListTopic before
- * the CLI is created). The fault catalogue plugs in here, e.g.
- *   faults: { description: 'injectable historical bugs', rows: () => FAULTS.map((f) => [f.name, f.summary]) }
+ * the CLI is created).
  */
 import { ERAS } from '../mem/layout.js';
 import { EMBEDDED_SCENARIOS } from '../scenario/load.js';
+import { FAULTS } from '../scenario/faults.js';
 import { POLICIES, SAFE_POLICIES, type Policy } from '../scenario/schema.js';
 import type { Era } from '../mem/layout.js';
 
@@ -45,7 +45,10 @@ export const LIST_TOPICS: Record<string, ListTopic> = {
     description: 'pin-accounting eras (--era)',
     rows: () => ERAS.map((e) => [e, ERA_TEXT[e]]),
   },
-  // faults: added with the fault catalogue (see the comment at the top of this file).
+  faults: {
+    description: 'the fault catalogue: historical bugs as switches in the real protocol code (--fault)',
+    rows: () => FAULTS.map((f) => [f.name, `[${f.oracle}${f.race ? ', race' : ''}] ${f.story} (${f.reference})`]),
+  },
 };
 
 export function registerListTopic(name: string, topic: ListTopic): void {

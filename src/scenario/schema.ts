@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ERAS } from '../mem/layout.js';
+import { FAULT_NAMES } from './faults.js';
 
 export const POLICIES = ['ignore', 'skip', 'bounce', 'wait', 'revoke', 'refuse-longterm'] as const;
 export type Policy = (typeof POLICIES)[number];
@@ -90,6 +91,11 @@ export const ScenarioSchema = z
   })
   .strict()
   .superRefine((s, ctx) => {
+    s.faults.forEach((f, i) => {
+      if (!FAULT_NAMES.includes(f)) {
+        ctx.addIssue({ code: 'custom', path: ['faults', i], message: `unknown fault '${f}': expected one of ${FAULT_NAMES.join(', ')}` });
+      }
+    });
     const actors = s.clients.reduce((n, c) => n + c.count, 0);
     if (actors > s.machine.wordsPerPage) {
       ctx.addIssue({
