@@ -218,7 +218,7 @@ describe('pinlab run', () => {
       '--duration', '2m',
       '--seed', '42',
       '--pages', '8',
-      '--fault', 'no-pte-recheck',
+      '--fault', 'gup-fast-no-recheck',
       '--fault', 'plain-refcount',
       '--no-oracles',
     ]);
@@ -231,7 +231,7 @@ describe('pinlab run', () => {
     expect(s.durationMs).toBe(120_000);
     expect(s.seed).toBe(42);
     expect(s.oracles).toBe(false);
-    expect(s.faults).toEqual(['no-pte-recheck', 'plain-refcount']);
+    expect(s.faults).toEqual(['gup-fast-no-recheck', 'plain-refcount']);
     expect(s.clients.some((c) => c.kind === 'dio')).toBe(false);
     expect(s.clients.filter((c) => c.kind === 'rdma').map((c) => c.count)).toEqual([2]);
     expect(s.clients.every((c) => c.pages === 8 && c.bufferPages <= 8)).toBe(true);
