@@ -121,7 +121,9 @@ export class KernelContext {
 
   /** A fault of the fault catalogue is enabled in this run. */
   fault(name: string): boolean {
-    return !this.noFaults && this.faults.has(name);
+    // `=== false`, not `!`: V8 does not track boolean field types, and a truthiness test of the
+    // field compiles to the generic ToBoolean sequence on every hot path that inlines this.
+    return this.noFaults === false && this.faults.has(name);
   }
 
   /** WARN_ON_ONCE(cond): counts every hit per call site, never throws. Returns cond. */

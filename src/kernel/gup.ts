@@ -5,23 +5,35 @@
  * `struct page *`). The task_struct and vmas arguments of the 2019 signatures are gone, as they
  * are in later kernels; the mm comes first, as in get_user_pages_remote().
  */
-import { MM, MMF_HAS_PINNED, PG, VMA_KIND, VM_READ, VM_WRITE, ZONE } from '../mem/layout.js';
-import {
-  EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, FOLL_FORCE, FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_REMOTE, FOLL_TOUCH,
-  FOLL_WRITE, GUP_FAST_ALLOWED_FLAGS,
-} from './constants.js';
+import * as layoutMod from '../mem/layout.js';
+import { MM, MMF_HAS_PINNED, VMA_KIND, VM_READ, VM_WRITE, ZONE } from '../mem/layout.js';
+import * as constantsMod from './constants.js';
+import { EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, FOLL_FORCE, FOLL_REMOTE, FOLL_TOUCH } from './constants.js';
 import { current } from './current.js';
-import { VMSTAT } from './context.js';
+import { type KernelContext, VMSTAT } from './context.js';
 import { handle_mm_fault, leaf_ptl } from './fault.js';
 import { migrate_page } from './migrate.js';
 import {
   type MmStruct, type Vma, PAGE_SIZE, find_vma, mmap_assert_locked, mmap_read_lock, mmap_read_unlock,
 } from './mm.js';
+import * as pageMod from './page.js';
 import { PageDirty, compound_head, page_zonenum, put_page, pw, set_page_dirty_lock } from './page.js';
-import {
-  _PAGE_DEVMAP, _PAGE_HUGE, _PAGE_PRESENT, _PAGE_RW, spin_lock, spin_unlock, walk, type Walk,
-} from './pgtable.js';
+import * as pgtableMod from './pgtable.js';
+import { spin_lock, spin_unlock, walk, type Walk } from './pgtable.js';
+import * as pinMod from './pin.js';
 import { put_compound_head, try_grab_compound_head, try_grab_page } from './pin.js';
+
+// What gup-fast and unpin use, as this module's own bindings. An imported binding is a live cell:
+// the code TurboFan inlines re-reads and hole-checks it at every use (and re-checks an imported
+// function's identity at every call), a dozen loads per call of the hot path; a module's own
+// `const` is folded into it. pin.ts and page.ts do the same (scripts/bench-gup.ts measures it).
+const { PAGE_SHIFT, PG, STRUCT_PAGE_WORDS, folioHead } = layoutMod;
+const { FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, GUP_FAST_ALLOWED_FLAGS, GUP_PIN_COUNTING_BIAS } = constantsMod;
+const { _PAGE_DEVMAP, _PAGE_HUGE, _PAGE_PRESENT, _PAGE_RW } = pgtableMod;
+const { put_page_refs_last } = pageMod;
+const { __put_compound_head, __try_grab_compound_head } = pinMod;
+const NR_FOLL_PIN_ACQUIRED = VMSTAT.nr_foll_pin_acquired;
+const NR_FOLL_PIN_RELEASED = VMSTAT.nr_foll_pin_released;
 
 /** Where GUP writes the pages it returns: pfns. Entries it did not fill are left as they were. */
 export type PageArray = Int32Array | number[];
@@ -29,10 +41,11 @@ export type PageArray = Int32Array | number[];
 /** How often the FOLL_LONGTERM pin-migrate-retry loop goes round before giving up with -ENOMEM. */
 export const LONGTERM_MIGRATE_RETRIES = 16;
 
-function vpnRange(start: number, nr: number): number {
-  // start & PAGE_MASK; an address range beyond the address space is -EFAULT (access_ok).
-  const vpn = Math.floor(start / PAGE_SIZE);
-  return vpn < 0 || vpn + nr > current.layout.vaPages ? -1 : vpn;
+function vpnRange(k: KernelContext, start: number, nr: number): number {
+  // start & PAGE_MASK; an address range beyond the address space is -EFAULT (access_ok). Below
+  // 4 GB a shift: the division would compile to a (slow) integer division on the hot path.
+  const vpn = start >= 0 && start <= 0xffffffff ? start >>> PAGE_SHIFT : Math.floor(start / PAGE_SIZE);
+  return vpn < 0 || vpn + nr > k.layout.vaPages ? -1 : vpn;
 }
 
 /** folio_is_longterm_pinnable(): not in ZONE_MOVABLE/CMA. The fault longterm-in-cma ignores it. */
@@ -54,7 +67,7 @@ function gup_fast_folio_allowed(head: number): boolean {
  * is never cleared for the life of the mm, so once this thread has seen it set it skips the test.
  */
 function mm_set_has_pinned_flag(mm: MmStruct): void {
-  if (mm.hasPinnedSeen) return;
+  if (mm.hasPinnedSeen === true) return; // not a truthiness test: see KernelContext.fault()
   const idx = mm.base + MM.FLAGS;
   if ((current.mem.load(idx) & MMF_HAS_PINNED) === 0) current.mem.or(idx, MMF_HAS_PINNED);
   mm.hasPinnedSeen = true;
@@ -223,14 +236,21 @@ function gup_huge(idx: number, entry: number, order: number, vpn: number, remain
  * A virtual page is mapped at exactly one level (its VMA's kind decides), so the walk reads the
  * PTE first and looks at the PMD/PUD only when the PTE is empty. THP collapse is not modelled, so
  * a PTE-level entry's PMD never changes under the walk and only the PTE is re-read.
+ *
+ * With no access hook installed, the leading run of small pages goes through gup_pte_range_small()
+ * first; whatever it leaves is walked here, through Mem.
  */
-function gup_fast(mm: MmStruct, vpn0: number, nr: number, flags: number, pages: PageArray, off: number): number {
-  const m = current.mem;
+function gup_fast(k: KernelContext, mm: MmStruct, vpn0: number, nr: number, flags: number, pages: PageArray, off: number): number {
+  const m = k.mem;
   const pt = mm.pt;
   const write = (flags & FOLL_WRITE) !== 0;
   const longterm = (flags & FOLL_LONGTERM) !== 0;
-  const recheck = !current.fault('gup-fast-no-recheck');
+  const recheck = !k.fault('gup-fast-no-recheck');
   let i = 0;
+  if (m.hook === null && recheck && !longterm) {
+    i = gup_pte_range_small(k, mm, vpn0, nr, flags, pages, off);
+    if (i < 0) return ~i;
+  }
   while (i < nr) {
     const vpn = vpn0 + i;
     const pteIdx = pt.pteBase + vpn;
@@ -254,14 +274,14 @@ function gup_fast(mm: MmStruct, vpn0: number, nr: number, flags: number, pages: 
     if ((pte & _PAGE_PRESENT) === 0 || (write && (pte & _PAGE_RW) === 0)) break;
     if (longterm && (pte & _PAGE_DEVMAP) !== 0) break;
     const page = pte >>> 7;
-    const head = try_grab_compound_head(page, 1, flags);
+    const head = __try_grab_compound_head(k, page, 1, flags);
     if (head < 0) break;
     if (longterm && (!is_longterm_pinnable(head) || (write && !gup_fast_folio_allowed(head)))) {
       put_compound_head(head, 1, flags);
       break;
     }
     if (recheck && m.load(pteIdx) !== pte) {
-      current.vmstatAdd(VMSTAT.gup_fast_pte_changed, 1);
+      k.vmstatAdd(VMSTAT.gup_fast_pte_changed, 1);
       undo_grab(head, 1, flags);
       break;
     }
@@ -272,19 +292,68 @@ function gup_fast(mm: MmStruct, vpn0: number, nr: number, flags: number, pages: 
 }
 
 /**
+ * gup_pte_range() specialised for its common case: PTE-mapped small pages (pfn >= smallStart: its
+ * own head, the bias in every era), no FOLL_LONGTERM, the re-check on, and no access hook
+ * installed — so every access is a bare Atomics operation on mem.i32, exactly the protocol's:
+ * PTE load, refcount compareExchange, PTE re-load. nr_foll_pin_acquired is raised once per call.
+ *
+ * Returns the number of pages taken. It stops, without having taken it, at the first page the
+ * general walk must handle — a PTE that is empty (a hugetlb leaf?), not present or not writable; a
+ * large folio; a refcount of 0 or below (the general walk then fails, or WARNs, on what its own
+ * accesses find) — and the general walk reads that PTE again: an extra load no hook can see. If
+ * the PTE changed under a grab, the grab is undone as gup_fast() undoes it and ~taken is returned.
+ */
+function gup_pte_range_small(k: KernelContext, mm: MmStruct, vpn0: number, nr: number, flags: number, pages: PageArray, off: number): number {
+  const i32 = k.mem.i32;
+  const pteIdx0 = mm.pt.pteBase + vpn0;
+  const pteWant = _PAGE_PRESENT | ((flags & FOLL_WRITE) !== 0 ? _PAGE_RW : 0);
+  const smallStart = k.layout.smallStart;
+  const refBase = k.layout.pageOff + PG.REFCOUNT;
+  const pageWords = STRUCT_PAGE_WORDS;
+  const pin = (flags & FOLL_PIN) !== 0;
+  const refs = pin ? GUP_PIN_COUNTING_BIAS : 1;
+  let i = 0;
+  for (; i < nr; i++) {
+    const pte = Atomics.load(i32, pteIdx0 + i);
+    if ((pte & pteWant) !== pteWant) break;
+    const page = pte >>> 7;
+    if (page < smallStart) break;
+    // try_get_compound_head(): add unless zero or negative, from the guess "mapped once".
+    const idx = refBase + page * pageWords;
+    let v = 1;
+    let seen = Atomics.compareExchange(i32, idx, v, v + refs);
+    while (seen !== v && seen > 0) {
+      v = seen;
+      seen = Atomics.compareExchange(i32, idx, v, (v + refs) | 0);
+    }
+    if (seen !== v) break;
+    if (Atomics.load(i32, pteIdx0 + i) !== pte) {
+      if (pin) k.vmstatAdd(NR_FOLL_PIN_ACQUIRED, i + 1);
+      k.vmstatAdd(VMSTAT.gup_fast_pte_changed, 1);
+      undo_grab(page, 1, flags);
+      return ~i;
+    }
+    pages[off + i] = page;
+  }
+  if (pin && i !== 0) k.vmstatAdd(NR_FOLL_PIN_ACQUIRED, i);
+  return i;
+}
+
+/**
  * internal_get_user_pages_fast(): gup-fast, then the slow path for whatever it could not take.
  * If the fast pass took k > 0 pages and the slow remainder fails, it returns k: the caller has to
  * release the pages already taken.
  */
 function internal_get_user_pages_fast(mm: MmStruct, start: number, nr_pages: number, gup_flags: number, pages: PageArray): number {
-  if (current.WARN_ON_ONCE((gup_flags & ~GUP_FAST_ALLOWED_FLAGS) !== 0, 'internal_get_user_pages_fast:flags')) return -EINVAL;
+  const k = current;
+  if (k.WARN_ON_ONCE((gup_flags & ~GUP_FAST_ALLOWED_FLAGS) !== 0, 'internal_get_user_pages_fast:flags')) return -EINVAL;
   if (!(nr_pages > 0)) return 0;
-  const vpn = vpnRange(start, nr_pages);
+  const vpn = vpnRange(k, start, nr_pages);
   if (vpn < 0) return -EFAULT;
   if ((gup_flags & FOLL_PIN) !== 0) mm_set_has_pinned_flag(mm);
-  const nr = gup_fast(mm, vpn, nr_pages, gup_flags, pages, 0);
+  const nr = gup_fast(k, mm, vpn, nr_pages, gup_flags, pages, 0);
   if (nr === nr_pages) return nr;
-  current.vmstatAdd(VMSTAT.gup_fast_fallback, 1);
+  k.vmstatAdd(VMSTAT.gup_fast_fallback, 1);
   const ret = __gup_longterm_unlocked(mm, vpn + nr, nr_pages - nr, gup_flags, pages, nr);
   if (ret < 0) return nr > 0 ? nr : ret;
   return nr + ret;
@@ -293,7 +362,7 @@ function internal_get_user_pages_fast(mm: MmStruct, start: number, nr_pages: num
 function slow_entry(mm: MmStruct, start: number, nr_pages: number, gup_flags: number, pages: PageArray | null, longterm_path: boolean): number {
   mmap_assert_locked(mm);
   if (!(nr_pages > 0)) return 0;
-  const vpn = vpnRange(start, nr_pages);
+  const vpn = vpnRange(current, start, nr_pages);
   if (vpn < 0) return -EFAULT;
   if ((gup_flags & FOLL_PIN) !== 0) mm_set_has_pinned_flag(mm);
   return longterm_path
@@ -380,16 +449,50 @@ export function pin_longterm_pages_remote(mm: MmStruct, start: number, nr_pages:
 
 /** unpin_user_page() — release one page taken by pin_user_pages*(). */
 export function unpin_user_page(page: number): void {
-  put_compound_head(compound_head(page), 1, FOLL_PIN);
+  const k = current;
+  __put_compound_head(k, folioHead(k.layout, page), 1, FOLL_PIN);
 }
 
 /** unpin_user_pages() — release npages pins; negative entries (NULL) are skipped; a -errno count WARNs. */
 export function unpin_user_pages(pages: PageArray, npages: number): void {
-  if (current.WARN_ON_ONCE(npages < 0, 'unpin_user_pages:IS_ERR_VALUE')) return;
-  for (let i = 0; i < npages; i++) {
+  const k = current;
+  if (k.WARN_ON_ONCE(npages < 0, 'unpin_user_pages:IS_ERR_VALUE')) return;
+  let i = 0;
+  // stats-after-put moves the statistic behind each put, so any fault keeps put_compound_head's order.
+  if (k.mem.hook === null && k.noFaults === true) i = unpin_user_pages_small(k, pages, npages);
+  for (; i < npages; i++) {
     const page = pages[i]!;
-    if (page >= 0) unpin_user_page(page);
+    if (page >= 0) __put_compound_head(k, folioHead(k.layout, page), 1, FOLL_PIN);
   }
+}
+
+/**
+ * unpin_user_pages() specialised for its common case: small pages (its own head, the bias in
+ * every era), no fault enabled and no access hook installed — one bare Atomics.sub per page.
+ * nr_foll_pin_released is raised once for the run. Returns how many entries it released; the
+ * caller goes on from the first entry that is not a small page (NULL, or a large folio).
+ */
+function unpin_user_pages_small(k: KernelContext, pages: PageArray, npages: number): number {
+  const i32 = k.mem.i32;
+  const smallStart = k.layout.smallStart;
+  const refBase = k.layout.pageOff + PG.REFCOUNT;
+  const pageWords = STRUCT_PAGE_WORDS;
+  const bias = GUP_PIN_COUNTING_BIAS;
+  let counted = 0;
+  let i = 0;
+  for (; i < npages; i++) {
+    const page = pages[i]!;
+    if (page < smallStart) break;
+    const old = Atomics.sub(i32, refBase + page * pageWords, bias);
+    if (old <= bias) {
+      // The final put (frees the page) or an underflow (BUG): count the releases so far first.
+      k.vmstatAdd(NR_FOLL_PIN_RELEASED, i + 1 - counted);
+      counted = i + 1;
+      put_page_refs_last(k, page, bias, old);
+    }
+  }
+  if (i !== counted) k.vmstatAdd(NR_FOLL_PIN_RELEASED, i - counted);
+  return i;
 }
 
 /**

@@ -2,12 +2,14 @@
  * struct page references: get_page/put_page, try_get_page, page_ref_freeze/unfreeze and
  * compound head resolution. A page is named by its pfn.
  */
-import {
-  PG, PG_dirty, PG_head, PG_locked, PG_tail, STRUCT_PAGE_WORDS, ZONE, type ZoneId, folioHead, folioOrder,
-} from '../mem/layout.js';
+import * as layoutMod from '../mem/layout.js';
+import { PG_dirty, PG_head, PG_locked, PG_tail, ZONE, type ZoneId, folioOrder } from '../mem/layout.js';
 import { current } from './current.js';
-import { VMSTAT } from './context.js';
+import { type KernelContext, VMSTAT } from './context.js';
 import { free_unref_page } from './alloc.js';
+
+// What the gup-fast and unpin paths use, as this module's own bindings (see gup.ts).
+const { PG, STRUCT_PAGE_WORDS, folioHead } = layoutMod;
 
 /** Index of a struct page field in the SAB. */
 export function pw(pfn: number, field: number): number {
@@ -104,15 +106,27 @@ export function page_ref_add_unless_zero(head: number, nr: number, guess = 1): b
  * An underflow is a BUG, reported with the state found — the count is restored, never wrapped.
  */
 export function put_page_refs(head: number, refs: number): void {
-  const m = current.mem;
-  const old = m.sub(pw(head, PG.REFCOUNT), refs);
+  __put_page_refs(current, head, refs);
+}
+
+/** put_page_refs() with the thread's context passed in (the unpin loops hoist `current`). */
+export function __put_page_refs(k: KernelContext, head: number, refs: number): void {
+  const old = k.mem.sub(k.layout.pageOff + head * STRUCT_PAGE_WORDS + PG.REFCOUNT, refs);
+  if (old <= refs) put_page_refs_last(k, head, refs, old);
+}
+
+/**
+ * The rest of put_page_refs() once the count `old` found by the sub was <= refs: the final put
+ * frees the page; an underflow is a BUG (kept out of line, off the hot paths).
+ */
+export function put_page_refs_last(k: KernelContext, head: number, refs: number, old: number): void {
   if (old === refs) {
     free_unref_page(head);
-  } else if (old < refs && old > -0x40000000) {
+  } else if (old > -0x40000000) {
     // old < refs with a small old value: more puts than gets (a large negative old is an
     // overflowed biased count, which the seed-era tests exercise on purpose).
-    m.add(pw(head, PG.REFCOUNT), refs);
-    current.BUG('put_page:underflow', `pfn ${head} refcount ${old} - ${refs}`);
+    k.mem.add(k.layout.pageOff + head * STRUCT_PAGE_WORDS + PG.REFCOUNT, refs);
+    k.BUG('put_page:underflow', `pfn ${head} refcount ${old} - ${refs}`);
   }
 }
 

@@ -8,11 +8,19 @@
  *    refcount per pin); smaller pages keep the bias; the predicate compares the count unsigned.
  *  - v6.3: every large folio (order >= 1) keeps folio->_pincount (page[1]); small pages the bias.
  */
-import { PG } from '../mem/layout.js';
-import { FOLL_PIN, GUP_PIN_COUNTING_BIAS } from './constants.js';
+import * as layoutMod from '../mem/layout.js';
+import * as constantsMod from './constants.js';
 import { current } from './current.js';
-import { VMSTAT } from './context.js';
-import { compound_head, compound_order, page_ref_count, put_page_refs, pw } from './page.js';
+import { type KernelContext, VMSTAT } from './context.js';
+import * as pageMod from './page.js';
+import { compound_head, compound_order, page_ref_count, pw } from './page.js';
+
+// What the gup-fast and unpin paths use, as this module's own bindings (see gup.ts).
+const { PG, STRUCT_PAGE_WORDS, folioHead } = layoutMod;
+const { FOLL_PIN, GUP_PIN_COUNTING_BIAS } = constantsMod;
+const { __put_page_refs } = pageMod;
+const NR_FOLL_PIN_ACQUIRED = VMSTAT.nr_foll_pin_acquired;
+const NR_FOLL_PIN_RELEASED = VMSTAT.nr_foll_pin_released;
 
 /** hpage_pincount_available() / folio_has_pincount(): does this head keep an exact pin count? */
 export function hpage_pincount_available(head: number): boolean {
@@ -38,21 +46,32 @@ export function compound_pincount(head: number): number {
  * loop starts from `guess` (see page_ref_add_unless_zero). Returns the head or -1.
  */
 export function try_get_compound_head(page: number, refs: number, guess = 1): number {
-  const head = compound_head(page);
-  const m = current.mem;
-  const idx = pw(head, PG.REFCOUNT);
+  const k = current;
+  const head = folioHead(k.layout, page);
+  return __try_get_compound_head(k, head, refs, guess) ? head : -1;
+}
+
+/**
+ * try_get_compound_head() on a head, with the thread's context passed in: the hot paths read
+ * `current` once per call instead of once per page. True if the references were taken.
+ */
+export function __try_get_compound_head(k: KernelContext, head: number, refs: number, guess = 1): boolean {
+  const m = k.mem;
+  const idx = k.layout.pageOff + head * STRUCT_PAGE_WORDS + PG.REFCOUNT;
   let v = guess;
   for (;;) {
-    if (v === 0) return -1;
-    if (v < 0) {
-      current.WARN_ON_ONCE(true, 'try_get_compound_head:refcount<0');
-      current.vmstatAdd(VMSTAT.pin_refused_overflow, 1);
-      return -1;
-    }
+    if (v <= 0) return v === 0 ? false : refuse_overflowed(k);
     const seen = m.cas(idx, v, (v + refs) | 0);
-    if (seen === v) return head;
+    if (seen === v) return true;
     v = seen;
   }
+}
+
+/** try_get_compound_head() found a negative count: WARN and refuse (kept out of line). */
+function refuse_overflowed(k: KernelContext): false {
+  k.WARN_ON_ONCE(true, 'try_get_compound_head:refcount<0');
+  k.vmstatAdd(VMSTAT.pin_refused_overflow, 1);
+  return false;
 }
 
 /**
@@ -62,15 +81,31 @@ export function try_get_compound_head(page: number, refs: number, guess = 1): nu
  * refcount first", 8ea2979c1444), then nr_foll_pin_acquired. Returns the head or -1.
  */
 export function try_grab_compound_head(page: number, refs: number, flags: number): number {
-  if ((flags & FOLL_PIN) === 0) return try_get_compound_head(page, refs);
-  const head = compound_head(page);
-  if (hpage_pincount_available(head)) {
-    if (try_get_compound_head(head, refs) < 0) return -1;
-    current.mem.add(compound_pincount_ptr(head), refs);
-  } else {
-    if (try_get_compound_head(head, refs * GUP_PIN_COUNTING_BIAS) < 0) return -1;
+  return __try_grab_compound_head(current, page, refs, flags);
+}
+
+/** try_grab_compound_head() with the thread's context passed in (gup-fast hoists `current`). */
+export function __try_grab_compound_head(k: KernelContext, page: number, refs: number, flags: number): number {
+  // A small page (order 0) is its own head and is counted with the bias in every era.
+  if (page >= k.layout.smallStart) {
+    if ((flags & FOLL_PIN) === 0) return __try_get_compound_head(k, page, refs) ? page : -1;
+    if (!__try_get_compound_head(k, page, refs * GUP_PIN_COUNTING_BIAS)) return -1;
+    k.vmstatAdd(NR_FOLL_PIN_ACQUIRED, refs);
+    return page;
   }
-  current.vmstatAdd(VMSTAT.nr_foll_pin_acquired, refs);
+  return try_grab_folio(k, folioHead(k.layout, page), refs, flags);
+}
+
+/** try_grab_compound_head() on the head of a large folio (kept out of the small-page path). */
+function try_grab_folio(k: KernelContext, head: number, refs: number, flags: number): number {
+  if ((flags & FOLL_PIN) === 0) return __try_get_compound_head(k, head, refs) ? head : -1;
+  if (hpage_pincount_available(head)) {
+    if (!__try_get_compound_head(k, head, refs)) return -1;
+    k.mem.add(compound_pincount_ptr(head), refs);
+  } else {
+    if (!__try_get_compound_head(k, head, refs * GUP_PIN_COUNTING_BIAS)) return -1;
+  }
+  k.vmstatAdd(NR_FOLL_PIN_ACQUIRED, refs);
   return head;
 }
 
@@ -91,7 +126,7 @@ export function try_grab_page(page: number, flags: number): boolean {
   } else {
     current.mem.add(pw(head, PG.REFCOUNT), GUP_PIN_COUNTING_BIAS);
   }
-  current.vmstatAdd(VMSTAT.nr_foll_pin_acquired, 1);
+  current.vmstatAdd(NR_FOLL_PIN_ACQUIRED, 1);
   return true;
 }
 
@@ -100,25 +135,37 @@ export function try_grab_page(page: number, flags: number): boolean {
  * bookkeeping (stat, pincount) happens before the final put (kernel-notes 4.12).
  */
 export function put_compound_head(head: number, refs: number, flags: number): void {
+  __put_compound_head(current, head, refs, flags);
+}
+
+/** put_compound_head() with the thread's context passed in (the unpin loops hoist `current`). */
+export function __put_compound_head(k: KernelContext, head: number, refs: number, flags: number): void {
   if ((flags & FOLL_PIN) === 0) {
-    put_page_refs(head, refs);
+    __put_page_refs(k, head, refs);
     return;
   }
-  const pins = refs;
   // Fault stats-after-put (4509b42c3896): the counter is touched after the page may be freed.
-  const statsAfterPut = current.fault('stats-after-put');
-  if (!statsAfterPut) current.vmstatAdd(VMSTAT.nr_foll_pin_released, pins);
-  if (hpage_pincount_available(head)) {
-    const old = current.mem.sub(compound_pincount_ptr(head), pins);
-    if (old < pins) {
-      current.mem.add(compound_pincount_ptr(head), pins);
-      current.BUG('gup_put:pincount underflow', `pfn ${head} pincount ${old} - ${pins}`);
-    }
+  const statsAfterPut = k.fault('stats-after-put');
+  if (!statsAfterPut) k.vmstatAdd(NR_FOLL_PIN_RELEASED, refs);
+  // A small page (order 0) keeps the bias in every era.
+  if (head >= k.layout.smallStart || !hpage_pincount_available(head)) {
+    __put_page_refs(k, head, refs * GUP_PIN_COUNTING_BIAS);
   } else {
-    refs = pins * GUP_PIN_COUNTING_BIAS;
+    put_pincount(head, refs);
+    __put_page_refs(k, head, refs);
   }
-  put_page_refs(head, refs);
-  if (statsAfterPut) current.vmstatAdd(VMSTAT.nr_foll_pin_released, pins);
+  if (statsAfterPut) k.vmstatAdd(NR_FOLL_PIN_RELEASED, refs);
+}
+
+/** Drop `pins` from the exact pin count of `head`; an underflow is a BUG (the count is restored). */
+function put_pincount(head: number, pins: number): void {
+  const m = current.mem;
+  const ptr = compound_pincount_ptr(head);
+  const old = m.sub(ptr, pins);
+  if (old < pins) {
+    m.add(ptr, pins);
+    current.BUG('gup_put:pincount underflow', `pfn ${head} pincount ${old} - ${pins}`);
+  }
 }
 
 /**
