@@ -21,6 +21,7 @@ import { find_vma, mmap_read_lock, mmap_read_unlock } from '../kernel/mm.js';
 import { compound_head, pw } from '../kernel/page.js';
 import { _PAGE_PRESENT, _PAGE_RW, pte_pfn } from '../kernel/pgtable.js';
 import { current } from '../kernel/current.js';
+import { futexWait } from '../mem/futex.js';
 import { ACTOR_STAT, EVENT, LAB_HDR, type Lab, ODP, ODP_PTE, ODP_PTE_WORDS, ORACLE, VIOLATION_KIND } from '../oracle/lab.js';
 import { type Actor } from './actor.js';
 import { type Client } from './client.js';
@@ -29,7 +30,7 @@ import { type ActorSpec } from './types.js';
 /** The driver's user_lock: a lab word spinlock (0 free, 1 held). */
 function user_lock(lab: Lab, idx: number): void {
   for (let spins = 0; Atomics.compareExchange(lab.i32, idx, 0, 1) !== 0; spins++) {
-    if (spins > 100) Atomics.wait(lab.i32, idx, 1, 1);
+    if (spins > 100) futexWait(lab.i32, idx, 1, 1);
   }
 }
 function user_unlock(lab: Lab, idx: number): void {
@@ -97,7 +98,7 @@ export class OdpClient implements Client {
       // mmu_interval_read_begin: wait while this interval is being invalidated (odd seq).
       let seq = lab.load(seqIdx);
       while ((seq & 1) !== 0) {
-        Atomics.wait(lab.i32, seqIdx, seq, 1);
+        futexWait(lab.i32, seqIdx, seq, 1);
         if (lab.stopped()) return;
         seq = lab.load(seqIdx);
       }

@@ -4,6 +4,7 @@
  * on purpose — it owns its thread; stopping is cooperative (never an abort that kills a pin holder).
  */
 import { attach } from '../kernel/boot.js';
+import { type KernelContext } from '../kernel/context.js';
 import { ACTOR_STAT, ACTOR_STATE, LAB_HDR, Lab } from '../oracle/lab.js';
 import { Actor } from './actor.js';
 import { type Client } from './client.js';
@@ -33,11 +34,21 @@ export function actorStats(lab: Lab, actor: number): Record<string, number> {
   return Object.fromEntries(Object.entries(ACTOR_STAT).map(([name, s]) => [name.toLowerCase(), lab.load(base + s)]));
 }
 
-export function runActor(init: ActorInit, spec: ActorSpec): ActorResult {
+/** How explore mode (src/sched) runs the same actor body: bounded, and scheduled from the start. */
+export interface RunActorOptions {
+  /** Stop after this many operations (default: only the lab stop word stops the actor). */
+  maxOps?: number;
+  /** Called right after attach, before the client is built (explore installs its scheduler here). */
+  attached?: (k: KernelContext, lab: Lab) => void;
+}
+
+export function runActor(init: ActorInit, spec: ActorSpec, opts: RunActorOptions = {}): ActorResult {
+  const maxOps = opts.maxOps ?? Infinity;
   const k = attach(init.machineSab, init.machineConfig, { era: init.era, cpu: spec.cpu, faults: init.faults });
   k.refuseLongtermFile = init.policy === 'refuse-longterm';
   const lab = new Lab(init.labSab, init.labConfig);
   k.mem.hook = delayHook(init.delay, init.seed ^ Math.imul(spec.actor + 7, 0x85ebca6b));
+  opts.attached?.(k, lab);
   const a = new Actor(k, lab, init, spec);
   const client = makeClient(a);
   const base = lab.actorBase(spec.actor);
@@ -46,7 +57,7 @@ export function runActor(init: ActorInit, spec: ActorSpec): ActorResult {
   let error: string | undefined;
   try {
     let ops = 0;
-    while (!lab.stopped()) {
+    while (!lab.stopped() && ops < maxOps) {
       client.step();
       // Fold this cpu's vmstat deltas at every operation boundary: a thread that dies takes its
       // unfolded deltas with it (the kernel folds a dead CPU's diffs in its hotplug callback).

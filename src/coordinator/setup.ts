@@ -17,7 +17,7 @@ import { GHOST_UNPIN, Lab, type LabConfig } from '../oracle/lab.js';
 import { checkConservation, checkLostWrites, checkNoLeaks } from '../oracle/final.js';
 import { installPinCheckOracle, type PinCheckOracle } from '../oracle/o1.js';
 import { type Scenario } from '../scenario/schema.js';
-import { MmOps } from './mmops.js';
+import { MmOps, type MmOpsOptions } from './mmops.js';
 
 /** Everything planned on the main thread; plain data, so it crosses to worker threads. */
 export interface RunPlan {
@@ -109,8 +109,13 @@ export interface Coordinator {
   mmops: MmOps;
 }
 
-/** Set the coordinator up on the thread of `k` (the invalidating thread runs the ODP callbacks). */
-export function setupCoordinator(k: KernelContext, lab: Lab, plan: RunPlan): Coordinator {
+/**
+ * Set the coordinator up on the thread of `k` (the invalidating thread runs the ODP callbacks).
+ * `clock` replaces MmOps' wall clock and sleep (explore mode passes its logical clock).
+ */
+export function setupCoordinator(
+  k: KernelContext, lab: Lab, plan: RunPlan, clock: Pick<MmOpsOptions, 'now' | 'sleep'> = {},
+): Coordinator {
   const { scenario: s, specs, coordActor } = plan;
   const odp = new OdpNotifier(lab, specs.filter((x) => x.kind === 'odp'), coordActor);
   k.mmu_notifiers.push(odp);
@@ -124,6 +129,7 @@ export function setupCoordinator(k: KernelContext, lab: Lab, plan: RunPlan): Coo
     coordActor,
     seed: s.seed,
     dataWords: specs.map((x) => x.dataWord),
+    ...clock,
   });
   return { odp, o1, mmops };
 }

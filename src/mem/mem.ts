@@ -1,4 +1,5 @@
 import { HDR, LAYOUT_MAGIC, LAYOUT_VERSION, computeLayout, type Layout, type MachineConfig } from './layout.js';
+import { futexWait } from './futex.js';
 
 /** What kind of shared access reached a scheduling point (explore mode hooks in here). */
 export const ACCESS = { LOAD: 0, STORE: 1, RMW: 2, PLAIN_LOAD: 3, PLAIN_STORE: 4, EVENT: 5 } as const;
@@ -72,7 +73,7 @@ export class Mem {
   }
   /** Block until word i is no longer `v` (or timeout). Never call on the main thread's hot path. */
   wait(i: number, v: number, timeoutMs: number): 'ok' | 'not-equal' | 'timed-out' {
-    return Atomics.wait(this.i32, i, v, timeoutMs);
+    return futexWait(this.i32, i, v, timeoutMs); // explore mode routes this to its scheduler
   }
   notify(i: number, count = Infinity): number {
     return Atomics.notify(this.i32, i, count);

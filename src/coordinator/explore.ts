@@ -1,0 +1,552 @@
+/**
+ * Explore mode (DESIGN.md §6): the same protocol code as stress mode, under the deterministic
+ * scheduler of src/sched, trial after trial, until a trial violates an oracle.
+ *
+ * A trial is a small bounded workload derived from the scenario: every client actor runs
+ * `opsPerActor` client steps and the coordinator `mmSteps` MmOps.step() calls, each participant on
+ * its own pooled worker thread, serialised by the scheduler's baton. The main thread boots a fresh
+ * machine and lab (prepareRun), starts the participants, awaits them, then runs the end-of-run
+ * oracles itself (releaseFailedActorsPins + finishRun) and reads the lab's violation log.
+ *
+ * Everything random comes from (seed, trial): the workload seed of trial t is trialSeed(seed, t)
+ * and every scheduling decision hashes (seed, trial, step), so a trial is a pure function of
+ * (scenario, faults, strategy, seed, trial index) — `runExploreTrial` re-runs any one of them.
+ *
+ * API
+ *   exploreScenario(scenario, options)  → ExploreReport   trials until the first violation
+ *   runExploreTrial(scenario, options, trial) → ExploreTrialReport   one trial, with its schedule
+ *   replaySchedule(file | ScheduleFile) → ReplayReport    follow a schedule file's steps
+ *   replayFile(path)                    → ReplayReport
+ *   exploreScenarioOf(scenario, machine) → Scenario       the scenario a campaign really runs
+ *   shutdownExplore()                                     destroy the shared participant threads
+ */
+import { join } from 'node:path';
+import { set_current } from '../kernel/current.js';
+import { type KernelContext } from '../kernel/context.js';
+import { setFutexWait } from '../mem/futex.js';
+import { LAB_HDR, type Lab, ORACLE_NAMES } from '../oracle/lab.js';
+import { type Violation } from '../report/types.js';
+import { parseScenario, type Scenario, type ScenarioInput } from '../scenario/schema.js';
+import { fnv32, trialSeed } from '../sched/hash.js';
+import { TRIAL_STATUS } from '../sched/layout.js';
+import { type LabelContext, labWordName, machineWordName, pendingLabel } from '../sched/labels.js';
+import { type PctBound, pctBound, pctPlan } from '../sched/pct.js';
+import { type TrialResult, type TrialRunner, sharedTrialRunner, shutdownTrialRunner } from '../sched/runner.js';
+import {
+  SCHEDULE_FORMAT, SCHEDULE_VERSION, type ScheduleFile, type ScheduleStep, type ScheduleViolation, checkScheduleFile,
+  readScheduleFile, stepsToReplay, traceToSteps, writeScheduleFile,
+} from '../sched/schedule.js';
+import { type RunPlan, finishRun, prepareRun, releaseFailedActorsPins, setupCoordinator } from './setup.js';
+import { buildViolations } from './violations.js';
+
+export const EXPLORE_REPORT_SCHEMA = 1;
+
+/** The coordinator participant's name in labels and schedule files. */
+export const COORDINATOR_NAME = 'coordinator';
+
+export interface ExploreOptions {
+  /** 'random' (uniform among enabled participants at every point) or 'pct'. Default 'random'. */
+  strategy?: 'random' | 'pct';
+  /** PCT depth d (the bug depth the bound is for). Default 3. */
+  depth?: number;
+  /** Trials to run (fewer if one fails). Default 100. */
+  trials?: number;
+  /** Campaign seed. Default: the scenario's seed. */
+  seed?: number;
+  /** 'access': every shared access is a scheduling point (default); 'events': only Mem.event labels, waits, start and end. */
+  points?: 'access' | 'events';
+  /** Client steps per actor per trial. Default 2. */
+  opsPerActor?: number;
+  /** MmOps.step() calls of the coordinator per trial. Default 3. */
+  mmSteps?: number;
+  /**
+   * Logical µs (scheduling steps) the coordinator sleeps between its mm steps, so they land later
+   * in the clients' operations (stress mode's mm.intervalUs). Default 0: back to back.
+   */
+  mmIntervalUs?: number;
+  /** Scheduling steps after which a trial is a livelock (O5). Default 100 000. */
+  maxSteps?: number;
+  /** PCT's k. Default: the step count of a calibration trial (PCT with no change point). */
+  pctSteps?: number;
+  /** 'small' (default): shrink the scenario's machine to what its regions need (fast trial set-up); 'scenario': as given. */
+  machine?: 'small' | 'scenario';
+  /** Keep going after a failing trial (default false: stop at the first). */
+  keepGoing?: boolean;
+  /** Write the schedule file of a failing trial into this directory. */
+  outDir?: string;
+  /** Called after every trial. */
+  onProgress?: (p: ExploreProgress) => void;
+  /** Stop between trials when aborted; the report covers the trials run. */
+  signal?: AbortSignal;
+  /** Participant threads (default: a runner shared by the process; see shutdownExplore). */
+  runner?: TrialRunner;
+}
+
+export interface ExploreProgress {
+  trial: number; // trials done
+  trials: number; // trials requested
+  steps: number;
+  elapsedMs: number;
+  stepsPerSec: number;
+  failures: number;
+}
+
+/** One trial's outcome. */
+export interface ExploreTrialReport {
+  trial: number;
+  workloadSeed: number;
+  outcome: 'clean' | 'violation' | 'livelock' | 'internal';
+  steps: number;
+  /** Baton handoffs between threads (deterministic: the first decision's thread is not counted). */
+  switches: number;
+  traceHash: number;
+  violations: Violation[];
+  /** Participant errors and harness failures (a KernelBug shows here and as an O2 violation). */
+  errors: string[];
+  /** The schedule (always for a failing trial; for a clean one when asked). */
+  schedule?: ScheduleFile;
+  scheduleFile?: string;
+  counters: TrialCounters;
+}
+
+export interface TrialCounters {
+  blocks: number;
+  timeoutWakes: number;
+  flushes: number;
+  drains: number;
+  /** Logical clock at the end, µs. */
+  time: number;
+}
+
+export interface ExploreReport {
+  schema: number;
+  mode: 'explore';
+  /** The scenario as explored (machine shrunk unless `machine: 'scenario'`; delay off). */
+  scenario: Scenario;
+  strategy: 'random' | 'pct';
+  depth?: number;
+  seed: number;
+  points: 'access' | 'events';
+  opsPerActor: number;
+  mmSteps: number;
+  mmIntervalUs: number;
+  maxSteps: number;
+  participants: string[];
+  outcome: 'clean' | 'violation' | 'livelock' | 'internal';
+  trialsRequested: number;
+  trials: number;
+  steps: number;
+  /** Scheduling steps per second of wall time (trial set-up and oracles included). */
+  stepsPerSec: number;
+  trialsPerSec: number;
+  switches: number;
+  durationMs: number;
+  meanStepsPerTrial: number;
+  /** FNV-1a over every trial's trace hash: equal for equal (scenario, options, seed). */
+  scheduleHash: number;
+  counters: TrialCounters;
+  /** PCT: the bound 1/(n·k^(d−1)) and the miss probability after the clean trials. */
+  pct?: PctBound & { calibrationSteps?: number };
+  /** The first failing trial (the others too with keepGoing). */
+  failure?: ExploreTrialReport;
+  failures: ExploreTrialReport[];
+  stoppedBy: 'trials' | 'failure' | 'signal';
+}
+
+interface Resolved {
+  scenario: Scenario;
+  strategy: 'random' | 'pct';
+  depth: number;
+  seed: number;
+  points: 'access' | 'events';
+  opsPerActor: number;
+  mmSteps: number;
+  mmIntervalUs: number;
+  maxSteps: number;
+  pctSteps: number;
+  runner: TrialRunner;
+}
+
+/**
+ * The scenario an explore campaign runs: delay injection off, and with machine 'small' a machine
+ * just big enough for the clients' regions (trial set-up well under a millisecond).
+ */
+export function exploreScenarioOf(input: Scenario | ScenarioInput, machine: 'small' | 'scenario' = 'small'): Scenario {
+  const s = parseScenario(input);
+  const base = { ...s, delay: 'off' as const };
+  if (machine === 'scenario') return parseScenario(base);
+  const pagesOf = (pred: (c: Scenario['clients'][number]) => boolean): number =>
+    s.clients.filter(pred).reduce((n, c) => n + c.count * c.pages, 0);
+  const region = pagesOf((c) => c.mapping !== 'hugetlb');
+  const cma = pagesOf((c) => c.mapping === 'cma');
+  const hugetlb = pagesOf((c) => c.mapping === 'hugetlb');
+  const filePages = Math.max(1, ...s.clients.filter((c) => c.mapping === 'file').map((c) => c.offset + c.pages));
+  return parseScenario({
+    ...base,
+    machine: {
+      ...s.machine,
+      normalFrames: Math.min(s.machine.normalFrames, Math.max(64, 4 * region + 64)),
+      movableFrames: cma > 0 ? Math.min(s.machine.movableFrames, 2 * cma + 16) : 0,
+      daxFrames: 0,
+      huge2mPages: hugetlb > 0 ? s.machine.huge2mPages : 0,
+      huge1gPages: 0,
+      filePages: Math.min(s.machine.filePages, filePages),
+    },
+  });
+}
+
+function resolve(input: Scenario | ScenarioInput, o: ExploreOptions): Omit<Resolved, 'pctSteps'> & { pctSteps: number | undefined } {
+  const scenario = exploreScenarioOf(input, o.machine ?? 'small');
+  const int = (name: string, v: number, min: number): number => {
+    if (!Number.isInteger(v) || v < min) throw new RangeError(`explore: ${name} must be an integer >= ${min}, got ${v}`);
+    return v;
+  };
+  const strategy = o.strategy ?? 'random';
+  if (strategy !== 'random' && strategy !== 'pct') throw new RangeError(`explore: strategy must be random or pct, got ${String(strategy)}`);
+  const points = o.points ?? 'access';
+  if (points !== 'access' && points !== 'events') throw new RangeError(`explore: points must be access or events, got ${String(points)}`);
+  return {
+    scenario, strategy, points,
+    depth: int('depth', o.depth ?? 3, 1),
+    seed: int('seed', o.seed ?? scenario.seed, 0),
+    opsPerActor: int('opsPerActor', o.opsPerActor ?? 2, 1),
+    mmSteps: int('mmSteps', o.mmSteps ?? 3, 0),
+    mmIntervalUs: int('mmIntervalUs', o.mmIntervalUs ?? 0, 0),
+    maxSteps: int('maxSteps', o.maxSteps ?? 100_000, 16),
+    pctSteps: o.pctSteps !== undefined ? int('pctSteps', o.pctSteps, 1) : undefined,
+    runner: o.runner ?? sharedTrialRunner(),
+  };
+}
+
+const participantNames = (plan: RunPlan): string[] => [...plan.specs.map((x) => x.name), COORDINATOR_NAME];
+
+/** Thrown on the main thread when the end-of-run teardown would block (nobody is left to wake it). */
+class TeardownBlocked extends Error {
+  override name = 'TeardownBlocked';
+  constructor(
+    readonly word: string,
+  ) {
+    super(`end-of-run teardown blocked on ${word}`);
+  }
+}
+
+interface TrialRun {
+  report: ExploreTrialReport;
+  result: TrialResult;
+  labels: LabelContext;
+}
+
+type Mode = { kind: 'random' | 'pct'; depth: number; pctSteps: number } | { kind: 'replay'; steps: readonly ScheduleStep[]; lenient: boolean };
+
+/** Run trial `trial` of a resolved campaign (strategy `mode`) and judge it. */
+async function runTrial(r: Resolved, trial: number, mode: Mode, workloadSeed = trialSeed(r.seed, trial)): Promise<TrialRun> {
+  const s: Scenario = { ...r.scenario, seed: workloadSeed };
+  const { k, lab, plan } = prepareRun(s);
+  lab.store(LAB_HDR.START_GATE, 1);
+  const names = participantNames(plan);
+  const labActors = [...plan.specs.map((x) => x.actor), plan.coordActor];
+  const c: LabelContext = { layout: k.layout, lab: lab.layout, names, labActorNames: names };
+  const replay = mode.kind === 'replay' ? stepsToReplay(mode.steps, names) : undefined;
+  const result = await r.runner.runTrial({
+    strategy: mode.kind, seed: r.seed, trial, points: r.points,
+    maxSteps: replay !== undefined ? Math.max(r.maxSteps, replay.who.length + 1) : r.maxSteps,
+    ...(mode.kind === 'pct' ? { pct: pctPlan(r.seed, trial, names.length, mode.depth, mode.pctSteps) } : {}),
+    ...(replay !== undefined ? { replay, lenient: mode.kind === 'replay' && mode.lenient } : {}),
+    participants: [
+      ...plan.specs.map((spec) => ({ role: 'client' as const, init: plan.init, spec, ops: r.opsPerActor })),
+      { role: 'coordinator' as const, plan, mmSteps: r.mmSteps, mmIntervalUs: r.mmIntervalUs },
+    ],
+    join: {
+      machineSab: k.mem.sab, machineConfig: k.layout.config, labSab: lab.sab, labConfig: plan.labConfig, names, labActors,
+      labActorNames: names,
+    },
+  });
+  const errors: string[] = [...result.taskErrors];
+  result.results.forEach((x, p) => {
+    if (x.error !== undefined && !result.taskErrors.some((e) => e.startsWith(`participant ${p}:`))) errors.push(`${names[p]} threw: ${x.error}`);
+  });
+  let violations: Violation[] = [];
+  let outcome: ExploreTrialReport['outcome'] = 'clean';
+  switch (result.status) {
+    case TRIAL_STATUS.DONE: {
+      const failed = new Set(plan.specs.filter((_, p) => result.results[p]?.error !== undefined).map((x) => x.name));
+      const blocked = teardown(k, lab, plan, failed, errors);
+      violations = buildViolations(lab, plan.specs, plan.coordActor, k);
+      if (blocked !== null) violations.push(livelockViolation(lab, plan, c, result, `the end-of-run teardown blocked on ${blocked.word}: a participant left it held`));
+      outcome = violations.length > 0 ? 'violation' : errors.length > 0 ? 'internal' : 'clean';
+      break;
+    }
+    case TRIAL_STATUS.STEP_LIMIT:
+      violations = [livelockViolation(lab, plan, c, result, `no end within ${result.steps} scheduling steps (logical time ${result.time} µs)`)];
+      outcome = 'livelock';
+      break;
+    case TRIAL_STATUS.DIVERGED:
+      outcome = 'clean'; // the replay caller reports the divergence
+      break;
+    default:
+      errors.push(`trial ${trial}: stopped by the watchdog (no scheduling progress) or a dead participant thread`);
+      outcome = 'internal';
+  }
+  const report: ExploreTrialReport = {
+    trial, workloadSeed, outcome, steps: result.steps, switches: result.switches, traceHash: result.traceHash, violations, errors,
+    counters: { blocks: result.blocks, timeoutWakes: result.timeoutWakes, flushes: result.flushes, drains: result.drains, time: result.time },
+  };
+  return { report, result, labels: c };
+}
+
+/**
+ * releaseFailedActorsPins + finishRun on the main thread, where nobody else can release a lock:
+ * any wait there would block for ever, so the main thread's futexWait throws instead.
+ */
+function teardown(k: KernelContext, lab: Lab, plan: RunPlan, failed: ReadonlySet<string>, errors: string[]): TeardownBlocked | null {
+  const names = participantNames(plan);
+  const prev = setFutexWait((arr, index) => {
+    throw new TeardownBlocked(arr.buffer === k.mem.sab ? machineWordName(k.layout, index) : labWordName(lab.layout, names, index));
+  });
+  try {
+    set_current(k);
+    errors.push(...releaseFailedActorsPins(lab, plan, failed));
+    const { mmops } = setupCoordinator(k, lab, plan);
+    finishRun(k, lab, plan, mmops, failed);
+    return null;
+  } catch (e) {
+    if (e instanceof TeardownBlocked) return e;
+    errors.push(`end-of-run oracles failed: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+    return null;
+  } finally {
+    setFutexWait(prev);
+  }
+}
+
+function livelockViolation(lab: Lab, plan: RunPlan, c: LabelContext, r: TrialResult, why: string): Violation {
+  const names = c.names;
+  const doing = r.pending.map((p, i) => pendingLabel(c, i, p, r.strings));
+  const labActors = [...plan.specs.map((x) => x.actor), plan.coordActor];
+  const events: Violation['events'] = {};
+  names.forEach((n, i) => {
+    events[n] = lab.lastEvents(labActors[i]!, 8);
+  });
+  return {
+    oracle: ORACLE_NAMES[5]!, kind: 'livelock', page: -1, actors: [...names],
+    detail: `${why}; pending: ${doing.join('; ')}`, events,
+  };
+}
+
+const toScheduleViolation = (v: Violation): ScheduleViolation => ({
+  oracle: v.oracle, kind: v.kind, page: v.page, ...(v.where !== undefined ? { where: v.where } : {}), detail: v.detail,
+});
+
+function scheduleOf(r: Resolved, run: TrialRun, mode: Mode): ScheduleFile {
+  const plan = run.labels;
+  return {
+    format: SCHEDULE_FORMAT, version: SCHEDULE_VERSION, scenario: r.scenario, faults: [...r.scenario.faults],
+    strategy: mode.kind === 'replay' ? 'random' : mode.kind,
+    ...(mode.kind === 'pct' ? { depth: mode.depth, pctSteps: mode.pctSteps } : {}),
+    seed: r.seed, trial: run.report.trial, workloadSeed: run.report.workloadSeed, points: r.points, opsPerActor: r.opsPerActor,
+    mmSteps: r.mmSteps, ...(r.mmIntervalUs > 0 ? { mmIntervalUs: r.mmIntervalUs } : {}), maxSteps: r.maxSteps,
+    participants: [...plan.names], traceHash: run.result.traceHash,
+    steps: traceToSteps(run.result.trace, run.result.strings, plan),
+    violation: run.report.violations[0] !== undefined ? toScheduleViolation(run.report.violations[0]) : null,
+    violations: run.report.violations.map(toScheduleViolation),
+  };
+}
+
+/** Run one trial of a campaign (as exploreScenario would run trial `trial`), with its schedule. */
+export async function runExploreTrial(
+  scenario: Scenario | ScenarioInput, options: ExploreOptions, trial: number,
+): Promise<ExploreTrialReport> {
+  const r0 = resolve(scenario, options);
+  const pctSteps = r0.strategy === 'pct' ? r0.pctSteps ?? (await calibrate(r0)) : 0;
+  const r: Resolved = { ...r0, pctSteps };
+  const mode: Mode = { kind: r.strategy, depth: r.depth, pctSteps };
+  const run = await runTrial(r, trial, mode);
+  run.report.schedule = scheduleOf(r, run, mode);
+  return run.report;
+}
+
+/** PCT's k: the step count of trial 0 run by PCT with no change point (the unperturbed run). */
+async function calibrate(r: Omit<Resolved, 'pctSteps'>): Promise<number> {
+  const run = await runTrial({ ...r, pctSteps: 1 }, 0, { kind: 'pct', depth: 1, pctSteps: 1 });
+  return Math.max(1, run.result.steps);
+}
+
+/**
+ * Explore a scenario: run trials 0..N−1 under the strategy until one violates an oracle (or all are
+ * clean). A failing trial's schedule comes back in the report, and is written to `outDir` if set.
+ */
+export async function exploreScenario(scenario: Scenario | ScenarioInput, options: ExploreOptions = {}): Promise<ExploreReport> {
+  const t0 = performance.now();
+  const r0 = resolve(scenario, options);
+  const trialsRequested = options.trials ?? 100;
+  if (!Number.isInteger(trialsRequested) || trialsRequested < 0) throw new RangeError(`explore: trials must be an integer >= 0, got ${trialsRequested}`);
+  let calibrationSteps: number | undefined;
+  let pctSteps = 0;
+  if (r0.strategy === 'pct') {
+    if (r0.pctSteps !== undefined) pctSteps = r0.pctSteps;
+    else pctSteps = calibrationSteps = await calibrate(r0);
+  }
+  const r: Resolved = { ...r0, pctSteps };
+  const mode: Mode = { kind: r.strategy, depth: r.depth, pctSteps };
+  const failures: ExploreTrialReport[] = [];
+  const hashes: number[] = [];
+  const counters: TrialCounters = { blocks: 0, timeoutWakes: 0, flushes: 0, drains: 0, time: 0 };
+  let steps = 0;
+  let switches = 0;
+  let trials = 0;
+  let clean = 0;
+  let stoppedBy: ExploreReport['stoppedBy'] = 'trials';
+  let participants: string[] = [];
+  for (let t = 0; t < trialsRequested; t++) {
+    if (options.signal?.aborted) {
+      stoppedBy = 'signal';
+      break;
+    }
+    const run = await runTrial(r, t, mode);
+    trials++;
+    steps += run.report.steps;
+    switches += run.report.switches;
+    hashes.push(run.report.traceHash);
+    for (const key of ['blocks', 'timeoutWakes', 'flushes', 'drains', 'time'] as const) counters[key] += run.report.counters[key];
+    if (participants.length === 0) participants = [...run.labels.names];
+    if (run.report.outcome === 'clean') clean++;
+    else {
+      const schedule = scheduleOf(r, run, mode);
+      run.report.schedule = schedule;
+      if (options.outDir !== undefined) {
+        const name = `schedule-${r.scenario.name}-${r.strategy}-s${r.seed}-t${t}.json`.replace(/[^\w.-]+/g, '_');
+        const path = join(options.outDir, name);
+        writeScheduleFile(path, schedule);
+        run.report.scheduleFile = path;
+      }
+      failures.push(run.report);
+    }
+    const elapsed = performance.now() - t0;
+    options.onProgress?.({ trial: trials, trials: trialsRequested, steps, elapsedMs: Math.round(elapsed), stepsPerSec: Math.round((steps * 1000) / Math.max(1, elapsed)), failures: failures.length });
+    if (failures.length > 0 && !options.keepGoing) {
+      stoppedBy = 'failure';
+      break;
+    }
+  }
+  const durationMs = performance.now() - t0;
+  const first = failures[0];
+  const outcome: ExploreReport['outcome'] = first === undefined ? 'clean' : first.outcome === 'clean' ? 'internal' : first.outcome;
+  return {
+    schema: EXPLORE_REPORT_SCHEMA, mode: 'explore', scenario: r.scenario, strategy: r.strategy,
+    ...(r.strategy === 'pct' ? { depth: r.depth } : {}), seed: r.seed, points: r.points, opsPerActor: r.opsPerActor,
+    mmSteps: r.mmSteps, mmIntervalUs: r.mmIntervalUs, maxSteps: r.maxSteps, participants, outcome, trialsRequested, trials, steps,
+    stepsPerSec: Math.round((steps * 1000) / Math.max(1, durationMs)),
+    trialsPerSec: Math.round((trials * 1000 * 10) / Math.max(1, durationMs)) / 10,
+    switches, durationMs: Math.round(durationMs), meanStepsPerTrial: trials > 0 ? Math.round(steps / trials) : 0,
+    scheduleHash: fnv32(hashes), counters,
+    ...(r.strategy === 'pct'
+      ? { pct: { ...pctBound(Math.max(1, participants.length || r.scenario.clients.reduce((n, x) => n + x.count, 0) + 1), pctSteps, r.depth, clean), ...(calibrationSteps !== undefined ? { calibrationSteps } : {}) } }
+      : {}),
+    ...(first !== undefined ? { failure: first } : {}), failures, stoppedBy,
+  };
+}
+
+export interface ReplayOptions {
+  runner?: TrialRunner;
+  /**
+   * Lenient replay, for shrinking: where a step cannot be followed (its participant is not enabled
+   * or not at the recorded label, or the steps ran out), take the named participant if enabled,
+   * else keep the running one, else the lowest enabled; count the mismatches and go on. The report
+   * then carries the schedule actually run. Default false: the first mismatch is a divergence.
+   */
+  lenient?: boolean;
+}
+
+export interface ReplayReport {
+  schema: number;
+  mode: 'replay';
+  file?: string;
+  scenario: unknown;
+  strategy: 'random' | 'pct';
+  seed: number;
+  trial: number;
+  /** 'reproduced': the recorded first violation came back; 'different': other violations; 'clean': none; 'divergence': the schedule no longer matches the code. */
+  outcome: 'reproduced' | 'different' | 'clean' | 'divergence' | 'livelock' | 'internal';
+  reproduced: boolean;
+  /** Same trace hash and the same violations (oracle, kind, page) as recorded. */
+  identical: boolean;
+  expected: ScheduleViolation | null;
+  violations: Violation[];
+  errors: string[];
+  recordedSteps: number;
+  steps: number;
+  traceHash: number;
+  divergence?: { step: number; actor: string; expected: string; actual: string | null };
+  /** Lenient replay: steps that could not be followed, the first of them, and the schedule actually run. */
+  mismatches?: number;
+  firstMismatch?: { step: number; actor: string; expected: string; actual: string | null };
+  schedule?: ScheduleFile;
+  durationMs: number;
+}
+
+const sameViolation = (a: ScheduleViolation | null | undefined, b: ScheduleViolation | null | undefined): boolean =>
+  a != null && b != null && a.oracle === b.oracle && a.kind === b.kind && a.page === b.page;
+
+/** Replay a schedule file (path or parsed): the recorded steps, checked label by label. */
+export async function replaySchedule(file: string | ScheduleFile, options: ReplayOptions = {}): Promise<ReplayReport> {
+  const t0 = performance.now();
+  const f = typeof file === 'string' ? readScheduleFile(file) : checkScheduleFile(file);
+  const r0 = resolve(f.scenario as ScenarioInput, {
+    machine: 'scenario', seed: f.seed, points: f.points, opsPerActor: f.opsPerActor, mmSteps: f.mmSteps, mmIntervalUs: f.mmIntervalUs ?? 0,
+    maxSteps: f.maxSteps,
+    ...(options.runner !== undefined ? { runner: options.runner } : {}),
+  });
+  const r: Resolved = { ...r0, pctSteps: f.pctSteps ?? 1 };
+  const lenient = options.lenient === true;
+  const mode: Mode = { kind: 'replay', steps: f.steps, lenient };
+  const run = await runTrial(r, f.trial, mode, f.workloadSeed);
+  const res = run.result;
+  const base = {
+    schema: EXPLORE_REPORT_SCHEMA, mode: 'replay' as const, ...(typeof file === 'string' ? { file } : {}), scenario: f.scenario,
+    strategy: f.strategy, seed: f.seed, trial: f.trial, expected: f.violation, errors: run.report.errors,
+    recordedSteps: f.steps.length, steps: res.steps, traceHash: res.traceHash,
+  };
+  if (res.status === TRIAL_STATUS.DIVERGED && res.divergence !== undefined) {
+    const { step, participant } = res.divergence;
+    const expected = f.steps[step];
+    return {
+      ...base, outcome: 'divergence', reproduced: false, identical: false, violations: [],
+      divergence: {
+        step, actor: expected?.actor ?? '(end of schedule)', expected: expected?.label ?? '(the schedule ended here)',
+        actual: participant >= 0 && participant < res.pending.length ? res.divergence.actual : null,
+      },
+      durationMs: Math.round(performance.now() - t0),
+    };
+  }
+  const got = run.report.violations.map(toScheduleViolation);
+  const reproduced = sameViolation(got[0], f.violation);
+  const identical = res.traceHash === f.traceHash && got.length === f.violations.length && got.every((v, i) => sameViolation(v, f.violations[i]));
+  const outcome: ReplayReport['outcome'] = reproduced ? 'reproduced'
+    : run.report.outcome === 'livelock' ? 'livelock'
+    : run.report.outcome === 'internal' ? 'internal'
+    : got.length > 0 ? 'different' : 'clean';
+  const lenientPart: Partial<ReplayReport> = {};
+  if (lenient) {
+    lenientPart.mismatches = res.mismatches;
+    if (res.divergence !== undefined) {
+      const e = f.steps[res.divergence.step];
+      lenientPart.firstMismatch = {
+        step: res.divergence.step, actor: e?.actor ?? '(end of schedule)', expected: e?.label ?? '(the schedule ended here)',
+        actual: res.divergence.participant >= 0 ? res.divergence.actual : null,
+      };
+    }
+    const ran = scheduleOf(r, run, { kind: f.strategy, depth: f.depth ?? 1, pctSteps: f.pctSteps ?? 1 });
+    lenientPart.schedule = { ...ran, strategy: f.strategy, trial: f.trial, workloadSeed: f.workloadSeed, ...(f.depth !== undefined ? { depth: f.depth } : {}), ...(f.pctSteps !== undefined ? { pctSteps: f.pctSteps } : {}) };
+  }
+  return { ...base, outcome, reproduced, identical, violations: run.report.violations, ...lenientPart, durationMs: Math.round(performance.now() - t0) };
+}
+
+/** `pinlab replay FILE`: replay the schedule file at `path`. */
+export function replayFile(path: string, options: ReplayOptions = {}): Promise<ReplayReport> {
+  return replaySchedule(path, options);
+}
+
+/** Destroy the participant threads shared by explore calls (the CLI calls this before exiting). */
+export function shutdownExplore(): Promise<void> {
+  return shutdownTrialRunner();
+}
+

@@ -1,0 +1,129 @@
+/**
+ * Schedules: a trial's decisions as labelled steps, and the schedule file a failing explore trial
+ * writes (JSON). Steps name the participant and the label of the point it executed ("dio#0 rmw
+ * refcount[1409] (pin)"), or a store-buffer flush; replay follows them and reports the first step
+ * whose participant is not at the recorded label (a divergence), so a file made stale by a code
+ * change is never followed silently.
+ */
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { type LabelContext, traceEntryLabel } from './labels.js';
+import { TRACE_WORDS } from './layout.js';
+
+export const SCHEDULE_FORMAT = 'pinlab-schedule';
+export const SCHEDULE_VERSION = 1;
+
+export interface ScheduleStep {
+  /** The participant that ran the step (or whose store buffer was flushed). */
+  actor: string;
+  label: string;
+  /** A store-buffer flush of `actor`'s oldest buffered store, not a point it ran. */
+  flush?: true;
+}
+
+/** Convert a raw trace (runner.ts TrialResult.trace) to labelled steps. */
+export function traceToSteps(trace: Int32Array, strings: readonly string[], c: LabelContext): ScheduleStep[] {
+  const out: ScheduleStep[] = [];
+  for (let t = 0; t + TRACE_WORDS <= trace.length; t += TRACE_WORDS) {
+    const e = traceEntryLabel(c, trace[t]!, trace[t + 1]!, trace[t + 2]!, trace[t + 3]!, strings);
+    out.push({ actor: c.names[e.who] ?? `p${e.who}`, label: e.label, ...(e.flush ? { flush: true as const } : {}) });
+  }
+  return out;
+}
+
+/** The replay input of the scheduler, with participants resolved by name. Throws on an unknown name. */
+export function stepsToReplay(steps: readonly ScheduleStep[], names: readonly string[]): { flush: boolean[]; who: number[]; label: string[] } {
+  const index = new Map(names.map((n, i) => [n, i]));
+  const who = steps.map((s, i) => {
+    const p = index.get(s.actor);
+    if (p === undefined) throw new ScheduleFileError(`step ${i} names participant "${s.actor}", not one of ${names.join(', ')}`);
+    return p;
+  });
+  return { flush: steps.map((s) => s.flush === true), who, label: steps.map((s) => s.label) };
+}
+
+/** A violation as a schedule file records it. */
+export interface ScheduleViolation {
+  oracle: string;
+  kind: string;
+  page: number;
+  where?: string;
+  detail?: string;
+}
+
+/** The schedule file of a failing explore trial. */
+export interface ScheduleFile {
+  format: typeof SCHEDULE_FORMAT;
+  version: number;
+  /** The scenario as explored (machine shrunk for explore; its seed is the campaign's). */
+  scenario: unknown;
+  faults: string[];
+  strategy: 'random' | 'pct';
+  depth?: number;
+  /** PCT's k (the calibration trial's step count, or the option). */
+  pctSteps?: number;
+  seed: number;
+  trial: number;
+  /** The workload seed of this trial (derived from seed and trial). */
+  workloadSeed: number;
+  points: 'access' | 'events';
+  opsPerActor: number;
+  mmSteps: number;
+  /** Logical µs the coordinator slept between its mm steps (absent: 0). */
+  mmIntervalUs?: number;
+  maxSteps: number;
+  participants: string[];
+  /** Fingerprint of the raw trace (FNV-1a). */
+  traceHash: number;
+  steps: ScheduleStep[];
+  /** The first violation found, and every one. */
+  violation: ScheduleViolation | null;
+  violations: ScheduleViolation[];
+}
+
+export class ScheduleFileError extends Error {
+  override name = 'ScheduleFileError';
+}
+
+export function writeScheduleFile(path: string, f: ScheduleFile): void {
+  mkdirSync(dirname(path), { recursive: true });
+  // One step per line: diffable, and still a single JSON document.
+  const { steps, ...head } = f;
+  const body = JSON.stringify(head, null, 2);
+  const lines = steps.map((s) => `    ${JSON.stringify(s)}`).join(',\n');
+  writeFileSync(path, `${body.slice(0, -2)},\n  "steps": [\n${lines}\n  ]\n}\n`);
+}
+
+/** Read and check a schedule file; errors name the field. */
+export function readScheduleFile(path: string): ScheduleFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new ScheduleFileError(`${path}: not a JSON schedule file (${e instanceof Error ? e.message : String(e)})`);
+  }
+  return checkScheduleFile(raw, path);
+}
+
+export function checkScheduleFile(raw: unknown, where = 'schedule'): ScheduleFile {
+  const f = raw as Partial<ScheduleFile> | null;
+  const bad = (field: string, want: string): never => {
+    throw new ScheduleFileError(`${where}: ${field} must be ${want}`);
+  };
+  if (f === null || typeof f !== 'object') return bad('(file)', 'a JSON object');
+  if (f.format !== SCHEDULE_FORMAT) bad('format', `"${SCHEDULE_FORMAT}"`);
+  if (f.version !== SCHEDULE_VERSION) bad('version', String(SCHEDULE_VERSION));
+  if (f.strategy !== 'random' && f.strategy !== 'pct') bad('strategy', '"random" or "pct"');
+  if (f.points !== 'access' && f.points !== 'events') bad('points', '"access" or "events"');
+  for (const k of ['seed', 'trial', 'opsPerActor', 'mmSteps', 'maxSteps'] as const) {
+    if (!Number.isInteger(f[k])) bad(k, 'an integer');
+  }
+  if (!Array.isArray(f.participants) || !f.participants.every((p) => typeof p === 'string')) bad('participants', 'an array of names');
+  if (!Array.isArray(f.steps)) bad('steps', 'an array of {actor, label}');
+  f.steps!.forEach((s, i) => {
+    if (s === null || typeof s !== 'object' || typeof s.actor !== 'string' || typeof s.label !== 'string') bad(`steps[${i}]`, '{actor, label}');
+  });
+  if (typeof f.scenario !== 'object' || f.scenario === null) bad('scenario', 'the scenario object');
+  if (!Array.isArray(f.faults)) bad('faults', 'an array of fault names');
+  return f as ScheduleFile;
+}
