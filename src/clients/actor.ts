@@ -8,7 +8,7 @@ import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { PG } from '../mem/layout.js';
 import { type KernelContext } from '../kernel/context.js';
 import { type MmStruct, PAGE_SIZE, mm_of } from '../kernel/mm.js';
-import { compound_head, pw } from '../kernel/page.js';
+import { compound_head, put_page, pw, set_page_dirty_lock } from '../kernel/page.js';
 import { page_data } from '../kernel/filemap.js';
 import {
   ACTOR_STAT, type EventKind, EVENT, GHOST_PIN, GHOST_UNPIN, Lab, ORACLE, VIOLATION_KIND,
@@ -17,6 +17,27 @@ import { type ActorInit, type ActorSpec } from './types.js';
 
 type Rng = ReturnType<typeof xoroshiro128plus>;
 
+/**
+ * How a driver released get_user_pages*() references before FOLL_PIN (fault pin-as-get): for each
+ * page, set_page_dirty_lock() if the device wrote it, then put_page().
+ */
+export function put_pages_dirty_lock(pages: ArrayLike<number>, n: number, dirty: boolean): void {
+  for (let i = 0; i < n; i++) {
+    const page = pages[i]!;
+    if (dirty) set_page_dirty_lock(page);
+    put_page(page);
+  }
+}
+
+/** How many entries from pages[i] (at most n - i) are consecutive subpages of pages[i]'s folio. */
+function folioRun(pages: ArrayLike<number>, i: number, n: number): number {
+  const pfn = pages[i]!;
+  const head = compound_head(pfn);
+  let j = i + 1;
+  while (j < n && pages[j] === pfn + (j - i) && compound_head(pages[j]!) === head) j++;
+  return j - i;
+}
+
 export class Actor {
   readonly mm: MmStruct;
   readonly base: number; // this actor's lab block
@@ -24,7 +45,7 @@ export class Actor {
   readonly oracles: boolean;
   readonly regionVpn: number;
   private readonly freeSlots: number[] = [];
-  /** pfn -> ledger slots holding it (a page may be pinned more than once). */
+  /** First pfn of a ledger entry -> [slot, subpages] pairs (a page may be pinned more than once). */
   private readonly slotsOf = new Map<number, number[]>();
   /** folio head -> [allocation generation when pinned, pins held] (use-after-free check). */
   private readonly genAtPin = new Map<number, [number, number]>();
@@ -68,53 +89,114 @@ export class Actor {
     this.lab.store(this.base + ACTOR_STAT.CUR_PAGE, page);
   }
 
-  /** Record pins just taken (after the refcount RMW). */
+  /**
+   * Record pins just taken (after the refcount RMW). A run of consecutive subpages of one folio
+   * (a hugetlb page pinned whole) is one ledger entry — [first pfn + 1, subpages - 1] — and one
+   * ghost increment, so the ghost word's 16-bit pin count counts entries, not subpages.
+   */
   ledgerAdd(pages: ArrayLike<number>, n: number): void {
     if (!this.oracles) return;
     const lab = this.lab;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < n; ) {
       const pfn = pages[i]!;
+      const run = folioRun(pages, i, n);
       const slot = this.freeSlots.pop();
       if (slot === undefined) throw new Error(`${this.spec.name}: ghost ledger full (${lab.layout.config.ledgerSlots} slots)`);
+      lab.store(lab.ledgerExtraIndex(this.spec.actor, slot), run - 1);
       lab.store(lab.ledgerIndex(this.spec.actor, slot), pfn + 1);
       const list = this.slotsOf.get(pfn);
-      if (list === undefined) this.slotsOf.set(pfn, [slot]);
-      else list.push(slot);
+      if (list === undefined) this.slotsOf.set(pfn, [slot, run]);
+      else list.push(slot, run);
       const head = compound_head(pfn);
       lab.add(lab.ghostIndex(head), GHOST_PIN);
-      const held = this.genAtPin.get(head);
-      if (held === undefined) this.genAtPin.set(head, [this.k.mem.load(pw(head, PG.GEN)), 1]);
-      else held[1]++;
+      this.held(head, 1);
+      i += run;
     }
     lab.add(this.base + ACTOR_STAT.LEDGER_USED, n);
   }
 
-  /** Forget pins about to be released (before the unpin RMW). */
+  /** Forget pins about to be released (before the unpin RMW): the entries ledgerAdd made for them. */
   ledgerRemove(pages: ArrayLike<number>, n: number): void {
     if (!this.oracles) return;
     const lab = this.lab;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < n; ) {
       const pfn = pages[i]!;
+      const run = folioRun(pages, i, n);
       const list = this.slotsOf.get(pfn);
-      const slot = list?.pop();
-      if (slot === undefined) throw new Error(`${this.spec.name}: unpinning pfn ${pfn} it does not hold`);
+      // [slot, run] pairs: the newest entry for this pfn with this run length.
+      let at = -1;
+      if (list !== undefined) for (let j = list.length - 2; j >= 0 && at < 0; j -= 2) if (list[j + 1] === run) at = j;
+      if (at < 0) throw new Error(`${this.spec.name}: unpinning pfn ${pfn} (${run} subpages) it does not hold`);
+      const slot = list![at]!;
+      list!.splice(at, 2);
       if (list!.length === 0) this.slotsOf.delete(pfn);
       const head = compound_head(pfn);
       lab.add(lab.ghostIndex(head), GHOST_UNPIN);
       lab.store(lab.ledgerIndex(this.spec.actor, slot), 0);
+      lab.store(lab.ledgerExtraIndex(this.spec.actor, slot), 0);
       this.freeSlots.push(slot);
-      const held = this.genAtPin.get(head);
-      if (held !== undefined && --held[1] === 0) this.genAtPin.delete(head);
+      this.held(head, -1);
+      i += run;
     }
     lab.add(this.base + ACTOR_STAT.LEDGER_USED, -n);
   }
 
   /**
+   * Record plain (FOLL_GET) references a DMA user just took instead of pins (fault pin-as-get): no
+   * ledger entry — they are not pins, and page_maybe_dma_pinned() is right not to see them — but
+   * the ghost get count of each folio (O1 names >= 1024 of them as a false-positive cause) and the
+   * allocation generation for the use-after-free check of dmaWrite().
+   */
+  refsAdd(pages: ArrayLike<number>, n: number): void {
+    if (!this.oracles) return;
+    const lab = this.lab;
+    for (let i = 0; i < n; i++) {
+      const head = compound_head(pages[i]!);
+      lab.add(lab.layout.ghostGetOff + head, 1);
+      this.held(head, 1);
+    }
+  }
+
+  /** Forget plain references about to be put. */
+  refsRemove(pages: ArrayLike<number>, n: number): void {
+    if (!this.oracles) return;
+    const lab = this.lab;
+    for (let i = 0; i < n; i++) {
+      const head = compound_head(pages[i]!);
+      lab.add(lab.layout.ghostGetOff + head, -1);
+      this.held(head, -1);
+    }
+  }
+
+  /** Count a reference held on the folio `head`, remembering its generation at the first one. */
+  private held(head: number, delta: number): void {
+    const h = this.genAtPin.get(head);
+    if (h === undefined) {
+      if (delta > 0) this.genAtPin.set(head, [this.k.mem.load(pw(head, PG.GEN)), delta]);
+    } else if ((h[1] += delta) <= 0) {
+      this.genAtPin.delete(head);
+    }
+  }
+
+  /**
+   * The truncate epoch of the file page under `pageInRegion` now. A pin records it when taken: a
+   * write through a pin that outlived a hole punch lands in the orphaned page and is legitimately
+   * lost (kernel-notes 4.1), so O3 must not expect it on disk.
+   */
+  truncEpoch(pageInRegion: number): number {
+    if (!this.oracles || this.spec.mapping !== 'file') return 0;
+    const lab = this.lab;
+    return lab.load(lab.layout.truncEpochOff + lab.fileIndex(this.spec.file, this.spec.offset + pageInRegion));
+  }
+
+  /**
    * A device write into `pfn` (DMA through a pin, or through an ODP device PTE) of this actor's data
    * word. O3: the frame must still be the one pinned (same allocation generation, not freed); for
-   * a file region, the value is remembered as the last this actor wrote to that file page.
+   * a file region, the value is remembered as the last this actor wrote to that file page, with
+   * the truncate epoch of when the page was pinned (`epoch`; default: now, for ODP device PTEs,
+   * which an invalidation tears down before any punch).
    */
-  dmaWrite(pfn: number, pageInRegion: number, gen: number): void {
+  dmaWrite(pfn: number, pageInRegion: number, gen: number, epoch?: number): void {
     const m = this.k.mem;
     const value = ((this.spec.actor + 1) << 24) | (++this.seq & 0xffffff);
     if (this.oracles) {
@@ -130,7 +212,7 @@ export class Actor {
     if (this.oracles && this.spec.mapping === 'file') {
       const lab = this.lab;
       const fi = lab.fileIndex(this.spec.file, this.spec.offset + pageInRegion);
-      lab.store(this.base + lab.layout.lastEpochOff + fi, lab.load(lab.layout.truncEpochOff + fi));
+      lab.store(this.base + lab.layout.lastEpochOff + fi, epoch ?? lab.load(lab.layout.truncEpochOff + fi));
       lab.store(this.base + lab.layout.lastWriteOff + fi, value);
     }
     this.event(EVENT.DMA_WRITE, pfn, value);

@@ -4,17 +4,22 @@
  * (a write(2) from it), then unpin_user_pages_dirty_lock(pages, n, wrote). Short pins.
  */
 import { FOLL_WRITE } from '../kernel/constants.js';
-import { pin_user_pages, pin_user_pages_fast, unpin_user_pages_dirty_lock } from '../kernel/gup.js';
+import {
+  get_user_pages, get_user_pages_fast, pin_user_pages, pin_user_pages_fast, unpin_user_pages_dirty_lock,
+} from '../kernel/gup.js';
 import { mmap_read_lock, mmap_read_unlock } from '../kernel/mm.js';
 import { page_data } from '../kernel/filemap.js';
 import { ACTOR_STAT, EVENT } from '../oracle/lab.js';
-import { type Actor } from './actor.js';
+import { type Actor, put_pages_dirty_lock } from './actor.js';
 import { type Client } from './client.js';
 
 export class DioClient implements Client {
   private readonly pages: Int32Array;
+  /** Truncate epoch of each file page just before it was pinned (O3). */
+  private readonly epochs: Int32Array;
   constructor(private readonly a: Actor) {
     this.pages = new Int32Array(a.spec.bufferPages);
+    this.epochs = new Int32Array(a.spec.bufferPages);
   }
 
   step(): void {
@@ -23,14 +28,22 @@ export class DioClient implements Client {
     const first = a.int(0, regionPages - bufferPages);
     const write = a.chance(writeRatio);
     const flags = write ? FOLL_WRITE : 0;
+    // Fault pin-as-get: the pre-FOLL_PIN driver — get_user_pages*() references, put_page() to release.
+    const asGet = a.k.fault('pin-as-get');
     a.doing(EVENT.PIN, first);
+    // Truncate epochs are read before the pin starts: a punch that overlaps the pin call orphans the page.
+    for (let i = 0; i < bufferPages; i++) this.epochs[i] = a.truncEpoch(first + i);
     let n: number;
     if (fast) {
-      n = pin_user_pages_fast(a.mm, a.addr(first), bufferPages, flags, this.pages);
+      n = asGet
+        ? get_user_pages_fast(a.mm, a.addr(first), bufferPages, flags, this.pages)
+        : pin_user_pages_fast(a.mm, a.addr(first), bufferPages, flags, this.pages);
     } else {
       mmap_read_lock(a.mm);
       try {
-        n = pin_user_pages(a.mm, a.addr(first), bufferPages, flags, this.pages);
+        n = asGet
+          ? get_user_pages(a.mm, a.addr(first), bufferPages, flags, this.pages)
+          : pin_user_pages(a.mm, a.addr(first), bufferPages, flags, this.pages);
       } finally {
         mmap_read_unlock(a.mm);
       }
@@ -40,19 +53,25 @@ export class DioClient implements Client {
       a.event(EVENT.GUP_FAIL, first, n);
       return;
     }
-    a.ledgerAdd(this.pages, n);
-    a.stat(ACTOR_STAT.PINS, n);
+    if (asGet) a.refsAdd(this.pages, n);
+    else a.ledgerAdd(this.pages, n);
+    a.stat(asGet ? ACTOR_STAT.GETS : ACTOR_STAT.PINS, n);
     a.event(EVENT.PIN, this.pages[0]!, n);
     for (let i = 0; i < n; i++) {
       const pfn = this.pages[i]!;
-      if (write) a.dmaWrite(pfn, first + i, a.pinnedGen(pfn));
+      if (write) a.dmaWrite(pfn, first + i, a.pinnedGen(pfn), this.epochs[i]!);
       else a.k.mem.load(page_data(pfn) + a.spec.dataWord);
     }
     if (!write) a.stat(ACTOR_STAT.DMA_READS, n);
     a.doing(EVENT.UNPIN, first);
-    a.ledgerRemove(this.pages, n);
-    unpin_user_pages_dirty_lock(this.pages, n, write);
-    a.stat(ACTOR_STAT.UNPINS, n);
+    if (asGet) {
+      a.refsRemove(this.pages, n);
+      put_pages_dirty_lock(this.pages, n, write);
+    } else {
+      a.ledgerRemove(this.pages, n);
+      unpin_user_pages_dirty_lock(this.pages, n, write);
+    }
+    a.stat(asGet ? ACTOR_STAT.PUTS : ACTOR_STAT.UNPINS, n);
     a.event(EVENT.UNPIN, this.pages[0]!, n);
   }
 

@@ -13,6 +13,8 @@ import { type Client } from './client.js';
 
 export class RdmaClient implements Client {
   private readonly pages: Int32Array;
+  /** Truncate epoch of each registered file page just before it was pinned (O3). */
+  private readonly epochs: Int32Array;
   private n = 0; // pages registered (0: no region)
   private first = 0;
   private opsLeft = 0;
@@ -20,6 +22,7 @@ export class RdmaClient implements Client {
 
   constructor(private readonly a: Actor) {
     this.pages = new Int32Array(a.spec.bufferPages);
+    this.epochs = new Int32Array(a.spec.bufferPages);
   }
 
   step(): void {
@@ -42,7 +45,7 @@ export class RdmaClient implements Client {
       const i = a.int(0, this.n - 1);
       const pfn = this.pages[i]!;
       a.doing(EVENT.DMA_WRITE, pfn);
-      a.dmaWrite(pfn, this.first + i, a.pinnedGen(pfn));
+      a.dmaWrite(pfn, this.first + i, a.pinnedGen(pfn), this.epochs[i]!);
     }
     if (--this.opsLeft <= 0) this.deregister();
   }
@@ -52,6 +55,8 @@ export class RdmaClient implements Client {
     const { pages: regionPages, bufferPages, fast } = a.spec;
     this.first = a.int(0, regionPages - bufferPages);
     a.doing(EVENT.REGISTER, this.first);
+    // Truncate epochs are read before the pin starts: a punch that overlaps the pin call orphans the page.
+    for (let i = 0; i < bufferPages; i++) this.epochs[i] = a.truncEpoch(this.first + i);
     let n: number;
     if (fast) {
       n = pin_longterm_pages_fast(a.mm, a.addr(this.first), bufferPages, FOLL_WRITE, this.pages);

@@ -6,8 +6,10 @@
  *
  * Per actor (one block, 64-byte aligned):
  *   stats      ACTOR_STAT words (ops, pins, heartbeat, current op, revoke handshake, ...)
- *   ledger     ledgerSlots words: the pfns of the pins this actor holds (0 = empty, else pfn+1),
- *              written after the pin's refcount RMW, cleared before the unpin RMW
+ *   ledger     ledgerSlots entries of LEDGER_WORDS words: [pfn+1 of the first subpage pinned
+ *              (0 = empty), subpages - 1]. A pin of a run of consecutive subpages of one folio (a
+ *              hugetlb page pinned whole) is one entry. Written after the pin's refcount RMW,
+ *              cleared before the unpin RMW
  *   ring       1 + ringEntries × 4 words: head counter, then [seq, event, page, arg] entries
  *   lastWrite  nrFiles × filePages words: the last value this actor DMA-wrote into (file, index)
  *   lastEpoch  nrFiles × filePages words: that file page's truncate epoch when it was written
@@ -40,6 +42,9 @@ export const LAB_HDR = {
   START_GATE: 5, // actors spin until this is 1, so all start together
 } as const;
 const HDR_WORDS = 16;
+
+/** Words per ghost ledger entry: pfn+1 of the first subpage (0 = empty), then subpages - 1. */
+export const LEDGER_WORDS = 2;
 
 /** Per-actor statistics words. */
 export const ACTOR_STAT = {
@@ -123,6 +128,10 @@ export const VIOLATION_KIND = {
   COUNTERS: 8,
   STALL: 9,
   BUG: 10,
+  /** A longterm pin returned a page in ZONE_MOVABLE / CMA (O6, gup_test's folio_is_longterm_pinnable). */
+  LONGTERM_MOVABLE: 11,
+  /** KASAN: a struct page touched after the final put freed it (O2, kernel-notes 4.12). */
+  KASAN_USE_AFTER_FREE: 12,
 } as const;
 export const VIOLATION_KIND_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(VIOLATION_KIND).map(([k, v]) => [v, k.toLowerCase().replace(/_/g, '-')]),
@@ -159,7 +168,7 @@ export const ODP_PTE_WORDS = 4;
 export function computeLabLayout(c: LabConfig): LabLayout {
   const filePagesTotal = c.nrFiles * c.filePages;
   const ledgerOff = ACTOR_STAT_WORDS;
-  const ringOff = ledgerOff + roundUp(c.ledgerSlots, 16);
+  const ringOff = ledgerOff + roundUp(c.ledgerSlots * LEDGER_WORDS, 16);
   const lastWriteOff = ringOff + roundUp(1 + c.ringEntries * 4, 16);
   const lastEpochOff = lastWriteOff + roundUp(filePagesTotal, 16);
   const odpOff = lastEpochOff + roundUp(filePagesTotal, 16);
@@ -301,9 +310,13 @@ export class Lab {
   ghostIndex(pfn: number): number {
     return this.layout.ghostOff + pfn;
   }
-  /** The ghost ledger of one actor: pfn+1 per held pin, 0 for an empty slot. */
+  /** The ghost ledger of one actor: pfn+1 of the first subpage per held pin entry, 0 for an empty slot. */
   ledgerIndex(actor: number, slot: number): number {
-    return this.actorBase(actor) + this.layout.ledgerOff + slot;
+    return this.actorBase(actor) + this.layout.ledgerOff + slot * LEDGER_WORDS;
+  }
+  /** The entry's second word: how many subpages after the first it pins (0: one page). */
+  ledgerExtraIndex(actor: number, slot: number): number {
+    return this.ledgerIndex(actor, slot) + 1;
   }
   fileIndex(file: number, index: number): number {
     return file * this.layout.config.filePages + index;
