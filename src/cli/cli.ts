@@ -12,6 +12,7 @@ import type { RunReport } from '../report/types.js';
 import { applyOverrides, loadScenario, type ScenarioOverrides } from '../scenario/load.js';
 import { CLIENT_KINDS, DELAYS, POLICIES, ScenarioError, type ClientKind, type Scenario } from '../scenario/schema.js';
 import type { RunEngine, RunProgress } from './engine.js';
+import { addExploreCommands, lazyExploreEngine, type ExploreEngine } from './explore.js';
 import { ExitCode } from './exit-codes.js';
 import { formatList, LIST_TOPICS } from './list.js';
 import { collect, parseClients, parseDuration, parseInteger } from './options.js';
@@ -30,6 +31,8 @@ export interface CliIO {
 
 export interface CliDeps {
   runScenario: RunEngine;
+  /** The explore/replay engine (default: coordinator/explore.ts and sched/shrink.ts, loaded on first use). */
+  explore?: ExploreEngine;
   io?: Partial<CliIO>;
   /** Version printed by --version. */
   version?: string;
@@ -217,6 +220,8 @@ export function createCli(deps: CliDeps): Cli {
       .action(async (path: string | undefined, opts: RunCommandOptions) => {
         setCode(await runCommand(path, opts));
       });
+
+    addExploreCommands(program, { io, setCode, engine: deps.explore ?? lazyExploreEngine, logIntervalMs: deps.logIntervalMs });
 
     program
       .command('list')

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCli } from './cli.js';
 import { lazyRunScenario, shutdownEngine } from './engine.js';
+import { shutdownExploreEngine } from './explore.js';
 
 // package.json sits two levels up from src/cli but three from dist/src/cli: walk up to it.
 function packageVersion(): string {
@@ -27,6 +28,7 @@ process.exitCode = code;
 setTimeout(() => process.exit(code), 5000).unref();
 try {
   await shutdownEngine();
+  await shutdownExploreEngine();
 } catch (err) {
   process.stderr.write(`pinlab: shutting down the actor pool failed: ${err instanceof Error ? err.message : String(err)}\n`);
 }

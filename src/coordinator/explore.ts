@@ -249,7 +249,9 @@ async function runTrial(r: Resolved, trial: number, mode: Mode, workloadSeed = t
   const replay = mode.kind === 'replay' ? stepsToReplay(mode.steps, names) : undefined;
   const result = await r.runner.runTrial({
     strategy: mode.kind, seed: r.seed, trial, points: r.points,
-    maxSteps: replay !== undefined ? Math.max(r.maxSteps, replay.who.length + 1) : r.maxSteps,
+    // Replay: the recorded bound (a livelock recorded at its bound replays to the same bound), or the
+    // schedule's length if longer (a hand-made or shrunk schedule).
+    maxSteps: replay !== undefined ? Math.max(r.maxSteps, replay.who.length) : r.maxSteps,
     ...(mode.kind === 'pct' ? { pct: pctPlan(r.seed, trial, names.length, mode.depth, mode.pctSteps) } : {}),
     ...(replay !== undefined ? { replay, lenient: mode.kind === 'replay' && mode.lenient } : {}),
     participants: [

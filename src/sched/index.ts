@@ -10,6 +10,9 @@
  *   pct.ts           PCT priorities and change points; the bound and the miss probability
  *   labels.ts        scheduling-point labels ("dio#0 rmw refcount[1409] (pin)")
  *   schedule.ts      schedule files: labelled steps, read/write/check
+ *   trace-columns.ts a schedule as one column per participant; switches and preemptions
+ *   shrink.ts        shrinkFailure: fewer actors, pages, operations, preemptions, steps (not re-exported
+ *                    here: it runs trials, so it imports the coordinator)
  *   litmus*.ts       litmus programs (store buffering, message passing) over the TSO model
  *   hash.ts          counter-based hashing (every random choice is hash(seed, trial, step))
  */
@@ -21,6 +24,10 @@ export {
   SCHEDULE_FORMAT, SCHEDULE_VERSION, ScheduleFileError, checkScheduleFile, readScheduleFile, stepsToReplay, traceToSteps,
   writeScheduleFile, type ScheduleFile, type ScheduleStep, type ScheduleViolation,
 } from './schedule.js';
+export {
+  formatTraceColumns, labelBody, labelKind, schedulePreemptions, scheduleRuns, type PreemptionCount, type ScheduleRun,
+  type TraceColumnsOptions,
+} from './trace-columns.js';
 export { LITMUS, litmusOutcome, type LitmusProgram } from './litmus.js';
 export { exploreLitmus, runLitmusTrial, type LitmusReport, type LitmusTrial, type LitmusTrialOptions } from './litmus-explore.js';
 export { trialSeed, hash4 } from './hash.js';

@@ -1,0 +1,544 @@
+/**
+ * `pinlab explore` and `pinlab replay` (DESIGN.md §6, §9).
+ *
+ *   pinlab explore [scenario] --strategy random|pct --depth d --trials N --seed S --fault NAME …
+ *     Deterministic exploration: trials under the seeded scheduler until one violates an oracle.
+ *     A failing trial is shrunk (workload, preemptions, steps), both schedule files are written
+ *     (the original and `.shrunk.json`), and the shrunk trace is printed one column per actor with
+ *     the replay command line. Clean: trials, steps, steps/s and, for PCT, the bound 1/(n·k^(d−1))
+ *     and the miss probability after the clean trials.
+ *   pinlab replay FILE [--lenient]
+ *     Follow a schedule file step by step. Exit 1 when a violation shows (the recorded one, or
+ *     another, said so), 0 when the run is clean, 2 for a missing or invalid file, 3 on a divergence
+ *     (the step, the participant and both labels are printed) or an internal failure.
+ *
+ * The engine (coordinator/explore.ts and sched/shrink.ts) is loaded on first use and injectable;
+ * the process binding (index.ts) calls shutdownExploreEngine() before exiting.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import cliProgress from 'cli-progress';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { ExploreOptions, ExploreProgress, ExploreReport, ReplayOptions, ReplayReport } from '../coordinator/explore.js';
+import { eventColumns, fmtDuration, fmtNum } from '../report/text.js';
+import type { Violation } from '../report/types.js';
+import { applyOverrides, loadScenario } from '../scenario/load.js';
+import { ScenarioError, type Scenario } from '../scenario/schema.js';
+import type { ScheduleFile, ScheduleViolation } from '../sched/schedule.js';
+import type { ShrinkOptions, ShrinkResult } from '../sched/shrink.js';
+import { formatTraceColumns, schedulePreemptions } from '../sched/trace-columns.js';
+import type { CliIO } from './cli.js';
+import { ExitCode } from './exit-codes.js';
+import { collect, parseInteger } from './options.js';
+import type { OutStream } from './progress.js';
+
+/** What the explore and replay commands need of the engine. */
+export interface ExploreEngine {
+  exploreScenario(scenario: Scenario, options: ExploreOptions): Promise<ExploreReport>;
+  replaySchedule(file: ScheduleFile, options?: ReplayOptions): Promise<ReplayReport>;
+  shrinkFailure(
+    scenario: Scenario, options: ExploreOptions, failing: NonNullable<ExploreReport['failure']>, shrink: ShrinkOptions,
+  ): Promise<ShrinkResult>;
+}
+
+type ExploreModule = typeof import('../coordinator/explore.js');
+let exploreModule: ExploreModule | undefined;
+const load = async (): Promise<ExploreModule> => (exploreModule ??= await import('../coordinator/explore.js'));
+
+/** The real engine, loaded on first use (so `pinlab list` and --help load none of it). */
+export const lazyExploreEngine: ExploreEngine = {
+  exploreScenario: async (s, o) => (await load()).exploreScenario(s, o),
+  replaySchedule: async (f, o) => (await load()).replaySchedule(f, o),
+  shrinkFailure: async (s, o, f, sh) => (await import('../sched/shrink.js')).shrinkFailure(s, o, f, sh),
+};
+
+/** Destroy the explore participant threads if the engine was loaded (the CLI calls this before exiting). */
+export async function shutdownExploreEngine(): Promise<void> {
+  if (exploreModule !== undefined) await exploreModule.shutdownExplore();
+}
+
+export interface ExploreCommandContext {
+  io: CliIO;
+  setCode(code: ExitCode): void;
+  engine: ExploreEngine;
+  /** Minimum time between plain progress log lines (default 2000 ms). */
+  logIntervalMs?: number;
+}
+
+interface ExploreCommandOptions {
+  strategy: 'random' | 'pct';
+  depth?: number;
+  trials?: number;
+  seed?: number;
+  points: 'access' | 'events';
+  fault?: string[];
+  ops?: number;
+  mmSteps?: number;
+  mmInterval?: number;
+  maxSteps?: number;
+  out: string;
+  shrink: boolean;
+  shrinkSeconds?: number;
+  json?: string;
+  quiet?: boolean;
+}
+
+interface ReplayCommandOptions {
+  lenient?: boolean;
+  json?: string;
+  quiet?: boolean;
+}
+
+/** PCT's depth is bounded by the scheduler's change-point table (sched/layout.ts MAX_CHANGE_POINTS + 1). */
+const MAX_DEPTH = 33;
+const DEFAULT_TRIALS = 100;
+const DEFAULT_SHRINK_SECONDS = 20;
+
+function parseSeconds(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*s?\s*$/i.exec(value);
+  if (!m || Number(m[1]) <= 0) throw new InvalidArgumentError('expected a positive number of seconds, e.g. 20 or 2.5.');
+  return Number(m[1]);
+}
+
+const errorText = (e: unknown): string => (e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e));
+const plural = (n: number, word: string): string => `${fmtNum(n)} ${word}${n === 1 ? '' : 's'}`;
+const stepsPerSec = (steps: number, ms: number): number => Math.round((steps * 1000) / Math.max(1, ms));
+const clean = (s: string): string => s.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
+
+/** A violation as the text report shows it: oracle, kind, page, actors, detail, the actors' last events side by side. */
+export function violationLines(v: Violation, i: number, cellWidth = 44): string[] {
+  const where = v.page >= 0 ? `pfn ${v.page}${v.where ? ` (${v.where})` : ''}` : v.where ?? 'no page';
+  const lines = [
+    `  #${i + 1} ${v.oracle} — ${v.kind} at ${where}`,
+    `      actors: ${v.actors.length ? v.actors.join(', ') : '(none)'}`,
+    ...v.detail.split('\n').map((l, j) => (j === 0 ? `      ${l}` : `        ${l}`)),
+  ];
+  const cols = eventColumns(v.events ?? {}, v.actors, cellWidth);
+  if (cols.length) lines.push('      last events (oldest first):', ...cols);
+  return lines;
+}
+
+function violationsSection(vs: readonly Violation[], max = 3): string[] {
+  if (vs.length === 0) return [];
+  const out = [`violations (${vs.length})`];
+  vs.slice(0, max).forEach((v, i) => out.push(...violationLines(v, i), ''));
+  if (vs.length > max) out.push(`  … ${vs.length - max} more (in the JSON report, --json PATH)`, '');
+  return out;
+}
+
+const oneViolation = (v: ScheduleViolation | Violation): string =>
+  `${v.oracle}: ${v.kind}${v.page >= 0 ? ` at pfn ${v.page}${v.where ? ` (${v.where})` : ''}` : ''}`;
+
+/** The trace of a schedule, one column per participant, with its counts. */
+function traceSection(title: string, f: ScheduleFile): string[] {
+  const p = schedulePreemptions(f.steps);
+  return [
+    `${title} (${plural(f.steps.length, 'step')}, ${fmtNum(p.switches)} switch${p.switches === 1 ? '' : 'es'}, ` +
+      `${plural(p.preemptions, 'preemption')}; ▶ marks a preemption):`,
+    ...formatTraceColumns(f.steps, { participants: f.participants }),
+  ];
+}
+
+/** A shell-quoted path for a command line to copy. */
+function shellPath(p: string): string {
+  const rel = relative(process.cwd(), resolve(p));
+  const shown = rel !== '' && !rel.startsWith('..') ? rel : resolve(p);
+  return /^[\w./@%+=:,-]+$/.test(shown) ? shown : `'${shown.replace(/'/g, `'\\''`)}'`;
+}
+
+// ---- progress -----------------------------------------------------------------------------
+
+interface ExploreProgressView {
+  start(trials: number): void;
+  update(p: ExploreProgress): void;
+  note(message: string): void;
+  stop(): void;
+}
+
+function progressLine(p: ExploreProgress): string {
+  return `trial ${fmtNum(p.trial)}/${fmtNum(p.trials)}   steps ${fmtNum(p.steps)}   ${fmtNum(p.stepsPerSec)} steps/s   failures ${fmtNum(p.failures)}`;
+}
+
+function createExploreProgress(stream: OutStream, quiet: boolean | undefined, logIntervalMs: number, now: () => number): ExploreProgressView {
+  if (quiet) return { start() {}, update() {}, note: (m) => void stream.write(m + '\n'), stop() {} };
+  if (!stream.isTTY) {
+    let last = -Infinity;
+    return {
+      start() {
+        last = now();
+      },
+      update(p) {
+        const t = now();
+        if (t - last < logIntervalMs && p.trial < p.trials) return;
+        last = t;
+        stream.write(`pinlab: ${progressLine(p)}\n`);
+      },
+      note: (m) => void stream.write(m + '\n'),
+      stop() {},
+    };
+  }
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: stream as unknown as NodeJS.WritableStream,
+      format: ' {bar} {value}/{total} trials | {elapsedF} | steps {steps} | {sps} steps/s | failures {failures}',
+      barsize: 24, hideCursor: true, gracefulExit: false, clearOnComplete: false, fps: 8,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let running = false;
+  return {
+    start(trials) {
+      bar.start(Math.max(1, trials), 0, { elapsedF: fmtDuration(0), steps: '0', sps: '0', failures: '0' });
+      running = true;
+    },
+    update(p) {
+      if (running) bar.update(p.trial, { elapsedF: fmtDuration(p.elapsedMs), steps: fmtNum(p.steps), sps: fmtNum(p.stepsPerSec), failures: fmtNum(p.failures) });
+    },
+    note: (m) => void stream.write('\n' + m + '\n'),
+    stop() {
+      if (running) bar.stop();
+      running = false;
+    },
+  };
+}
+
+// ---- commands -----------------------------------------------------------------------------
+
+export function addExploreCommands(program: Command, ctx: ExploreCommandContext): void {
+  const { io } = ctx;
+  const out = (s: string): void => void io.stdout.write(s);
+  const err = (s: string): void => void io.stderr.write(s);
+  const lines = (ls: string[]): void => out(ls.map(clean).join('\n') + '\n');
+
+  /** Ctrl-C: the first stops cooperatively (between trials, or the shrink keeps its best), the second quits. */
+  function interrupts(note: (m: string) => void, stopProgress: () => void, what: string): { signal: AbortSignal; remove: () => void } {
+    const controller = new AbortController();
+    let n = 0;
+    const remove = io.onInterrupt(() => {
+      n++;
+      if (n === 1) {
+        note(`pinlab: interrupted, stopping the ${what} (press Ctrl-C again to quit at once)`);
+        controller.abort();
+      } else {
+        stopProgress();
+        err('pinlab: quit\n');
+        io.exit(ExitCode.Internal);
+      }
+    });
+    return { signal: controller.signal, remove };
+  }
+
+  async function jsonTarget(path: string | undefined, cmd: string): Promise<boolean> {
+    if (path === undefined) return true;
+    const st = await stat(path).catch(() => undefined);
+    if (st?.isDirectory()) {
+      err(`pinlab ${cmd}: --json ${path}: is a directory, expected a file path\n`);
+      return false;
+    }
+    return true;
+  }
+
+  async function writeJson(path: string, value: unknown, cmd: string, quiet: boolean | undefined): Promise<boolean> {
+    try {
+      const abs = resolve(path);
+      await mkdir(dirname(abs), { recursive: true });
+      await writeFile(abs, JSON.stringify(value, null, 2) + '\n');
+      if (!quiet) err(`pinlab: JSON report written to ${abs}\n`);
+      return true;
+    } catch (e) {
+      err(`pinlab ${cmd}: cannot write the JSON report to ${path}: ${e instanceof Error ? e.message : String(e)}\n`);
+      return false;
+    }
+  }
+
+  async function exploreCommand(path: string | undefined, o: ExploreCommandOptions): Promise<ExitCode> {
+    // 1. Input: the scenario, the fault overrides, the numeric options. Any problem is bad input.
+    const bad = (msg: string): ExitCode => {
+      err(`pinlab explore: ${msg}\n`);
+      return ExitCode.BadInput;
+    };
+    const range = (name: string, v: number | undefined, min: number, max = Number.MAX_SAFE_INTEGER): string | null =>
+      v === undefined || (Number.isInteger(v) && v >= min && v <= max) ? null : `${name} must be an integer in [${min}, ${max === Number.MAX_SAFE_INTEGER ? '∞' : max}], got ${v}`;
+    for (const problem of [
+      range('--depth', o.depth, 1, MAX_DEPTH), range('--trials', o.trials, 1), range('--seed', o.seed, 0, 2 ** 31 - 1),
+      range('--ops', o.ops, 1), range('--mm-steps', o.mmSteps, 0), range('--mm-interval', o.mmInterval, 0), range('--max-steps', o.maxSteps, 16),
+    ]) {
+      if (problem !== null) return bad(problem);
+    }
+    if (o.depth !== undefined && o.strategy !== 'pct') return bad(`--depth applies to --strategy pct only (got --strategy ${o.strategy})`);
+    let scenario: Scenario;
+    try {
+      scenario = applyOverrides(await loadScenario(path), { faults: o.fault });
+    } catch (e) {
+      if (e instanceof ScenarioError) return bad(e.message);
+      err(`pinlab explore: cannot load the scenario: ${errorText(e)}\n`);
+      return ExitCode.Internal;
+    }
+    if (!(await jsonTarget(o.json, 'explore'))) return ExitCode.BadInput;
+    const outDir = resolve(o.out);
+    if (existsSync(outDir) && !statSync(outDir).isDirectory()) return bad(`--out ${o.out}: is not a directory`);
+
+    const trials = o.trials ?? DEFAULT_TRIALS;
+    const options: ExploreOptions = {
+      strategy: o.strategy, trials, points: o.points, outDir,
+      ...(o.depth !== undefined ? { depth: o.depth } : {}),
+      ...(o.seed !== undefined ? { seed: o.seed } : {}),
+      ...(o.ops !== undefined ? { opsPerActor: o.ops } : {}),
+      ...(o.mmSteps !== undefined ? { mmSteps: o.mmSteps } : {}),
+      ...(o.mmInterval !== undefined ? { mmIntervalUs: o.mmInterval } : {}),
+      ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}),
+    };
+    const seed = o.seed ?? scenario.seed;
+    const desc =
+      `strategy ${o.strategy}${o.strategy === 'pct' ? ` (d=${o.depth ?? 3})` : ''}, seed ${seed}, points ${o.points}, ` +
+      `${o.ops ?? 2} ops/actor, ${o.mmSteps ?? 3} mm steps, faults ${scenario.faults.length ? scenario.faults.join(', ') : 'none'}`;
+
+    // 2. Explore, with progress and a cooperative Ctrl-C.
+    const progress = createExploreProgress(io.stderr, o.quiet, ctx.logIntervalMs ?? 2000, io.now);
+    const { signal, remove } = interrupts((m) => progress.note(m), () => progress.stop(), 'exploration');
+    if (!o.quiet && !io.stderr.isTTY) err(`pinlab: exploring scenario ${scenario.name}: ${plural(trials, 'trial')}, ${desc}\n`);
+    let report: ExploreReport;
+    let shrunk: ShrinkResult | undefined;
+    let shrunkFile: string | undefined;
+    try {
+      progress.start(trials);
+      try {
+        report = await ctx.engine.exploreScenario(scenario, { ...options, signal, onProgress: (p) => progress.update(p) });
+      } finally {
+        progress.stop();
+      }
+      if (!o.quiet && io.stderr.isTTY) err('\n');
+      const failure = report.failure;
+      // 3. Shrink a failure (the explore's own Ctrl-C stops the shrink too, keeping its best).
+      if (failure !== undefined && o.shrink && failure.violations.length > 0 && !signal.aborted) {
+        const seconds = o.shrinkSeconds ?? DEFAULT_SHRINK_SECONDS;
+        if (!o.quiet) err(`pinlab: shrinking the failing trial ${failure.trial} (at most ${fmtDuration(seconds * 1000)}; Ctrl-C keeps the best so far)\n`);
+        let lastLog = io.now();
+        const onProgress: ShrinkOptions['onProgress'] = (p) => {
+          const t = io.now();
+          if (o.quiet || t - lastLog < (ctx.logIntervalMs ?? 2000)) return;
+          lastLog = t;
+          const c = p.current;
+          err(
+            `pinlab: shrinking (${p.phase}): ${plural(p.candidates, 'candidate')}, ${p.accepted} accepted; now ${plural(c.preemptions, 'preemption')}, ` +
+              `${plural(c.steps, 'step')}, ${plural(c.actors, 'actor')}, ${plural(c.pages, 'page')}\n`,
+          );
+        };
+        try {
+          shrunk = await ctx.engine.shrinkFailure(scenario, options, failure, { timeoutMs: seconds * 1000, signal, onProgress });
+        } catch (e) {
+          err(`pinlab explore: shrinking failed, reporting the trial as found: ${errorText(e)}\n`);
+        }
+        if (shrunk !== undefined && shrunk.stats.verified && shrunk.schedule !== failure.schedule) {
+          const base = failure.scheduleFile ?? join(outDir, `schedule-${scenario.name}-t${failure.trial}.json`.replace(/[^\w./-]+/g, '_'));
+          shrunkFile = base.replace(/\.json$/, '') + '.shrunk.json';
+          (await import('../sched/schedule.js')).writeScheduleFile(shrunkFile, shrunk.schedule);
+        }
+      }
+    } catch (e) {
+      progress.stop();
+      if (e instanceof RangeError) return bad(e.message);
+      err(`pinlab explore: internal failure: ${errorText(e)}\n`);
+      return ExitCode.Internal;
+    } finally {
+      remove();
+    }
+
+    // 4. Report: JSON first, then the text.
+    const failure = report.failure;
+    let code: ExitCode =
+      report.outcome === 'clean' ? ExitCode.Ok : report.outcome === 'violation' || report.outcome === 'livelock' ? ExitCode.Violation : ExitCode.Internal;
+    if (o.json !== undefined) {
+      const json = {
+        ...report,
+        ...(shrunk !== undefined ? { shrink: { stats: shrunk.stats, schedule: shrunk.schedule, ...(shrunkFile !== undefined ? { scheduleFile: shrunkFile } : {}) } } : {}),
+      };
+      if (!(await writeJson(o.json, json, 'explore', o.quiet)) && code === ExitCode.Ok) code = ExitCode.BadInput;
+    }
+    const text: string[] = [`explore ${scenario.name}: ${desc}`];
+    const stop = report.stoppedBy === 'signal' ? ' (stopped by Ctrl-C)' : '';
+    text.push(
+      `trials ${fmtNum(report.trials)}/${fmtNum(report.trialsRequested)}${stop}   steps ${fmtNum(report.steps)}   ` +
+        `${fmtNum(report.stepsPerSec)} steps/s   ${fmtNum(report.meanStepsPerTrial)} steps/trial   ${fmtDuration(report.durationMs)}` +
+        (report.participants.length ? `   participants ${report.participants.join(', ')}` : ''),
+    );
+    if (failure === undefined) {
+      if (report.pct !== undefined) text.push((await import('../sched/pct.js')).formatPctBound(report.pct));
+      text.push(
+        `CLEAN — no violation in ${plural(report.trials, 'trial')} (${fmtNum(report.steps)} steps, ${fmtNum(report.stepsPerSec)} steps/s), ` +
+          `strategy ${report.strategy}, seed ${report.seed}${stop} — exit 0`,
+      );
+      lines(text);
+      return code;
+    }
+    text.push('', `${failure.outcome === 'livelock' ? 'LIVELOCK' : failure.outcome === 'internal' ? 'INTERNAL FAILURE' : 'VIOLATION'} in trial ${failure.trial} (workload seed ${failure.workloadSeed}, ${plural(failure.steps, 'step')})`);
+    text.push(...violationsSection(failure.violations));
+    if (failure.errors.length) text.push(`errors (${failure.errors.length})`, ...failure.errors.map((e) => `  - ${e.split('\n')[0]}`), '');
+    if (failure.scheduleFile !== undefined) {
+      const p = failure.schedule !== undefined ? schedulePreemptions(failure.schedule.steps) : undefined;
+      text.push(`schedule written to ${failure.scheduleFile}${p !== undefined ? ` (${plural(failure.steps, 'step')}, ${plural(p.preemptions, 'preemption')})` : ''}`);
+    }
+    let replayPath = failure.scheduleFile;
+    let shown = failure.schedule;
+    if (shrunk !== undefined) {
+      const s = shrunk.stats;
+      const { formatShrinkMeasures } = await import('../sched/shrink.js');
+      text.push(
+        `shrunk in ${fmtDuration(s.elapsedMs)} (${s.stoppedBy === 'fixpoint' ? 'nothing more to remove' : s.stoppedBy === 'time' ? 'time budget spent' : s.stoppedBy === 'signal' ? 'stopped by Ctrl-C' : 'skipped'}; ` +
+          `${plural(s.candidates, 'candidate')}, ${s.accepted} accepted, ${plural(s.replays, 'replay')}, ${plural(s.exploreTrials, 'explore trial')}): ` +
+          formatShrinkMeasures(s.before, s.after),
+      );
+      text.push(...s.log.map((l) => `  - ${l}`));
+      if (s.note !== undefined) text.push(`  note: ${s.note}`);
+      if (shrunkFile !== undefined) {
+        text.push(`shrunk schedule written to ${shrunkFile}`);
+        replayPath = shrunkFile;
+        shown = shrunk.schedule;
+        const v = shrunk.violations[0];
+        if (v !== undefined) text.push(`the shrunk run's violation: ${oneViolation(v)}`);
+      }
+    }
+    if (shown !== undefined) text.push('', ...traceSection(shrunkFile !== undefined ? 'shrunk trace' : 'trace', shown), '');
+    if (replayPath !== undefined) text.push(`replay: pinlab replay ${shellPath(replayPath)}`);
+    const first = failure.violations[0];
+    text.push(
+      code === ExitCode.Internal
+        ? `INTERNAL FAILURE — trial ${failure.trial}: ${failure.errors[0]?.split('\n')[0] ?? 'no violation and no error recorded'} — exit 3`
+        : `VIOLATION — ${first !== undefined ? oneViolation(first) : failure.outcome} in trial ${failure.trial} of ${report.trialsRequested} ` +
+            `(strategy ${report.strategy}, seed ${report.seed}) — exit 1`,
+    );
+    lines(text);
+    return code;
+  }
+
+  async function replayCommand(file: string, o: ReplayCommandOptions): Promise<ExitCode> {
+    const bad = (msg: string): ExitCode => {
+      err(`pinlab replay: ${msg}\n`);
+      return ExitCode.BadInput;
+    };
+    if (!existsSync(file)) return bad(`${file}: no such file`);
+    if (statSync(file).isDirectory()) return bad(`${file}: is a directory, expected a schedule file`);
+    const { readScheduleFile, ScheduleFileError } = await import('../sched/schedule.js');
+    let f: ScheduleFile;
+    try {
+      f = readScheduleFile(file);
+    } catch (e) {
+      if (e instanceof ScheduleFileError) return bad(e.message);
+      throw e;
+    }
+    if (!(await jsonTarget(o.json, 'replay'))) return ExitCode.BadInput;
+    const lenient = o.lenient === true;
+    const sname = typeof (f.scenario as { name?: unknown }).name === 'string' ? (f.scenario as { name: string }).name : '(unnamed)';
+    const text: string[] = [
+      `replay ${basename(file)}: scenario ${sname}, strategy ${f.strategy}, seed ${f.seed}, trial ${f.trial}, ` +
+        `${plural(f.steps.length, 'recorded step')}, faults ${f.faults.length ? f.faults.join(', ') : 'none'}${lenient ? ', lenient' : ''}`,
+      `recorded violation: ${f.violation !== null ? oneViolation(f.violation) : 'none'}`,
+    ];
+    // One trial: it is not stopped midway (the first Ctrl-C says so), the second quits.
+    const { remove } = interrupts((m) => err(m + '\n'), () => {}, 'replay after this trial');
+    let r: ReplayReport;
+    try {
+      r = await ctx.engine.replaySchedule(f, { lenient });
+    } catch (e) {
+      if (e instanceof ScheduleFileError || e instanceof ScenarioError) return bad(`${file}: ${e.message}`);
+      err(`pinlab replay: internal failure: ${errorText(e)}\n`);
+      return ExitCode.Internal;
+    } finally {
+      remove();
+    }
+    let code: ExitCode;
+    text.push(`ran ${plural(r.steps, 'step')} in ${fmtDuration(r.durationMs)} (${fmtNum(stepsPerSec(r.steps, r.durationMs))} steps/s)`);
+    if (lenient && r.mismatches !== undefined) {
+      const m = r.firstMismatch;
+      text.push(
+        `lenient: ${plural(r.mismatches, 'step')} could not be followed` +
+          (m !== undefined ? `; the first at step ${m.step}: the schedule expects "${m.expected}", ${m.actual !== null ? `${m.actor} is at "${m.actual}"` : `${m.actor} cannot run there`}` : ''),
+      );
+    }
+    if (r.outcome === 'divergence' && r.divergence !== undefined) {
+      const d = r.divergence;
+      const ended = d.actor === '(end of schedule)';
+      text.push(
+        ended
+          ? `DIVERGENCE at step ${d.step}: the schedule ended there but the run did not${d.actual ? ` (next: "${d.actual}")` : ''}`
+          : `DIVERGENCE at step ${d.step}: the schedule expects ${d.actor} at "${d.expected}", but ${d.actual !== null && d.actual !== '' ? `${d.actor} is at "${d.actual}"` : `${d.actor} cannot run there`}`,
+        'the schedule no longer matches the code or the scenario (or the file was edited); `--lenient` goes on past it, and `pinlab explore` records a fresh one',
+        `DIVERGENCE — step ${d.step}: expected "${d.expected}", actual ${d.actual !== null && d.actual !== '' ? `"${d.actual}"` : '(not runnable)'} — exit 3`,
+      );
+      code = ExitCode.Internal;
+    } else {
+      text.push('', ...violationsSection(r.violations));
+      if (r.errors.length) text.push(`errors (${r.errors.length})`, ...r.errors.map((e) => `  - ${e.split('\n')[0]}`), '');
+      const ran = lenient && r.schedule !== undefined ? r.schedule : { ...f, steps: f.steps.slice(0, r.steps) };
+      if (r.violations.length > 0) text.push(...traceSection(lenient ? 'trace as run' : 'trace', ran), '');
+      const first = r.violations[0];
+      switch (r.outcome) {
+        case 'reproduced':
+          code = ExitCode.Violation;
+          text.push(`REPRODUCED — ${oneViolation(first!)}${r.identical ? ' (identical trace)' : ''} — exit 1`);
+          break;
+        case 'different':
+        case 'livelock':
+          code = ExitCode.Violation;
+          text.push(
+            `VIOLATION — ${first !== undefined ? oneViolation(first) : r.outcome}, not the recorded ${f.violation !== null ? oneViolation(f.violation) : 'clean run'} — exit 1`,
+          );
+          break;
+        case 'clean':
+          code = ExitCode.Ok;
+          text.push(`CLEAN — ${f.violation !== null ? `the recorded ${oneViolation(f.violation)} did not show` : 'no violation'} — exit 0`);
+          break;
+        default:
+          code = ExitCode.Internal;
+          text.push(`INTERNAL FAILURE — ${r.errors[0]?.split('\n')[0] ?? 'the replay did not finish'} — exit 3`);
+      }
+    }
+    if (o.json !== undefined && !(await writeJson(o.json, r, 'replay', o.quiet)) && code === ExitCode.Ok) code = ExitCode.BadInput;
+    if (code === ExitCode.Internal && r.outcome === 'divergence') {
+      // The divergence is the message: on stderr too, so a script sees it.
+      err(`pinlab replay: ${text[text.length - 1]}\n`);
+    }
+    lines(text);
+    return code;
+  }
+
+  program
+    .command('explore')
+    .description(
+      'explore a scenario deterministically: seeded trials until one violates an oracle; shrink it, write its schedule file ' +
+        '(exit 0 clean, 1 violation, 2 bad input, 3 internal failure)',
+    )
+    .argument('[scenario]', 'a .json, .ts, .js or .mjs scenario file, or an embedded scenario name (default: the embedded default)')
+    .addOption(new Option('--strategy <name>', 'scheduling strategy').choices(['random', 'pct']).default('pct'))
+    .option('--depth <d>', `PCT bug depth d, 1..${MAX_DEPTH} (default 3)`, parseInteger)
+    .option('--trials <n>', `trials to run (default ${DEFAULT_TRIALS})`, parseInteger)
+    .option('--seed <n>', "campaign seed (default: the scenario's seed)", parseInteger)
+    .addOption(new Option('--points <which>', 'scheduling points: every shared access, or labelled events only').choices(['access', 'events']).default('access'))
+    .option('--fault <name>', "enable a fault (repeatable; replaces the scenario's fault list)", collect)
+    .option('--ops <n>', 'client steps per actor per trial (default 2)', parseInteger)
+    .option('--mm-steps <n>', 'coordinator mm steps per trial (default 3)', parseInteger)
+    .option('--mm-interval <us>', 'logical µs the coordinator sleeps between its mm steps (default 0)', parseInteger)
+    .option('--max-steps <n>', 'scheduling steps after which a trial is a livelock (default 100000)', parseInteger)
+    .option('--out <dir>', 'directory for schedule files', './pinlab-schedules')
+    .option('--no-shrink', 'report the failing trial as found, without shrinking it')
+    .option('--shrink-seconds <s>', `time budget of the shrink (default ${DEFAULT_SHRINK_SECONDS})`, parseSeconds)
+    .option('--json <path>', 'write the JSON report (with the shrink result) to <path>')
+    .option('-q, --quiet', 'no progress; print only the result')
+    .action(async (path: string | undefined, opts: ExploreCommandOptions) => {
+      ctx.setCode(await exploreCommand(path, opts));
+    });
+
+  program
+    .command('replay')
+    .description(
+      'replay a schedule file step by step (exit 1 violation, 0 clean, 2 missing or invalid file, 3 divergence or internal failure)',
+    )
+    .argument('<file>', 'a schedule file written by pinlab explore')
+    .option('--lenient', 'go on past steps that cannot be followed (and report them) instead of stopping at the first divergence')
+    .option('--json <path>', 'write the JSON replay report to <path>')
+    .option('-q, --quiet', 'no notes on stderr')
+    .action(async (file: string, opts: ReplayCommandOptions) => {
+      ctx.setCode(await replayCommand(file, opts));
+    });
+}
