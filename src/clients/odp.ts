@@ -17,7 +17,7 @@
 import { PG } from '../mem/layout.js';
 import { type MmuNotifier } from '../kernel/context.js';
 import { handle_mm_fault } from '../kernel/fault.js';
-import { find_vma, mmap_read_lock, mmap_read_unlock } from '../kernel/mm.js';
+import { find_vma, mm_of, mmap_read_lock, mmap_read_unlock } from '../kernel/mm.js';
 import { compound_head, pw } from '../kernel/page.js';
 import { _PAGE_PRESENT, _PAGE_RW, pte_pfn } from '../kernel/pgtable.js';
 import { current } from '../kernel/current.js';
@@ -62,6 +62,9 @@ export class OdpClient implements Client {
     const write = a.chance(a.spec.writeRatio);
     const pte = this.pte(i);
     const lock = this.base + ODP.USER_LOCK;
+    // The driver's own protocol steps live in the lab, which is not scheduling points; label them
+    // as events on the page's PTE so explore mode can interleave at them.
+    a.k.mem.event('odp-access', a.mm.pt.pte(a.regionVpn + i));
     user_lock(lab, lock);
     const dev = lab.load(pte + ODP_PTE.PFN);
     if (dev !== 0 && (!write || (dev & 1) !== 0)) {
@@ -96,6 +99,7 @@ export class OdpClient implements Client {
     a.doing(EVENT.ODP_FAULT, vpn);
     for (let attempt = 0; attempt < 1000 && !lab.stopped(); attempt++) {
       // mmu_interval_read_begin: wait while this interval is being invalidated (odd seq).
+      m.event('odp-read-begin', a.mm.pt.pte(vpn));
       let seq = lab.load(seqIdx);
       while ((seq & 1) !== 0) {
         futexWait(lab.i32, seqIdx, seq, 1);
@@ -125,6 +129,7 @@ export class OdpClient implements Client {
         return;
       }
       const gen = m.load(pw(compound_head(pfn), PG.GEN));
+      m.event('odp-lock', a.mm.pt.pte(vpn));
       user_lock(lab, lock);
       // mmu_interval_read_retry: an invalidation started since read_begin means the walk is stale.
       if (!current.fault('odp-no-retry') && lab.load(seqIdx) !== seq) {
@@ -134,6 +139,7 @@ export class OdpClient implements Client {
         continue;
       }
       const pte = this.pte(i);
+      m.event('odp-install', a.mm.pt.pte(vpn));
       lab.store(pte + ODP_PTE.WALK_EPOCH, walkEpoch);
       lab.store(pte + ODP_PTE.GEN, gen);
       lab.store(pte + ODP_PTE.PFN, ((pfn + 1) << 1) | (write ? 1 : 0));
@@ -183,6 +189,7 @@ export class OdpNotifier implements MmuNotifier {
     const lab = this.lab;
     for (const { spec, lo, hi } of this.overlapping(mm, start, end)) {
       const base = odpBase(lab, spec.actor);
+      current.mem.event('odp-invalidate', mm_of(mm).pt.pte(spec.addr / 4096 + lo));
       const epoch = lab.add(LAB_HDR.INVALIDATE_EPOCH, 1) + 1;
       user_lock(lab, base + ODP.USER_LOCK);
       const seq = lab.load(base + ODP.INVALIDATE_SEQ);
@@ -201,8 +208,9 @@ export class OdpNotifier implements MmuNotifier {
 
   invalidate_range_end(mm: number, start: number, end: number): void {
     const lab = this.lab;
-    for (const { spec } of this.overlapping(mm, start, end)) {
+    for (const { spec, lo } of this.overlapping(mm, start, end)) {
       const base = odpBase(lab, spec.actor);
+      current.mem.event('odp-invalidate-end', mm_of(mm).pt.pte(spec.addr / 4096 + lo));
       const seq = lab.load(base + ODP.INVALIDATE_SEQ);
       if ((seq & 1) !== 0) lab.store(base + ODP.INVALIDATE_SEQ, seq + 1);
       Atomics.notify(lab.i32, base + ODP.INVALIDATE_SEQ);
