@@ -5,10 +5,14 @@
  * (policy `revoke`, a layout-lease analogue) by deregistering at once.
  */
 import { FOLL_WRITE } from '../kernel/constants.js';
-import { pin_longterm_pages, pin_longterm_pages_fast, unpin_user_pages_dirty_lock } from '../kernel/gup.js';
+import {
+  get_user_pages, get_user_pages_fast, pin_longterm_pages, pin_longterm_pages_fast, unpin_user_pages_dirty_lock,
+} from '../kernel/gup.js';
 import { mmap_read_lock, mmap_read_unlock } from '../kernel/mm.js';
-import { ACTOR_STAT, EVENT } from '../oracle/lab.js';
-import { type Actor } from './actor.js';
+import { page_zonenum } from '../kernel/page.js';
+import { ZONE } from '../mem/layout.js';
+import { ACTOR_STAT, EVENT, ORACLE, VIOLATION_KIND } from '../oracle/lab.js';
+import { type Actor, put_pages_dirty_lock } from './actor.js';
 import { type Client } from './client.js';
 
 export class RdmaClient implements Client {
@@ -57,13 +61,19 @@ export class RdmaClient implements Client {
     a.doing(EVENT.REGISTER, this.first);
     // Truncate epochs are read before the pin starts: a punch that overlaps the pin call orphans the page.
     for (let i = 0; i < bufferPages; i++) this.epochs[i] = a.truncEpoch(this.first + i);
+    // Fault pin-as-get: the pre-FOLL_PIN driver — plain get_user_pages*() references, no FOLL_LONGTERM.
+    const asGet = a.k.fault('pin-as-get');
     let n: number;
     if (fast) {
-      n = pin_longterm_pages_fast(a.mm, a.addr(this.first), bufferPages, FOLL_WRITE, this.pages);
+      n = asGet
+        ? get_user_pages_fast(a.mm, a.addr(this.first), bufferPages, FOLL_WRITE, this.pages)
+        : pin_longterm_pages_fast(a.mm, a.addr(this.first), bufferPages, FOLL_WRITE, this.pages);
     } else {
       mmap_read_lock(a.mm);
       try {
-        n = pin_longterm_pages(a.mm, a.addr(this.first), bufferPages, FOLL_WRITE, this.pages);
+        n = asGet
+          ? get_user_pages(a.mm, a.addr(this.first), bufferPages, FOLL_WRITE, this.pages)
+          : pin_longterm_pages(a.mm, a.addr(this.first), bufferPages, FOLL_WRITE, this.pages);
       } finally {
         mmap_read_unlock(a.mm);
       }
@@ -73,10 +83,15 @@ export class RdmaClient implements Client {
       a.event(EVENT.GUP_FAIL, this.first, n);
       return;
     }
-    a.ledgerAdd(this.pages, n);
+    if (asGet) {
+      a.refsAdd(this.pages, n);
+    } else {
+      a.ledgerAdd(this.pages, n);
+      this.checkLongterm(n);
+    }
     this.n = n;
     this.opsLeft = a.spec.holdOps;
-    a.stat(ACTOR_STAT.PINS, n);
+    a.stat(asGet ? ACTOR_STAT.GETS : ACTOR_STAT.PINS, n);
     a.stat(ACTOR_STAT.REGISTRATIONS);
     a.event(EVENT.REGISTER, this.pages[0]!, n);
   }
@@ -84,11 +99,34 @@ export class RdmaClient implements Client {
   private deregister(): void {
     const a = this.a;
     a.doing(EVENT.DEREGISTER, this.pages[0]!);
-    a.ledgerRemove(this.pages, this.n);
-    unpin_user_pages_dirty_lock(this.pages, this.n, true);
-    a.stat(ACTOR_STAT.UNPINS, this.n);
+    if (a.k.fault('pin-as-get')) {
+      a.refsRemove(this.pages, this.n);
+      put_pages_dirty_lock(this.pages, this.n, true);
+    } else {
+      a.ledgerRemove(this.pages, this.n);
+      unpin_user_pages_dirty_lock(this.pages, this.n, true);
+    }
+    a.stat(a.k.fault('pin-as-get') ? ACTOR_STAT.PUTS : ACTOR_STAT.UNPINS, this.n);
     a.event(EVENT.DEREGISTER, this.pages[0]!, this.n);
     this.n = 0;
+  }
+
+  /**
+   * O6, the API contract of FOLL_LONGTERM (gup_test's PIN_LONGTERM_BENCHMARK asserts
+   * folio_is_longterm_pinnable() for every page it pinned): no page a longterm pin returned may sit
+   * in ZONE_MOVABLE / CMA — it must have been migrated out first. Reports the first such page.
+   */
+  private checkLongterm(n: number): void {
+    const a = this.a;
+    if (!a.oracles) return;
+    let movable = 0;
+    let first = -1;
+    for (let i = 0; i < n; i++) {
+      if (page_zonenum(this.pages[i]!) === ZONE.MOVABLE) {
+        if (movable++ === 0) first = this.pages[i]!;
+      }
+    }
+    if (movable > 0) a.lab.violation(ORACLE.O6, a.spec.actor, first, VIOLATION_KIND.LONGTERM_MOVABLE, movable, n);
   }
 
   release(): void {

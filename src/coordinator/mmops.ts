@@ -42,8 +42,8 @@ import { page_maybe_dma_pinned } from '../kernel/pin.js';
 import { shrink_page } from '../kernel/reclaim.js';
 import { truncate_inode_pages_range } from '../kernel/truncate.js';
 import {
-  PageWriteback, clear_page_dirty_for_io, end_page_writeback, redirty_page_for_writepage, write_one_page,
-  write_to_backing, writepage,
+  type MkcleanPinCheck, PageWriteback, clear_page_dirty_for_io, end_page_writeback, redirty_page_for_writepage,
+  write_one_page, write_to_backing, writepage,
 } from '../kernel/writeback.js';
 import { ACTOR_STAT, EVENT, type Lab, ORACLE, VIOLATION_KIND } from '../oracle/lab.js';
 import { pinHolder, pinHolders } from '../oracle/o1.js';
@@ -275,12 +275,16 @@ export class MmOps {
         unlock_page(page);
         return this.wbOutcome(page, 'under-writeback');
       }
-      if (!clear_page_dirty_for_io(page)) {
+      // Pins are asked only after page_mkclean changed the PTEs: right after each change, under
+      // the PT lock (A1/A2), or — when no PTE changed — once the page is clean. The fault
+      // writeback-ignores-pins asks nothing, as before FOLL_PIN existed.
+      const ignoresPins = current.fault('writeback-ignores-pins');
+      const pc: MkcleanPinCheck = { checked: false, pinned: false };
+      if (!clear_page_dirty_for_io(page, ignoresPins ? null : pc)) {
         unlock_page(page);
         return this.wbOutcome(page, 'clean');
       }
-      // Asked only now, after page_mkclean changed the PTEs.
-      const pinned = page_maybe_dma_pinned(page);
+      const pinned = ignoresPins ? false : pc.checked ? pc.pinned : page_maybe_dma_pinned(page);
       if (pinned && this.policy !== 'ignore' && this.policy !== 'bounce') {
         redirty_page_for_writepage(page);
         unlock_page(page);
@@ -533,11 +537,12 @@ export class MmOps {
   }
 
   /**
-   * shrink_page() of one page; keepPinnedPrivate (d824ec2a1546) under every policy but 'ignore'.
-   * Returns shrink_page's outcome.
+   * shrink_page() of one page; keepPinnedPrivate (d824ec2a1546) under every policy but 'ignore'
+   * (and not under the fault writeback-ignores-pins). Returns shrink_page's outcome.
    */
   reclaimOne(page: number): string {
-    const r = shrink_page(page, { keepPinnedPrivate: this.policy !== 'ignore' });
+    const keepPinnedPrivate = this.policy !== 'ignore' && !current.fault('writeback-ignores-pins');
+    const r = shrink_page(page, { keepPinnedPrivate });
     this.lab.event(this.coordActor, EVENT.RECLAIM, page, outcomeCode(r));
     return this.opOutcome('reclaim', r);
   }

@@ -13,6 +13,7 @@ import { REPORT_SCHEMA_VERSION, type ActorReport, type RunReport } from '../repo
 import { buildViolations } from './violations.js';
 import { finishRun, prepareRun, releaseFailedActorsPins, setupCoordinator } from './setup.js';
 import { ActorPool } from './pool.js';
+import { installStoreBuffer } from './store-buffer.js';
 
 export interface RunProgress {
   elapsedMs: number;
@@ -32,6 +33,8 @@ export interface RunOptions {
   chaos?: { actor: string; afterOps: number; mode: 'throw' | 'exit' };
   /** Bound on waiting for actors to stop after the stop word, ms. */
   stopTimeoutMs?: number;
+  /** Stop the run at the first violation the oracles log while it runs (detection tests, benchmarks). */
+  stopOnViolation?: boolean;
 }
 
 let sharedPool: ActorPool | null = null;
@@ -59,6 +62,9 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
     target.chaos = { afterOps: opts.chaos.afterOps, mode: opts.chaos.mode };
   }
   const { odp, o1, mmops } = setupCoordinator(k, lab, plan);
+  // Under delay injection, a fault's plain stores on this thread wait in a store buffer until its
+  // next Atomics access, as TSO allows (src/coordinator/store-buffer.ts).
+  const storeBuffer = s.delay !== 'off' && s.faults.length > 0 ? installStoreBuffer(k.mem) : null;
   const pool = opts.pool ?? defaultPool();
   const failures: string[] = [];
   const handles = await pool.startActors(init, specs);
@@ -104,6 +110,10 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
       stoppedBy = 'signal';
       break;
     }
+    if (opts.stopOnViolation === true && lab.load(LAB_HDR.VIOLATIONS) > 0) {
+      stoppedBy = 'violation';
+      break;
+    }
     if (elapsed >= s.durationMs) break;
     const batchEnd = now + 5;
     while (performance.now() < batchEnd) {
@@ -138,6 +148,10 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
     await yieldToEventLoop();
   }
   const runMs = performance.now() - tStart;
+  storeBuffer?.uninstall();
+  // End the writeback I/O in flight now: an actor in a write fault may be waiting for it
+  // (wait_for_stable_page), and would otherwise sit out its timeout before it sees the stop word.
+  mmops.completeAll();
 
   // Cooperative stop: actors finish their operation, release what they hold and return.
   lab.store(LAB_HDR.STOP, 1);
@@ -166,11 +180,14 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
     };
   });
   const violations = buildViolations(lab, specs, coordActor, k);
+  // An actor stopped by a BUG() of the model kernel is a finding (O2 reports the BUG site), not a
+  // failure of the harness: with the violation reported, the outcome is 'violation'.
+  const kernelBugsOnly = violations.length > 0 && [...errors.values()].every((e) => e.startsWith('KernelBug: '));
   const totalOps = actors.reduce((n, a) => n + a.ops, 0);
   const report: RunReport = {
     schema: REPORT_SCHEMA_VERSION,
     scenario: s,
-    outcome: errors.size > 0 ? 'internal' : violations.length > 0 ? 'violation' : 'clean',
+    outcome: errors.size > 0 && !kernelBugsOnly ? 'internal' : violations.length > 0 ? 'violation' : 'clean',
     stoppedBy,
     durationMs: Math.round(performance.now() - t0),
     actors,

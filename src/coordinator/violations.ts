@@ -29,6 +29,10 @@ function detail(kind: number, v: { page: number; b: number; c: number; d: number
       return `no progress for ${v.c} ms (current operation ${v.b})`;
     case VIOLATION_KIND.BUG:
       return `kernel BUG hit ${v.b} times at ${bugSiteName(v.e)}`;
+    case VIOLATION_KIND.LONGTERM_MOVABLE:
+      return `a longterm pin returned ${v.b} of ${v.c} pages in ZONE_MOVABLE/CMA (folio_is_longterm_pinnable() is false): they were not migrated out`;
+    case VIOLATION_KIND.KASAN_USE_AFTER_FREE:
+      return `KASAN: use-after-free — a struct page was read after the final put freed it (${v.b} times, WARN 'kasan: use-after-free')`;
     default:
       return `kind ${kind}`;
   }

@@ -28,6 +28,9 @@ export const WARN_SITES = [
   // Model-only: a bounded wait for PG_writeback to clear gave up (the kernel would sleep on).
   'wait_for_stable_page:timeout',
   'truncate_inode_pages_range:writeback timeout',
+  // Model-only, the KASAN report of fault stats-after-put (4509b42c3896): a struct page read after
+  // the final put had freed (or the allocator had reused) it.
+  'kasan: use-after-free',
 ] as const;
 export type WarnSite = (typeof WARN_SITES)[number];
 

@@ -247,7 +247,9 @@ function gup_fast(k: KernelContext, mm: MmStruct, vpn0: number, nr: number, flag
   const longterm = (flags & FOLL_LONGTERM) !== 0;
   const recheck = !k.fault('gup-fast-no-recheck');
   let i = 0;
-  if (m.hook === null && recheck && !longterm) {
+  // The specialised loop has no fault switches (plain-refcount, unbalanced-undo, stats-after-put,
+  // gup-fast-no-recheck live on the general path): any fault enabled walks the general path.
+  if (m.hook === null && k.noFaults === true && !longterm) {
     i = gup_pte_range_small(k, mm, vpn0, nr, flags, pages, off);
     if (i < 0) return ~i;
   }
@@ -293,7 +295,7 @@ function gup_fast(k: KernelContext, mm: MmStruct, vpn0: number, nr: number, flag
 
 /**
  * gup_pte_range() specialised for its common case: PTE-mapped small pages (pfn >= smallStart: its
- * own head, the bias in every era), no FOLL_LONGTERM, the re-check on, and no access hook
+ * own head, the bias in every era), no FOLL_LONGTERM, no fault enabled, and no access hook
  * installed — so every access is a bare Atomics operation on mem.i32, exactly the protocol's:
  * PTE load, refcount compareExchange, PTE re-load. nr_foll_pin_acquired is raised once per call.
  *

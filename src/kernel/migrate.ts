@@ -3,21 +3,22 @@
  * migration entry, freeze the refcount at the expected value (a pin can never pass the freeze),
  * copy to a new frame, switch the page cache slot, and install the new page.
  */
-import { PG, PG_anon, PG_dirty, PG_private, PG_uptodate, PG_writeback, ZONE } from '../mem/layout.js';
-import { EAGAIN, EBUSY, ENOMEM } from './constants.js';
+import { PG, PG_anon, PG_dirty, PG_hugetlb, PG_private, PG_uptodate, PG_writeback, ZONE } from '../mem/layout.js';
+import { EAGAIN, EBUSY, ENOMEM, EOPNOTSUPP } from './constants.js';
 import { current } from './current.js';
 import { VMSTAT } from './context.js';
 import { alloc_pages } from './alloc.js';
 import { page_data, pagecache_slot } from './filemap.js';
-import { type MmStruct } from './mm.js';
+import { leaf_ptl } from './fault.js';
+import { type MmStruct, mm_of } from './mm.js';
 import { mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start } from './mmap.js';
 import {
-  PageCompound, get_page, page_ref_add_unless_zero, page_ref_count, page_ref_freeze, page_ref_unfreeze, put_page,
+  PageCompound, compound_head, get_page, page_ref_add_unless_zero, page_ref_count, page_ref_freeze, page_ref_unfreeze, put_page,
   put_page_refs, pw, set_page_dirty, trylock_page, unlock_page,
 } from './page.js';
 import {
-  _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, is_migration_entry, make_migration_entry, pfn_pte, pte_dirty, pte_pfn,
-  pte_present, pte_write, spin_lock, spin_unlock,
+  _PAGE_DIRTY, _PAGE_HUGE, _PAGE_PRESENT, _PAGE_RW, is_migration_entry, make_migration_entry, pfn_pte, pte_dirty,
+  pte_pfn, pte_present, pte_write, spin_lock, spin_unlock, walk,
 } from './pgtable.js';
 import { page_maybe_dma_pinned } from './pin.js';
 import { rmap_walk } from './rmap.js';
@@ -92,13 +93,59 @@ function remove_migration_ptes(target: number, entries: MigrationPte[]): void {
 }
 
 /**
+ * migrate_page() of a hugetlb page (an anon PMD or PUD leaf): lock and isolate it, then the A1/A2
+ * protocol on its leaf entry — under the leaf's lock, replace it with a (huge) migration entry,
+ * then ask page_maybe_dma_pinned() — and put the entry back. A pinned page is refused (-EBUSY).
+ * Copying a hugetlb page is not modelled: an unpinned one gets its entry back too (-EOPNOTSUPP).
+ * This is the path on which the mm side asks about a hugetlb page's pins (seed-2019's 1 GB
+ * overflow, kernel-notes §2).
+ */
+function migrate_huge_page(head: number): number {
+  const m = current.mem;
+  if (!trylock_page(head)) return -EAGAIN;
+  const mapping = m.load(pw(head, PG.MAPPING));
+  if (mapping >= 0 || !page_ref_add_unless_zero(head, 1)) {
+    unlock_page(head);
+    return mapping >= 0 ? -EBUSY : -EAGAIN;
+  }
+  const mm = mm_of(-mapping - 1);
+  const base = m.load(pw(head, PG.INDEX));
+  const w = walk(mm.pt, base, { idx: 0, entry: 0, order: 0 });
+  let pinned = false;
+  if (w.order !== 0 && pte_present(w.entry) && pte_pfn(w.entry) === head) {
+    const end = base + (1 << w.order);
+    mmu_notifier_invalidate_range_start(mm, base, end, 'migrate');
+    const ptl = leaf_ptl(mm.pt, base, w.order);
+    spin_lock(ptl);
+    const e = m.load(w.idx);
+    if (pte_present(e) && pte_pfn(e) === head) {
+      const old = m.xchg(w.idx, make_migration_entry(head, pte_write(e)) | _PAGE_HUGE); // (A1)
+      m.event('pte-cleared', w.idx);
+      pinned = page_maybe_dma_pinned(head); // (A2)
+      m.store(w.idx, old); // the copy is not modelled: the old leaf comes back
+    }
+    spin_unlock(ptl);
+    m.notify(w.idx); // wake faults waiting on the migration entry
+    mmu_notifier_invalidate_range_end(mm, base, end);
+  }
+  unlock_page(head);
+  put_page(head); // the isolation reference
+  current.vmstatAdd(VMSTAT.pgmigrate_fail, 1);
+  return pinned ? -EBUSY : -EOPNOTSUPP;
+}
+
+/**
  * migrate_page(): move an order-0 anon or page-cache page to a new ZONE_NORMAL frame.
  * Returns 0, -EAGAIN (extra references: a pin, a GUP reference, a racing user), -EBUSY (pinned
- * anon page seen at the PTE check, or a large folio) or -ENOMEM.
+ * anon page seen at the PTE check, or a PTE-mapped large folio) or -ENOMEM. A hugetlb page goes
+ * through migrate_huge_page() (-EBUSY when pinned, else -EOPNOTSUPP).
  */
 export function migrate_page(page: number): number {
   const m = current.mem;
-  if (PageCompound(page)) return -EBUSY;
+  if (PageCompound(page)) {
+    const head = compound_head(page);
+    return (m.load(pw(head, PG.FLAGS)) & PG_hugetlb) !== 0 ? migrate_huge_page(head) : -EBUSY;
+  }
   if (!trylock_page(page)) return -EAGAIN;
   if ((m.load(pw(page, PG.FLAGS)) & PG_writeback) !== 0) {
     // MIGRATE_ASYNC does not wait for writeback (migrate_folio_unmap): the I/O still reads this frame.

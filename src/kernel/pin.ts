@@ -18,14 +18,22 @@ import { compound_head, compound_order, page_ref_count, pw } from './page.js';
 // What the gup-fast and unpin paths use, as this module's own bindings (see gup.ts).
 const { PG, STRUCT_PAGE_WORDS, folioHead } = layoutMod;
 const { FOLL_PIN, GUP_PIN_COUNTING_BIAS } = constantsMod;
-const { __put_page_refs } = pageMod;
+const { __put_page_refs, put_page_refs_last } = pageMod;
 const NR_FOLL_PIN_ACQUIRED = VMSTAT.nr_foll_pin_acquired;
 const NR_FOLL_PIN_RELEASED = VMSTAT.nr_foll_pin_released;
+
+/**
+ * The seed-2019 accounting is in force: the era, or the fault bias-hugepage-overflow, which forces
+ * it whatever the era (the bias on the head of every page, the signed page_dma_pinned compare).
+ */
+function seed_accounting(k: KernelContext): boolean {
+  return k.era === 'seed-2019' || k.fault('bias-hugepage-overflow');
+}
 
 /** hpage_pincount_available() / folio_has_pincount(): does this head keep an exact pin count? */
 export function hpage_pincount_available(head: number): boolean {
   const era = current.era;
-  if (era === 'seed-2019') return false;
+  if (seed_accounting(current)) return false;
   const order = compound_order(head);
   return era === 'v5.7' ? order > 1 : order >= 1;
 }
@@ -58,6 +66,7 @@ export function try_get_compound_head(page: number, refs: number, guess = 1): nu
 export function __try_get_compound_head(k: KernelContext, head: number, refs: number, guess = 1): boolean {
   const m = k.mem;
   const idx = k.layout.pageOff + head * STRUCT_PAGE_WORDS + PG.REFCOUNT;
+  if (k.fault('plain-refcount')) return plain_get(k, idx, refs);
   let v = guess;
   for (;;) {
     if (v <= 0) return v === 0 ? false : refuse_overflowed(k);
@@ -65,6 +74,25 @@ export function __try_get_compound_head(k: KernelContext, head: number, refs: nu
     if (seen === v) return true;
     v = seen;
   }
+}
+
+/**
+ * Fault plain-refcount: the grab as a plain load and a plain store instead of one atomic RMW — an
+ * RMW of another thread landing between the two is lost (DESIGN.md §2).
+ */
+function plain_get(k: KernelContext, idx: number, refs: number): boolean {
+  const v = k.mem.plainLoad(idx, 'plain-refcount');
+  if (v <= 0) return v === 0 ? false : refuse_overflowed(k);
+  k.mem.plainStore(idx, (v + refs) | 0, 'plain-refcount');
+  return true;
+}
+
+/** Fault plain-refcount: the unpin's put as a plain load and a plain store (see plain_get). */
+function plain_put(k: KernelContext, head: number, refs: number): void {
+  const idx = k.layout.pageOff + head * STRUCT_PAGE_WORDS + PG.REFCOUNT;
+  const old = k.mem.plainLoad(idx, 'plain-refcount');
+  k.mem.plainStore(idx, (old - refs) | 0, 'plain-refcount');
+  if (old <= refs) put_page_refs_last(k, head, refs, old);
 }
 
 /** try_get_compound_head() found a negative count: WARN and refuse (kept out of line). */
@@ -144,17 +172,37 @@ export function __put_compound_head(k: KernelContext, head: number, refs: number
     __put_page_refs(k, head, refs);
     return;
   }
-  // Fault stats-after-put (4509b42c3896): the counter is touched after the page may be freed.
+  // Fault stats-after-put (4509b42c3896): the statistics are updated after the put, touching the
+  // struct page (page_pgdat) when the final put may already have freed it.
   const statsAfterPut = k.fault('stats-after-put');
+  const gen = statsAfterPut ? k.mem.load(k.layout.pageOff + head * STRUCT_PAGE_WORDS + PG.GEN) : 0;
   if (!statsAfterPut) k.vmstatAdd(NR_FOLL_PIN_RELEASED, refs);
+  const put = k.fault('plain-refcount') ? plain_put : __put_page_refs;
   // A small page (order 0) keeps the bias in every era.
   if (head >= k.layout.smallStart || !hpage_pincount_available(head)) {
-    __put_page_refs(k, head, refs * GUP_PIN_COUNTING_BIAS);
+    put(k, head, refs * GUP_PIN_COUNTING_BIAS);
   } else {
     put_pincount(head, refs);
-    __put_page_refs(k, head, refs);
+    put(k, head, refs);
   }
-  if (statsAfterPut) k.vmstatAdd(NR_FOLL_PIN_RELEASED, refs);
+  if (statsAfterPut) {
+    kasan_page_pgdat(k, head, gen);
+    k.vmstatAdd(NR_FOLL_PIN_RELEASED, refs);
+  }
+}
+
+/**
+ * page_pgdat(page) after the put, under the model's KASAN: reading the struct page of a frame that
+ * is free in the allocator (its bitmap bit clear) or was reallocated since the put began (its
+ * allocation generation moved on from `gen`) is a use-after-free, counted at the WARN site
+ * 'kasan: use-after-free' (the end-of-run O2 check reports it).
+ */
+function kasan_page_pgdat(k: KernelContext, head: number, gen: number): void {
+  const m = k.mem;
+  const l = k.layout;
+  m.load(l.pageOff + head * STRUCT_PAGE_WORDS + PG.ZONE); // page_pgdat(): the node/zone of the page
+  const free = ((m.load(l.buddyOff + (head >>> 5)) >>> (head & 31)) & 1) === 0;
+  if (free || m.load(l.pageOff + head * STRUCT_PAGE_WORDS + PG.GEN) !== gen) k.WARN_ON_ONCE(true, 'kasan: use-after-free');
 }
 
 /** Drop `pins` from the exact pin count of `head`; an underflow is a BUG (the count is restored). */
@@ -174,7 +222,7 @@ function put_pincount(head: number, pins: number): void {
  * old name of page_maybe_dma_pinned().
  */
 export function page_dma_pinned(page: number): boolean {
-  if (current.era === 'seed-2019') return page_ref_count(compound_head(page)) >= GUP_PIN_COUNTING_BIAS;
+  if (seed_accounting(current)) return page_ref_count(compound_head(page)) >= GUP_PIN_COUNTING_BIAS;
   return page_maybe_dma_pinned(page);
 }
 
@@ -191,10 +239,17 @@ export function page_maybe_dma_pinned(page: number): boolean {
   return __page_maybe_dma_pinned(page);
 }
 
-/** The predicate itself, without the O1 hook (see KernelContext.pinCheck). */
+/**
+ * The predicate itself, without the O1 hook (see KernelContext.pinCheck). Under the fault
+ * plain-pte-clear its read is a plain load: with the PTE change before it a plain store, nothing
+ * orders the two (088b8aa537c2's missing smp_mb()).
+ */
 export function __page_maybe_dma_pinned(page: number): boolean {
+  const k = current;
   const head = compound_head(page);
-  if (current.era === 'seed-2019') return page_ref_count(head) >= GUP_PIN_COUNTING_BIAS;
-  if (hpage_pincount_available(head)) return compound_pincount(head) > 0;
-  return page_ref_count(head) >>> 0 >= GUP_PIN_COUNTING_BIAS;
+  const plain = k.fault('plain-pte-clear');
+  const read = (idx: number): number => (plain ? k.mem.plainLoad(idx, 'plain-pte-clear') : k.mem.load(idx));
+  if (seed_accounting(k)) return read(pw(head, PG.REFCOUNT)) >= GUP_PIN_COUNTING_BIAS;
+  if (hpage_pincount_available(head)) return read(compound_pincount_ptr(head)) > 0;
+  return read(pw(head, PG.REFCOUNT)) >>> 0 >= GUP_PIN_COUNTING_BIAS;
 }

@@ -22,6 +22,7 @@ import { VMSTAT } from './context.js';
 import { backing_word, page_data, pagecache_slot } from './filemap.js';
 import { mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start } from './mmap.js';
 import { pw, set_page_dirty } from './page.js';
+import { page_maybe_dma_pinned } from './pin.js';
 import { pte_dirty, pte_pfn, pte_present, pte_write, pte_wrprotect, spin_lock, spin_unlock } from './pgtable.js';
 import { rmap_walk } from './rmap.js';
 
@@ -36,6 +37,15 @@ export function PageWriteback(page: number): boolean {
 }
 
 /**
+ * What a writeback that consults pins learns from page_mkclean(): whether it asked
+ * page_maybe_dma_pinned() (it does after each PTE it changes) and whether any answer was true.
+ */
+export interface MkcleanPinCheck {
+  checked: boolean;
+  pinned: boolean;
+}
+
+/**
  * page_mkclean() (folio_mkclean / page_mkclean_one): walk the rmap of an order-0 page-cache page
  * and, for every PTE that maps it writable or dirty, under the PT lock replace it (one atomic
  * exchange) with a write-protected clean entry, emitting the 'pte-cleared' scheduling event. Each
@@ -43,10 +53,21 @@ export function PageWriteback(page: number): boolean {
  * so ODP device mappings are torn down too. A later write must fault (->page_mkwrite) and a
  * gup-fast FOLL_WRITE sees the PTE change at its re-check. Returns the number of PTEs cleaned
  * (the caller moves that "maybe dirty" to the page: clear_page_dirty_for_io).
+ *
+ * With `pins` (a writeback whose policy consults pins), page_maybe_dma_pinned() is asked right
+ * after each PTE change, still under the PT lock — (A1) change the PTE, (A2) check pins, the mm
+ * half of the store-buffering pair with nothing between them (kernel-notes §3.1). Mainline's
+ * folio_mkclean() asks nothing (pins = null).
+ *
+ * Fault plain-pte-clear (088b8aa537c2): the write-protect is a plain store, and the pin check's
+ * read a plain load (pin.ts): no barrier orders them, so the store may still sit in the store
+ * buffer when the check reads a refcount from before a gup-fast's grab — whose re-check then
+ * reads the old, writable PTE. Both sides miss.
  * Caller holds the page lock.
  */
-export function page_mkclean(page: number): number {
+export function page_mkclean(page: number, pins: MkcleanPinCheck | null = null): number {
   const m = current.mem;
+  const plain = current.fault('plain-pte-clear');
   let cleaned = 0;
   rmap_walk(page, (mm, vpn) => {
     mmu_notifier_invalidate_range_start(mm, vpn, vpn + 1, 'protection');
@@ -55,9 +76,15 @@ export function page_mkclean(page: number): number {
     spin_lock(ptl);
     const e = m.load(idx);
     if (pte_present(e) && pte_pfn(e) === page && (pte_write(e) || pte_dirty(e))) {
-      m.xchg(idx, pte_wrprotect(e)); // ptep_clear_flush + set_pte_at(pte_mkclean(pte_wrprotect()))
+      // ptep_clear_flush + set_pte_at(pte_mkclean(pte_wrprotect()))
+      if (plain) m.plainStore(idx, pte_wrprotect(e), 'plain-pte-clear');
+      else m.xchg(idx, pte_wrprotect(e));
       m.event('pte-cleared', idx);
       cleaned++;
+      if (pins !== null) {
+        pins.checked = true;
+        if (page_maybe_dma_pinned(page)) pins.pinned = true;
+      }
     }
     spin_unlock(ptl);
     mmu_notifier_invalidate_range_end(mm, vpn, vpn + 1);
@@ -66,12 +93,13 @@ export function page_mkclean(page: number): number {
 }
 
 /**
- * clear_page_dirty_for_io(): before writing a locked page out, page_mkclean() it (a PTE that was
+ * clear_page_dirty_for_io(): before writing a locked page out, page_mkclean() it (with `pins`:
+ * asking page_maybe_dma_pinned() after each PTE change, see page_mkclean) (a PTE that was
  * writable or dirty marks the page dirty), then test-and-clear PG_dirty. Returns true if the page
  * was dirty, i.e. the caller now owes it a write (or a redirty).
  */
-export function clear_page_dirty_for_io(page: number): boolean {
-  if (page_mkclean(page) > 0) set_page_dirty(page);
+export function clear_page_dirty_for_io(page: number, pins: MkcleanPinCheck | null = null): boolean {
+  if (page_mkclean(page, pins) > 0) set_page_dirty(page);
   return (current.mem.and(pw(page, PG.FLAGS), ~PG_dirty) & PG_dirty) !== 0;
 }
 

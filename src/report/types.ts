@@ -37,7 +37,7 @@ export interface RunReport {
   scenario: Scenario;
   /** 'clean' (0), 'violation' (1), 'internal' (3): the CLI's exit code follows it. */
   outcome: 'clean' | 'violation' | 'internal';
-  stoppedBy: 'duration' | 'signal' | 'failure';
+  stoppedBy: 'duration' | 'signal' | 'failure' | 'violation';
   durationMs: number;
   actors: ActorReport[];
   mm: Record<string, number>; // coordinator operations done, by kind, and their outcomes

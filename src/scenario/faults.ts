@@ -1,20 +1,48 @@
 /**
  * The fault catalogue (DESIGN.md §7, kernel-notes §4): each historical bug the model can express,
  * as a named switch inside the real protocol code — never a copied variant. Each entry carries its
- * reference, a one-line story, the oracle that must catch it, and whether catching it needs a race.
+ * reference, a one-line story, the oracle that must catch it, whether catching it needs a race,
+ * and the smallest scenario that shows it (`pinlab run` with `--fault NAME`, the tests in
+ * test/faults, detection benchmarks): run with the fault, it must report `expect`; run without, it
+ * must be clean.
  */
+import type { ScenarioInput } from './schema.js';
+
+/** What a run of an entry's scenario with the fault must report: a violation of this oracle, of one of these kinds. */
+export interface FaultExpectation {
+  oracle: FaultEntry['oracle'];
+  /** Violation kinds (report names: 'unstable-page', 'lost-write', 'false-negative', ...). */
+  kinds: string[];
+}
+
 export interface FaultEntry {
   name: string;
   /** Commit id, CVE or LWN title. */
   reference: string;
   story: string;
-  /** The oracle that must report it: "O1".."O5". */
+  /** The oracle that must report it: "O1".."O6". */
   oracle: 'O1' | 'O2' | 'O3' | 'O4' | 'O5' | 'O6';
   /** Needs an interleaving to show (caught in stress mode only with delay injection and luck). */
   race: boolean;
   /** Where the switch lives. */
   site: string;
+  /**
+   * The smallest scenario that shows it (the fault itself is not in `faults`: add it). Race faults
+   * carry delay injection; every scenario is clean without the fault.
+   */
+  scenario: ScenarioInput;
+  expect: FaultExpectation;
+  /**
+   * Set when the model cannot show the fault: why (its other protections close every path the
+   * bug needs). The scenario then runs clean with the fault too, and tests assert exactly that.
+   */
+  undetectable?: string;
 }
+
+/** No mm operation but those named (scenario helper). */
+const only = (ops: Partial<Record<'writeback' | 'munmap' | 'migrate' | 'reclaim' | 'truncate', number>>) => ({
+  writeback: 0, munmap: 0, migrate: 0, reclaim: 0, truncate: 0, ...ops,
+});
 
 export const FAULTS: readonly FaultEntry[] = [
   {
@@ -24,6 +52,15 @@ export const FAULTS: readonly FaultEntry[] = [
     oracle: 'O3',
     race: false,
     site: 'src/clients/dio.ts, src/clients/rdma.ts',
+    scenario: {
+      name: 'fault-pin-as-get', seed: 1, durationMs: 3000, policy: 'skip',
+      clients: [
+        { kind: 'dio', count: 2, mapping: 'file', file: 0, pages: 16, bufferPages: 2 },
+        { kind: 'rdma', mapping: 'file', file: 0, pages: 16, bufferPages: 4, holdOps: 300 },
+      ],
+      mm: { ...only({ writeback: 6, reclaim: 3 }), writebackUs: 200 },
+    },
+    expect: { oracle: 'O3', kinds: ['unstable-page', 'lost-write'] },
   },
   {
     name: 'gup-fast-no-recheck',
@@ -32,6 +69,12 @@ export const FAULTS: readonly FaultEntry[] = [
     oracle: 'O3',
     race: true,
     site: 'src/kernel/gup.ts gup_fast / gup_huge',
+    scenario: {
+      name: 'fault-gup-fast-no-recheck', seed: 1, durationMs: 5000, policy: 'skip', delay: 'heavy',
+      clients: [{ kind: 'dio', count: 2, mapping: 'file', file: 0, pages: 2, bufferPages: 1, writeRatio: 1 }],
+      mm: { ...only({ writeback: 1 }), intervalUs: 50, writebackUs: 2000 },
+    },
+    expect: { oracle: 'O3', kinds: ['unstable-page'] },
   },
   {
     name: 'plain-refcount',
@@ -39,7 +82,15 @@ export const FAULTS: readonly FaultEntry[] = [
     story: 'The refcount is updated with a plain read-modify-write: two concurrent grabs or puts lose an update.',
     oracle: 'O2',
     race: true,
-    site: 'src/kernel/pin.ts try_get_compound_head / src/kernel/page.ts put_page_refs',
+    site: 'src/kernel/pin.ts __try_get_compound_head (plain_get) and __put_compound_head (plain_put)',
+    scenario: {
+      // No mm operation: the coordinator must not trip over a refcount the fault corrupted (a BUG
+      // on its thread would leave its locks held); the DIO clients' own unpins find it.
+      name: 'fault-plain-refcount', seed: 1, durationMs: 5000, policy: 'skip', delay: 'heavy',
+      clients: [{ kind: 'dio', count: 3, mapping: 'file', file: 0, pages: 2, bufferPages: 2, writeRatio: 0.5 }],
+      mm: only({}),
+    },
+    expect: { oracle: 'O2', kinds: ['bug', 'refcount', 'counters', 'leak'] },
   },
   {
     name: 'plain-pte-clear',
@@ -47,7 +98,16 @@ export const FAULTS: readonly FaultEntry[] = [
     story: 'The mm side clears the PTE with a plain store and no barrier, then checks pins: the store sits in the store buffer while both sides read stale values.',
     oracle: 'O3',
     race: true,
-    site: 'src/kernel/writeback.ts page_mkclean, src/kernel/pin.ts page_maybe_dma_pinned',
+    site: 'src/kernel/writeback.ts page_mkclean (the A1 store), src/kernel/pin.ts __page_maybe_dma_pinned (the A2 load)',
+    scenario: {
+      // Two DIO clients share one mapping of one page: its only PTE is the one write-protected
+      // (a second PTE's A1/A2 would see the pin). In stress mode the coordinator's plain store
+      // waits in a store buffer until its next Atomics access (src/coordinator/store-buffer.ts).
+      name: 'fault-plain-pte-clear', seed: 1, durationMs: 10000, policy: 'skip', delay: 'heavy',
+      clients: [{ kind: 'dio', count: 2, shared: true, mapping: 'file', file: 0, pages: 1, bufferPages: 1, writeRatio: 1 }],
+      mm: { ...only({ writeback: 1 }), intervalUs: 50, writebackUs: 1000 },
+    },
+    expect: { oracle: 'O3', kinds: ['unstable-page'] },
   },
   {
     name: 'bias-hugepage-overflow',
@@ -55,7 +115,17 @@ export const FAULTS: readonly FaultEntry[] = [
     story: 'The seed-2019 bias on a 1 GB page pinned by several clients overflows the head refcount: page_dma_pinned() reads false.',
     oracle: 'O1',
     race: false,
-    site: 'src/kernel/pin.ts (era seed-2019)',
+    site: 'src/kernel/pin.ts seed_accounting (hpage_pincount_available, page_dma_pinned, __page_maybe_dma_pinned)',
+    scenario: {
+      name: 'fault-bias-hugepage-overflow', seed: 1, durationMs: 3000, era: 'v6.3', policy: 'skip',
+      machine: { huge1gPages: 1, huge2mPages: 0, nrMms: 1, nrFiles: 1, filePages: 16 },
+      clients: [{
+        kind: 'rdma', count: 8, shared: true, mapping: 'hugetlb', hugePage: '1g', pages: 1 << 18, bufferPages: 1 << 18,
+        holdOps: 1 << 30, writeRatio: 0.1,
+      }],
+      mm: { ...only({ migrate: 1 }), intervalUs: 500 },
+    },
+    expect: { oracle: 'O1', kinds: ['false-negative'] },
   },
   {
     name: 'unpin-without-dirty',
@@ -64,6 +134,12 @@ export const FAULTS: readonly FaultEntry[] = [
     oracle: 'O3',
     race: false,
     site: 'src/kernel/gup.ts unpin_user_pages_dirty_lock',
+    scenario: {
+      name: 'fault-unpin-without-dirty', seed: 1, durationMs: 1000, policy: 'ignore',
+      clients: [{ kind: 'rdma', mapping: 'file', file: 0, pages: 2, bufferPages: 2, holdOps: 1 << 30, writeRatio: 5e-6 }],
+      mm: { ...only({ writeback: 1 }), intervalUs: 20000, writebackUs: 0 },
+    },
+    expect: { oracle: 'O3', kinds: ['lost-write'] },
   },
   {
     name: 'migrate-no-freeze',
@@ -72,6 +148,21 @@ export const FAULTS: readonly FaultEntry[] = [
     oracle: 'O3',
     race: true,
     site: 'src/kernel/migrate.ts migrate_page',
+    scenario: {
+      name: 'fault-migrate-no-freeze', seed: 1, durationMs: 10000, policy: 'skip', delay: 'heavy',
+      clients: [
+        { kind: 'dio', mapping: 'file', file: 0, pages: 4, bufferPages: 1, writeRatio: 1, mm: 0 },
+        { kind: 'dio', mapping: 'file', file: 0, pages: 4, bufferPages: 1, writeRatio: 1, mm: 1 },
+      ],
+      mm: { ...only({ migrate: 4, munmap: 1 }), intervalUs: 20 },
+    },
+    expect: { oracle: 'O3', kinds: ['lost-write', 'use-after-free', 'unstable-page'] },
+    undetectable:
+      'every way to a page under migration is closed before its refcount is checked: its PTEs are migration entries '
+      + '(gup-fast bails, the slow path and ODP wait), a gup-fast that read the PTE earlier re-checks it and undoes its '
+      + 'grab, and a page-cache lookup (fault, truncate) takes the page lock, which migration holds. The kernel\'s '
+      + 'freeze also guards lockless page-cache users (filemap_get_read_batch, splice), which the model does not have, '
+      + 'so copying without the freeze loses nothing here (it is a second line of defence).',
   },
   {
     name: 'odp-no-retry',
@@ -80,6 +171,12 @@ export const FAULTS: readonly FaultEntry[] = [
     oracle: 'O4',
     race: true,
     site: 'src/clients/odp.ts OdpClient.fault',
+    scenario: {
+      name: 'fault-odp-no-retry', seed: 1, durationMs: 5000, policy: 'skip', delay: 'heavy',
+      clients: [{ kind: 'odp', count: 2, mapping: 'file', file: 1, pages: 8, writeRatio: 0.7 }],
+      mm: { ...only({ munmap: 3, migrate: 3 }), intervalUs: 50 },
+    },
+    expect: { oracle: 'O4', kinds: ['stale-device-pte'] },
   },
   {
     name: 'writeback-ignores-pins',
@@ -87,7 +184,16 @@ export const FAULTS: readonly FaultEntry[] = [
     story: 'page_mkclean and writeback never look at pins: DMA changes pages under writeback and lands in pages whose buffers were released.',
     oracle: 'O3',
     race: false,
-    site: 'src/coordinator/mmops.ts writeback',
+    site: 'src/coordinator/mmops.ts writebackPage, reclaimOne',
+    scenario: {
+      name: 'fault-writeback-ignores-pins', seed: 1, durationMs: 3000, policy: 'skip',
+      clients: [
+        { kind: 'dio', count: 2, mapping: 'file', file: 0, pages: 16, bufferPages: 2 },
+        { kind: 'rdma', mapping: 'file', file: 0, pages: 16, bufferPages: 4, holdOps: 300 },
+      ],
+      mm: { ...only({ writeback: 6, reclaim: 3 }), writebackUs: 200 },
+    },
+    expect: { oracle: 'O3', kinds: ['unstable-page', 'lost-write'] },
   },
   {
     name: 'unbalanced-undo',
@@ -96,6 +202,12 @@ export const FAULTS: readonly FaultEntry[] = [
     oracle: 'O2',
     race: true,
     site: 'src/kernel/gup.ts undo_grab',
+    scenario: {
+      name: 'fault-unbalanced-undo', seed: 1, durationMs: 1000, policy: 'skip', delay: 'heavy',
+      clients: [{ kind: 'dio', count: 2, mapping: 'file', file: 0, pages: 2, bufferPages: 1, writeRatio: 1 }],
+      mm: { ...only({ writeback: 2, munmap: 1 }), intervalUs: 50 },
+    },
+    expect: { oracle: 'O2', kinds: ['counters', 'refcount', 'leak'] },
   },
   {
     name: 'stats-after-put',
@@ -103,7 +215,13 @@ export const FAULTS: readonly FaultEntry[] = [
     story: 'unpin touches the page for its statistics after the final put: the page may already be freed or reused (a KASAN use-after-free report).',
     oracle: 'O2',
     race: false,
-    site: 'src/kernel/pin.ts put_compound_head',
+    site: 'src/kernel/pin.ts __put_compound_head (kasan_page_pgdat)',
+    scenario: {
+      name: 'fault-stats-after-put', seed: 1, durationMs: 600, policy: 'skip',
+      clients: [{ kind: 'dio', count: 2, mapping: 'anon', pages: 8, bufferPages: 2 }],
+      mm: { ...only({ munmap: 1 }), intervalUs: 100 },
+    },
+    expect: { oracle: 'O2', kinds: ['kasan-use-after-free'] },
   },
   {
     name: 'longterm-in-cma',
@@ -111,7 +229,13 @@ export const FAULTS: readonly FaultEntry[] = [
     story: 'A longterm pin is left in a CMA/movable region: migration (compaction, CMA allocation) of that region then fails for as long as the pin lives (gup_test PIN_LONGTERM_BENCHMARK checks folio_is_longterm_pinnable).',
     oracle: 'O6',
     race: false,
-    site: 'src/kernel/gup.ts is_longterm_pinnable',
+    site: 'src/kernel/gup.ts is_longterm_pinnable (caught by the check in src/clients/rdma.ts)',
+    scenario: {
+      name: 'fault-longterm-in-cma', seed: 1, durationMs: 1000, policy: 'skip',
+      clients: [{ kind: 'rdma', mapping: 'cma', pages: 16, bufferPages: 4, holdOps: 50 }],
+      mm: only({}),
+    },
+    expect: { oracle: 'O6', kinds: ['longterm-movable'] },
   },
 ];
 

@@ -29,16 +29,23 @@ export const ClientSchema = z
     offset: int(0, 1 << 22).default(0),
     /** Pages in the client's region. */
     pages: int(1, 1 << 18).default(64),
-    /** Pages per DIO request, or per RDMA memory region. */
-    bufferPages: int(1, 4096).default(4),
+    /** Pages per DIO request, or per RDMA memory region (up to a whole 1 GB hugetlb page). */
+    bufferPages: int(1, 1 << 18).default(4),
     /** RDMA: operations a registration is held for before deregistering. */
-    holdOps: int(1, 1 << 20).default(200),
+    holdOps: int(1, 1 << 30).default(200),
     /** Fraction of DIO/ODP operations that write (DMA into memory) rather than read. */
     writeRatio: z.number().min(0).max(1).default(0.8),
     /** Use gup-fast (true) or the mmap_lock slow path (false). */
     fast: z.boolean().default(true),
     /** Process (mm id) the client runs in. */
     mm: int(0, 255).default(0),
+    /** Mapping 'hugetlb': the huge page size, 2 MB (a PMD leaf) or 1 GB (a PUD leaf). */
+    hugePage: z.enum(['2m', '1g']).default('2m'),
+    /**
+     * The `count` actors of this entry share one region (mapped once in `mm`) instead of one each:
+     * several clients pinning the same pages (e.g. one 1 GB hugetlb page).
+     */
+    shared: z.boolean().default(false),
   })
   .strict();
 export type ClientSpec = z.infer<typeof ClientSchema>;
@@ -117,8 +124,9 @@ export const ScenarioSchema = z
       if (c.bufferPages > c.pages) {
         ctx.addIssue({ code: 'custom', path: ['clients', i, 'bufferPages'], message: `bufferPages (${c.bufferPages}) exceeds the region's pages (${c.pages})` });
       }
-      if (c.mapping === 'hugetlb' && c.pages % 512 !== 0) {
-        ctx.addIssue({ code: 'custom', path: ['clients', i, 'pages'], message: `a hugetlb region must be a multiple of 512 pages, got ${c.pages}` });
+      const huge = c.hugePage === '1g' ? 1 << 18 : 512;
+      if (c.mapping === 'hugetlb' && c.pages % huge !== 0) {
+        ctx.addIssue({ code: 'custom', path: ['clients', i, 'pages'], message: `a hugetlb region of ${c.hugePage === '1g' ? '1 GB' : '2 MB'} pages must be a multiple of ${huge} pages, got ${c.pages}` });
       }
     });
   });
