@@ -189,7 +189,7 @@ export function exploreScenarioOf(input: Scenario | ScenarioInput, machine: 'sma
       movableFrames: cma > 0 ? Math.min(s.machine.movableFrames, 2 * cma + 16) : 0,
       daxFrames: 0,
       huge2mPages: hugetlb > 0 ? s.machine.huge2mPages : 0,
-      huge1gPages: 0,
+      huge1gPages: s.clients.some((c) => c.mapping === 'hugetlb' && c.hugePage === '1g') ? s.machine.huge1gPages : 0,
       filePages: Math.min(s.machine.filePages, filePages),
     },
   });

@@ -1,0 +1,249 @@
+/**
+ * The fault catalogue in explore mode (DESIGN.md §6–7): for each fault of src/scenario/faults.ts,
+ * the smallest, fastest explore setup found by experiment that catches it — scenario, strategy,
+ * seed and the trial budget it is caught within — plus `exploreFault(name)` to run it.
+ *
+ * Explore runs the real protocol code under the deterministic scheduler, so a setup is a pure
+ * function of (scenario, fault, options, seed): `exploreFault` finds the same violation at the same
+ * trial every time, as long as the model's scheduling points stay the same. A change to the code
+ * paths involved (a shared access added or removed) reshuffles the schedules; the budgets leave
+ * room for that (see `measured` below: the trial that caught it when the setup was chosen).
+ *
+ * Each setup's scenario is clean without its fault over the same explore options (the tests in
+ * test/faults/explore.test.ts run the twin), except where `twinNote` says what the model reports
+ * without the fault and why.
+ *
+ * Two faults are not detectable in explore mode as the model stands (`undetectable` says why and
+ * what would make them detectable); their setups are the closest explore gets, and exploreFault
+ * runs them like the others (they stay clean).
+ */
+import { type ExploreOptions, type ExploreReport, exploreScenario } from '../coordinator/explore.js';
+import { type TrialRunner } from '../sched/runner.js';
+import { faultEntry } from './faults.js';
+import { type ScenarioInput } from './schema.js';
+
+export interface FaultExploreSetup {
+  /** The scenario explored, without its fault (exploreFault adds it). Default: the catalogue entry's scenario. */
+  scenario?: ScenarioInput;
+  strategy: 'random' | 'pct';
+  /** PCT depth (default 3). */
+  depth?: number;
+  seed: number;
+  /** The budget: the fault is caught within this many trials (with this seed). */
+  trials: number;
+  opsPerActor?: number;
+  mmSteps?: number;
+  mmIntervalUs?: number;
+  points?: 'access' | 'events';
+  machine?: 'small' | 'scenario';
+  /** PCT's k (default: a calibration trial's step count). */
+  pctSteps?: number;
+  /** The trial (1-based) that caught it when this setup was chosen; documentation, not asserted. */
+  measured?: number;
+  /**
+   * Failing trials per 1000 when this setup was chosen (1000 trials with keepGoing; plain-pte-clear
+   * 2000): how much room the budget leaves should a model change reshuffle the schedules.
+   */
+  perMille?: number;
+  /** Set when explore cannot show the fault in the model as it stands: why, and what would change that. */
+  undetectable?: string;
+  /** Set when the twin (this setup without the fault) is not entirely clean: what it reports, and why that is not the fault. */
+  twinNote?: string;
+}
+
+/** No mm operation (scenario helper): each setup switches on only the ones its fault races. */
+const NO_MM = { writeback: 0, munmap: 0, migrate: 0, reclaim: 0, truncate: 0 } as const;
+
+export const FAULT_EXPLORE: Readonly<Record<string, FaultExploreSetup>> = {
+  // One RDMA region on one file page, two writebacks: a FOLL_GET reference is invisible to the pin check, so the page is written while the device writes it.
+  'pin-as-get': {
+    scenario: {
+      name: 'explore-pin-as-get', policy: 'skip',
+      clients: [{ kind: 'rdma', mapping: 'file', pages: 1, bufferPages: 1, holdOps: 3, writeRatio: 1 }],
+      mm: { ...NO_MM, writeback: 1, writebackUs: 50 },
+    },
+    strategy: 'pct', depth: 3, seed: 1, trials: 100, opsPerActor: 4, mmSteps: 2, mmIntervalUs: 20, measured: 3, perMille: 82,
+  },
+  // One DIO writer against writeback of its page: PCT d=2 places writeback's page_mkclean and pin check between the DIO's PTE read and its grab, which nothing re-checks.
+  'gup-fast-no-recheck': {
+    scenario: {
+      name: 'explore-gup-fast-no-recheck', policy: 'skip',
+      clients: [{ kind: 'dio', mapping: 'file', pages: 1, bufferPages: 1, writeRatio: 1 }],
+      mm: { ...NO_MM, writeback: 1 },
+    },
+    strategy: 'pct', depth: 2, seed: 1, trials: 300, opsPerActor: 3, mmSteps: 3, mmIntervalUs: 30, measured: 21, perMille: 26,
+  },
+  // Two DIO clients pinning the same page with no mm operation: random interleaves their plain read-modify-writes of its refcount at once.
+  'plain-refcount': {
+    scenario: {
+      name: 'explore-plain-refcount', policy: 'skip',
+      clients: [{ kind: 'dio', count: 2, mapping: 'file', pages: 1, bufferPages: 1, writeRatio: 1 }],
+      mm: NO_MM,
+    },
+    strategy: 'random', seed: 1, trials: 50, opsPerActor: 2, mmSteps: 0, measured: 8, perMille: 377,
+  },
+  // Writeback of two dirty pages one DIO writer pins together: the SB window (store buffered between page_mkclean's PTE store and the pin check) is one scheduling point wide, so random needs many windows; the second page delays the DMA into the first past the I/O snapshot.
+  'plain-pte-clear': {
+    scenario: {
+      name: 'explore-plain-pte-clear', policy: 'skip',
+      machine: { wordsPerPage: 1, nrMms: 1 },
+      clients: [{ kind: 'dio', mapping: 'file', pages: 2, bufferPages: 2, writeRatio: 1 }],
+      mm: { ...NO_MM, writeback: 1, writebackUs: 300 },
+    },
+    strategy: 'random', seed: 1, trials: 2000, opsPerActor: 6, mmSteps: 6, mmIntervalUs: 40, measured: 144, perMille: 1,
+  },
+  // The catalogue's 8 RDMA clients pinning one 1 GB page whole, against a migration that asks page_maybe_dma_pinned().
+  'bias-hugepage-overflow': {
+    strategy: 'pct', depth: 3, seed: 1, trials: 1, opsPerActor: 2, mmSteps: 1,
+    undetectable:
+      'the model touches every 4 KB subpage of the 1 GB page one shared access at a time, and in explore every shared '
+      + 'access is a scheduling point: faulting the page in clears 2^18 x wordsPerPage words, the slow path grabs each '
+      + 'subpage (about 5 accesses each) and every deregistration puts each subpage (2 each), so one trial is about 6 '
+      + 'million points (14 s measured under PCT; random, which hands the baton over at most points, takes minutes). '
+      + 'The O1 false negative needs all 8 whole-page registrations held across the migration\'s pin check, but PCT runs '
+      + 'each client to its end (register, operations, deregister) unless change points fall in 8 short windows; and a '
+      + 'client whose fault races the first one fails with -ENOMEM (fault_hugetlb allocates the pool\'s only page before '
+      + 'looking at the leaf), so under PCT usually only the first registers. Detectable once hugetlb pages are handled '
+      + 'per folio as in the kernel (one refcount RMW per folio: try_grab_folio(refs) in the slow path, '
+      + 'gup_folio_range_next in unpin_user_pages_dirty_lock) and concurrent hugetlb faults serialise '
+      + '(hugetlb_fault_mutex): a trial would be a few hundred points, and random with opsPerActor >= 8 overlaps the holds.',
+  },
+  // One RDMA region on one file page under policy ignore (the pre-2019 kernel): writeback cleans the pinned page, the device writes it, the deregistration leaves it clean.
+  'unpin-without-dirty': {
+    scenario: {
+      name: 'explore-unpin-without-dirty', policy: 'ignore',
+      clients: [{ kind: 'rdma', mapping: 'file', pages: 1, bufferPages: 1, holdOps: 3, writeRatio: 1 }],
+      mm: { ...NO_MM, writeback: 1, writebackUs: 0 },
+    },
+    strategy: 'pct', depth: 2, seed: 1, trials: 300, opsPerActor: 4, mmSteps: 1, measured: 32, perMille: 39,
+    twinNote:
+      'only policy ignore can show this fault (every safe policy leaves a pinned page dirty), and ignore writes pinned '
+      + 'pages without a stable snapshot: deeper schedules (PCT d=3, random) find O3 unstable-page without the fault, '
+      + 'the pre-2019 bug the safe policies fix. At depth 2 the twin is clean (1000 trials measured), and the fault\'s '
+      + 'signature, lost-write, never appears without it.',
+  },
+  // One page-cache page mapped in two processes, migrated while DIO clients pin it and fault it in: without the freeze a reference can be taken during the copy, and explore shows it is.
+  'migrate-no-freeze': {
+    scenario: {
+      name: 'explore-migrate-no-freeze', policy: 'skip',
+      clients: [
+        { kind: 'dio', mapping: 'file', pages: 1, bufferPages: 1, writeRatio: 1, mm: 0 },
+        { kind: 'dio', mapping: 'file', pages: 1, bufferPages: 1, writeRatio: 1, mm: 1 },
+      ],
+      mm: { ...NO_MM, migrate: 1 },
+    },
+    strategy: 'pct', depth: 3, seed: 1, trials: 300, opsPerActor: 3, mmSteps: 3, mmIntervalUs: 20,
+    undetectable:
+      'the freeze guards against a reference taken on the old page after the refcount check, during the copy. Explore '
+      + 'does take such references (a page-cache lookup, find_get_page, from a fault in the other process), but every '
+      + 'user of one in the model then takes the page lock, which migration holds, and re-checks the page-cache slot '
+      + '(filemap_fault, truncate), or re-reads the PTE, now a migration entry (gup-fast); the other paths meet the '
+      + 'migration entry. Nothing in the model reads or writes a page through a page-cache reference without the page '
+      + 'lock or a re-check, as the kernel\'s lockless users do (filemap_get_read_batch then copy_page_to_iter for '
+      + 'read(2), splice): a client with such a path (a buffered read(2) copying from the page it looked up, a splice '
+      + 'writer), and an oracle for what it reads or writes, would make the missed freeze observable.',
+  },
+  // One ODP client against munmap and migration of its one page: PCT preempts the fault between the walk and the device PTE install.
+  'odp-no-retry': {
+    scenario: {
+      name: 'explore-odp-no-retry', policy: 'skip',
+      clients: [{ kind: 'odp', mapping: 'file', pages: 1, bufferPages: 1, writeRatio: 1 }],
+      mm: { ...NO_MM, munmap: 1, migrate: 1 },
+    },
+    strategy: 'pct', depth: 3, seed: 1, trials: 100, measured: 1, perMille: 164,
+  },
+  // One RDMA region on one file page, two writebacks: page_mkclean and writeback never ask about pins, so the page is written while the device writes it.
+  'writeback-ignores-pins': {
+    scenario: {
+      name: 'explore-writeback-ignores-pins', policy: 'skip',
+      clients: [{ kind: 'rdma', mapping: 'file', pages: 1, bufferPages: 1, holdOps: 3, writeRatio: 1 }],
+      mm: { ...NO_MM, writeback: 1, writebackUs: 50 },
+    },
+    strategy: 'pct', depth: 3, seed: 1, trials: 200, opsPerActor: 4, mmSteps: 2, mmIntervalUs: 20, measured: 21, perMille: 81,
+  },
+  // One DIO writer on one anonymous page against munmap: a gup-fast that sees its PTE change undoes its pin with put_page (the end-of-run conservation check counts the leak).
+  'unbalanced-undo': {
+    scenario: {
+      name: 'explore-unbalanced-undo', policy: 'skip',
+      clients: [{ kind: 'dio', mapping: 'anon', pages: 1, bufferPages: 1, writeRatio: 1 }],
+      mm: { ...NO_MM, munmap: 1 },
+    },
+    strategy: 'random', seed: 1, trials: 100, opsPerActor: 3, mmSteps: 2, mmIntervalUs: 20, measured: 1, perMille: 163,
+  },
+  // One DIO writer on one anonymous page, one munmap: the unpin of the orphaned page is its final put, and the late statistics read its struct page.
+  'stats-after-put': {
+    scenario: {
+      name: 'explore-stats-after-put', policy: 'skip',
+      clients: [{ kind: 'dio', mapping: 'anon', pages: 1, bufferPages: 1, writeRatio: 1 }],
+      mm: { ...NO_MM, munmap: 1 },
+    },
+    strategy: 'pct', depth: 3, seed: 1, trials: 50, opsPerActor: 2, mmSteps: 1, measured: 1, perMille: 290,
+  },
+  // One longterm RDMA registration of one CMA page: no interleaving needed, the first trial shows it.
+  'longterm-in-cma': {
+    scenario: {
+      name: 'explore-longterm-in-cma', policy: 'skip',
+      clients: [{ kind: 'rdma', mapping: 'cma', pages: 1, bufferPages: 1, holdOps: 1 }],
+      mm: NO_MM,
+    },
+    strategy: 'random', seed: 1, trials: 10, opsPerActor: 1, mmSteps: 0, measured: 1, perMille: 1000,
+  },
+};
+
+/** The explore setup of fault `name` (throws for an unknown name). */
+export function faultExploreSetup(name: string): FaultExploreSetup {
+  const setup = FAULT_EXPLORE[name];
+  if (setup === undefined || faultEntry(name) === undefined) throw new RangeError(`no explore setup for fault '${name}'`);
+  return setup;
+}
+
+/** The scenario fault `name` is explored on, with the fault switched on (or off: its twin). */
+export function faultExploreScenario(name: string, withFault = true): ScenarioInput {
+  const setup = faultExploreSetup(name);
+  const base = setup.scenario ?? faultEntry(name)!.scenario;
+  return { ...base, faults: withFault ? [name] : [] };
+}
+
+/** The explore options of fault `name`'s setup (strategy, seed, budget, workload shape). */
+export function faultExploreOptions(name: string): ExploreOptions {
+  const s = faultExploreSetup(name);
+  const o: ExploreOptions = { strategy: s.strategy, seed: s.seed, trials: s.trials };
+  if (s.depth !== undefined) o.depth = s.depth;
+  if (s.opsPerActor !== undefined) o.opsPerActor = s.opsPerActor;
+  if (s.mmSteps !== undefined) o.mmSteps = s.mmSteps;
+  if (s.mmIntervalUs !== undefined) o.mmIntervalUs = s.mmIntervalUs;
+  if (s.points !== undefined) o.points = s.points;
+  if (s.machine !== undefined) o.machine = s.machine;
+  if (s.pctSteps !== undefined) o.pctSteps = s.pctSteps;
+  return o;
+}
+
+export interface ExploreFaultOptions {
+  /** Run the twin: the same setup without the fault (default false). */
+  withoutFault?: boolean;
+  /** Override the budget (e.g. a shorter twin). */
+  trials?: number;
+  keepGoing?: boolean;
+  runner?: TrialRunner;
+  outDir?: string;
+}
+
+/**
+ * Explore fault `name` with its setup: trials until the first violation, within the setup's budget.
+ * The report's failure carries the violations (oracle "O3 data integrity", kind "unstable-page", ...)
+ * and the schedule that replays it.
+ */
+export function exploreFault(name: string, options: ExploreFaultOptions = {}): Promise<ExploreReport> {
+  const o: ExploreOptions = { ...faultExploreOptions(name) };
+  if (options.trials !== undefined) o.trials = options.trials;
+  if (options.keepGoing !== undefined) o.keepGoing = options.keepGoing;
+  if (options.runner !== undefined) o.runner = options.runner;
+  if (options.outDir !== undefined) o.outDir = options.outDir;
+  return exploreScenario(faultExploreScenario(name, options.withoutFault !== true), o);
+}
+
+/** Does violation (oracle, kind) match what the catalogue expects of fault `name`? */
+export function matchesExpectation(name: string, v: { oracle: string; kind: string }): boolean {
+  const e = faultEntry(name)?.expect;
+  return e !== undefined && v.oracle.startsWith(`${e.oracle} `) && (e.kinds.length === 0 || e.kinds.includes(v.kind));
+}
