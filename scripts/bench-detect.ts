@@ -1,0 +1,74 @@
+/**
+ * Detection benchmark: for every fault of the catalogue, trials and seconds to the first
+ * detection in explore mode (random and PCT) and seconds to the first detection in stress mode,
+ * as one table; plus explore scheduling steps per second. Each cell names what was caught.
+ *
+ * Usage: node dist/scripts/bench-detect.js [--trials 2000] [--stress-ms 60000] [--seed 1] [--fault NAME]
+ */
+import { parseArgs } from 'node:util';
+import { ActorPool } from '../src/coordinator/pool.js';
+import { exploreScenario, shutdownExplore, type ExploreReport } from '../src/coordinator/explore.js';
+import { runScenario } from '../src/coordinator/run.js';
+import { FAULTS, type FaultEntry } from '../src/scenario/faults.js';
+import { faultExploreOptions, faultExploreScenario, faultExploreSetup } from '../src/scenario/fault-explore.js';
+import { parseScenario } from '../src/scenario/schema.js';
+import { type RunReport } from '../src/report/types.js';
+import { tuneV8ForHotPaths } from '../src/util/v8-tuning.js';
+
+tuneV8ForHotPaths();
+const { values } = parseArgs({
+  options: {
+    trials: { type: 'string', default: '2000' },
+    'stress-ms': { type: 'string', default: '60000' },
+    seed: { type: 'string', default: '1' },
+    fault: { type: 'string', multiple: true },
+  },
+});
+const trials = Number(values.trials);
+const stressMs = Number(values['stress-ms']);
+const seed = Number(values.seed);
+const chosen = values.fault?.length ? FAULTS.filter((f) => values.fault!.includes(f.name)) : FAULTS;
+if (chosen.length === 0) throw new Error(`no such fault: ${values.fault?.join(', ')}`);
+
+const matches = (f: FaultEntry, oracle: string, kind: string): boolean =>
+  oracle.startsWith(f.expect.oracle) && (f.expect.kinds.length === 0 || f.expect.kinds.includes(kind));
+
+function exploreCell(f: FaultEntry, r: ExploreReport): string {
+  const v = r.failure?.violations.find((x) => matches(f, x.oracle, x.kind)) ?? r.failure?.violations[0];
+  if (r.failure === undefined) return `not in ${r.trials} (${(r.durationMs / 1000).toFixed(1)} s)`;
+  const ok = v !== undefined && matches(f, v.oracle, v.kind);
+  return `trial ${r.failure.trial + 1}, ${(r.durationMs / 1000).toFixed(1)} s${ok ? '' : ` [got ${v?.oracle ?? r.failure.outcome} ${v?.kind ?? ''}]`}`;
+}
+
+function stressCell(f: FaultEntry, r: RunReport): string {
+  const v = r.violations.find((x) => matches(f, x.oracle, x.kind)) ?? r.violations[0];
+  if (v === undefined) return `not in ${(r.durationMs / 1000).toFixed(1)} s`;
+  const ok = matches(f, v.oracle, v.kind);
+  // A run that went its whole duration was caught by an end-of-run oracle (after the final sync).
+  const when = r.stoppedBy === 'duration' ? `end-of-run check (${(r.durationMs / 1000).toFixed(1)} s run)` : `${(r.durationMs / 1000).toFixed(1)} s`;
+  return `${when}${ok ? '' : ` [got ${v.oracle} ${v.kind}]`}`;
+}
+
+const pool = new ActorPool({ size: 12 });
+const rows: string[][] = [['fault', 'oracle', 'explore random', 'explore pct', 'stress', 'steps/s (random / pct)']];
+for (const f of chosen) {
+  // Explore: the fault's explore setup (src/scenario/fault-explore.ts), run under both strategies.
+  const setup = faultExploreSetup(f.name);
+  let cells = ['not detectable (see fault-explore.ts)', 'not detectable', '-'];
+  if (setup.undetectable === undefined) {
+    const scenario = parseScenario(faultExploreScenario(f.name));
+    const opts = { ...faultExploreOptions(f.name), trials, seed };
+    const random = await exploreScenario(scenario, { ...opts, strategy: 'random' });
+    const pct = await exploreScenario(scenario, { ...opts, strategy: 'pct', depth: setup.depth ?? 3 });
+    cells = [exploreCell(f, random), exploreCell(f, pct), `${Math.round(random.stepsPerSec / 1000)}k / ${Math.round(pct.stepsPerSec / 1000)}k`];
+  }
+  // Stress: the catalogue's scenario with the fault, stopped at the first violation.
+  const stress = await runScenario(parseScenario({ ...f.scenario, faults: [f.name], durationMs: stressMs }), { pool, stopOnViolation: true });
+  rows.push([f.name, `${f.expect.oracle} ${f.expect.kinds.join('/')}`, cells[0]!, cells[1]!, stressCell(f, stress), cells[2]!]);
+  console.error(`${f.name}: done`);
+}
+await pool.destroy();
+await shutdownExplore();
+const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+console.log(`pinlab detection benchmark (explore budget ${trials} trials, stress budget ${stressMs / 1000} s, seed ${seed})`);
+for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd());
