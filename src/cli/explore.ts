@@ -21,7 +21,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { ExploreOptions, ExploreProgress, ExploreReport, ReplayOptions, ReplayReport } from '../coordinator/explore.js';
-import { eventColumns, fmtDuration, fmtNum } from '../report/text.js';
+import { fmtDuration, fmtNum, violationBlock } from '../report/text.js';
 import type { Violation } from '../report/types.js';
 import { applyOverrides, loadScenario } from '../scenario/load.js';
 import { ScenarioError, type Scenario } from '../scenario/schema.js';
@@ -106,23 +106,10 @@ const plural = (n: number, word: string): string => `${fmtNum(n)} ${word}${n ===
 const stepsPerSec = (steps: number, ms: number): number => Math.round((steps * 1000) / Math.max(1, ms));
 const clean = (s: string): string => s.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
 
-/** A violation as the text report shows it: oracle, kind, page, actors, detail, the actors' last events side by side. */
-export function violationLines(v: Violation, i: number, cellWidth = 44): string[] {
-  const where = v.page >= 0 ? `pfn ${v.page}${v.where ? ` (${v.where})` : ''}` : v.where ?? 'no page';
-  const lines = [
-    `  #${i + 1} ${v.oracle} — ${v.kind} at ${where}`,
-    `      actors: ${v.actors.length ? v.actors.join(', ') : '(none)'}`,
-    ...v.detail.split('\n').map((l, j) => (j === 0 ? `      ${l}` : `        ${l}`)),
-  ];
-  const cols = eventColumns(v.events ?? {}, v.actors, cellWidth);
-  if (cols.length) lines.push('      last events (oldest first):', ...cols);
-  return lines;
-}
-
 function violationsSection(vs: readonly Violation[], max = 3): string[] {
   if (vs.length === 0) return [];
   const out = [`violations (${vs.length})`];
-  vs.slice(0, max).forEach((v, i) => out.push(...violationLines(v, i), ''));
+  vs.slice(0, max).forEach((v, i) => out.push(...violationBlock(v, i), ''));
   if (vs.length > max) out.push(`  … ${vs.length - max} more (in the JSON report, --json PATH)`, '');
   return out;
 }

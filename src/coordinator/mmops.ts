@@ -48,22 +48,15 @@ import {
 import { ACTOR_STAT, EVENT, type Lab, ORACLE, VIOLATION_KIND } from '../oracle/lab.js';
 import { pinHolder, pinHolders } from '../oracle/o1.js';
 import { type ClientKind, type MmOpsSchema, type Policy } from '../scenario/schema.js';
+import { type ActorSpec } from '../clients/types.js';
 
 export type MmOpsConfig = z.output<typeof MmOpsSchema>;
 
 /** A client's region as the coordinator sees it (mapped before the run starts). */
-export interface MmRegion {
+export type MmRegion = Pick<ActorSpec, 'kind' | 'mm' | 'addr' | 'pages' | 'mapping' | 'file' | 'offset'> & {
+  /** The actor's name. */
   actor: string;
-  kind: ClientKind;
-  mm: number;
-  /** Start address, bytes. */
-  addr: number;
-  pages: number;
-  mapping: 'anon' | 'file' | 'cma' | 'hugetlb';
-  file: number;
-  /** File page of the region's first page (mapping 'file'). */
-  offset: number;
-}
+};
 
 export interface MmOpsOptions {
   lab: Lab;

@@ -116,7 +116,8 @@ export function eventColumns(events: Record<string, EventRecord[]>, order: reado
   return table(rows, new Set(), '      ', ' | ');
 }
 
-function violationBlock(v: Violation, i: number, cellWidth: number): string[] {
+/** A violation as the text report shows it: oracle, kind, page, actors, detail, the actors' last events side by side. */
+export function violationBlock(v: Violation, i: number, cellWidth = 44): string[] {
   const where = v.page >= 0 ? `pfn ${v.page}${v.where ? ` (${v.where})` : ''}` : v.where ?? 'no page';
   const lines = [
     `  #${i + 1} ${v.oracle} — ${v.kind} at ${where}`,
