@@ -4,9 +4,10 @@
  * weight with a seeded generator and run on the coordinator's thread (`current`).
  *
  * Writeback, per page (kernel-notes §3.2; the policies of §6):
- *   trylock_page; clear_page_dirty_for_io (page_mkclean first: the PTEs change before the pin
- *   check — the mm half of the store-buffering pair); page_maybe_dma_pinned (through the O1
- *   bracket when installed); then by policy for a pinned page:
+ *   trylock_page; clear_page_dirty_for_io, whose page_mkclean asks page_maybe_dma_pinned (through
+ *   the O1 bracket when installed) right after each PTE it write-protects, under the PT lock — the
+ *   mm half of the store-buffering pair (asked once the page is clean when no PTE changed; not at
+ *   all under the fault writeback-ignores-pins); then by policy for a pinned page:
  *     ignore           write anyway (the pre-2019 kernel); reclaim strips pinned pages' buffers
  *     skip             redirty and skip
  *     refuse-longterm  as skip (writable longterm file pins are refused up front, ≥ v6.5)

@@ -64,7 +64,8 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
   const { odp, o1, mmops } = setupCoordinator(k, lab, plan);
   // Under delay injection, a fault's plain stores on this thread wait in a store buffer until its
   // next Atomics access, as TSO allows (src/coordinator/store-buffer.ts).
-  const storeBuffer = s.delay !== 'off' && s.faults.length > 0 ? installStoreBuffer(k.mem) : null;
+  const storeBuffer =
+    s.delay !== 'off' && s.faults.length > 0 ? installStoreBuffer(k.mem, s.delay, s.seed ^ 0x5bd1e995) : null;
   const pool = opts.pool ?? defaultPool();
   const failures: string[] = [];
   const handles = await pool.startActors(init, specs);

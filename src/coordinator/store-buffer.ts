@@ -10,8 +10,12 @@
  * store is kept in a thread-local FIFO, invisible to other threads, until this thread's next
  * Atomics access (load, store or RMW) drains it first; this thread's plain loads see its own
  * newest buffered value. These are the rules of explore mode's TSO model (src/sched/scheduler.ts),
- * without its random flushes. Without plain accesses nothing is ever buffered.
+ * without its random flushes. Delay injection then applies to the drain: before it, the thread
+ * spins a seeded random while (0 to `maxSpins` iterations), so the store stays invisible for as
+ * long as an actor's injected delay lasts. Without plain accesses nothing is ever buffered, and
+ * nothing is delayed.
  */
+import { type Delay } from '../clients/types.js';
 import { ACCESS, type AccessHook, type AccessKind, type Mem } from '../mem/mem.js';
 
 export class StoreBufferHook implements AccessHook {
@@ -19,11 +23,33 @@ export class StoreBufferHook implements AccessHook {
   private readonly value: number[] = [];
   /** Plain stores buffered so far (a counter for reports and tests). */
   buffered = 0;
+  private x: number;
+  private sink = 0;
 
-  constructor(private readonly mem: Mem) {}
+  constructor(
+    private readonly mem: Mem,
+    private readonly maxSpins = 0,
+    seed = 1,
+  ) {
+    this.x = seed | 0 || 0x2545f491;
+  }
 
   before(kind: AccessKind): void {
-    if (kind <= ACCESS.RMW && this.index.length !== 0) this.drain();
+    if (kind <= ACCESS.RMW && this.index.length !== 0) {
+      if (this.maxSpins > 0) this.spin();
+      this.drain();
+    }
+  }
+
+  /** The injected delay before a drain (xorshift32, as the actors' delay hook). */
+  private spin(): void {
+    let x = this.x;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.x = x;
+    const spins = (x >>> 8) % this.maxSpins;
+    for (let i = 0; i < spins; i++) this.sink = (this.sink + i) | 0;
   }
 
   plainStore(index: number, value: number): boolean {
@@ -53,10 +79,16 @@ export class StoreBufferHook implements AccessHook {
   }
 }
 
-/** Install a store buffer on `mem` (the coordinator's, in stress mode, when no hook is installed). */
-export function installStoreBuffer(mem: Mem): StoreBufferHook | null {
+/** Spins before a drain, by delay profile (the actors' maximum spin for a delayed access). */
+const DRAIN_SPINS: Record<Exclude<Delay, 'off'>, number> = { light: 256, heavy: 4096 };
+
+/**
+ * Install a store buffer on `mem` (the coordinator's, in stress mode, when no hook is installed),
+ * its drains delayed as `delay` says.
+ */
+export function installStoreBuffer(mem: Mem, delay: Delay = 'off', seed = 1): StoreBufferHook | null {
   if (mem.hook !== null) return null;
-  const h = new StoreBufferHook(mem);
+  const h = new StoreBufferHook(mem, delay === 'off' ? 0 : DRAIN_SPINS[delay], seed);
   mem.hook = h;
   return h;
 }

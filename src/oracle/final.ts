@@ -50,8 +50,13 @@ export function expectedRefcounts(mms: MmStruct[]): Map<number, number> {
   return expected;
 }
 
-/** O2 while regions are still mapped: refcounts equal the accounted references; ledgers empty. */
-export function checkConservation(lab: Lab, mms: MmStruct[], liveActors: ActorSpec[]): void {
+/**
+ * O2 while regions are still mapped: refcounts equal the accounted references; ledgers empty.
+ * Returns false when a refcount is off or a BUG was hit: the machine's refcounts cannot be trusted
+ * (a page may be free while still cached or mapped), so it must not be torn down.
+ */
+export function checkConservation(lab: Lab, mms: MmStruct[], liveActors: ActorSpec[]): boolean {
+  let trusted = true;
   const m = current.mem;
   for (const spec of liveActors) {
     for (let s = 0; s < lab.layout.config.ledgerSlots; s++) {
@@ -63,6 +68,7 @@ export function checkConservation(lab: Lab, mms: MmStruct[], liveActors: ActorSp
     const rc = m.load(pw(head, PG.REFCOUNT));
     const ghost = ghostPins(lab.load(lab.ghostIndex(head)));
     if (rc !== refs || ghost !== 0) lab.violation(ORACLE.O2, -1, head, VIOLATION_KIND.REFCOUNT, rc, refs, ghost);
+    if (rc !== refs) trusted = false;
   }
   const vm = readVmstat(m);
   if (vm.nr_foll_pin_acquired !== vm.nr_foll_pin_released) {
@@ -71,11 +77,13 @@ export function checkConservation(lab: Lab, mms: MmStruct[], liveActors: ActorSp
   const { warn, bug: bugs } = readWarnings(m);
   for (const [site, n] of Object.entries(bugs)) {
     if (n) lab.violation(ORACLE.O2, -1, -1, VIOLATION_KIND.BUG, n, 0, 0, siteCode(site));
+    if (n) trusted = false;
   }
   // The model's KASAN (fault stats-after-put, kernel-notes 4.12): a struct page touched after the
   // final put freed it. The WARN site counts the hits; any is a conservation violation.
   const kasan = warn['kasan: use-after-free'] ?? 0;
   if (kasan > 0) lab.violation(ORACLE.O2, -1, -1, VIOLATION_KIND.KASAN_USE_AFTER_FREE, kasan);
+  return trusted;
 }
 
 /** O2 after teardown: every frame is back in the allocator (DAX frames hold only their driver ref). */
