@@ -4,7 +4,8 @@
  * Extension point: each topic is an entry of LIST_TOPICS (or added with registerListTopic before
  * the CLI is created).
  */
-import { ERAS } from '../mem/layout.js';
+import { ERA_ALIASES, ERAS } from '../mem/layout.js';
+import { ERA_SPECS } from '../kernel/era/index.js';
 import { EMBEDDED_SCENARIOS } from '../scenario/load.js';
 import { FAULTS } from '../scenario/faults.js';
 import { POLICIES, SAFE_POLICIES, type Policy } from '../scenario/schema.js';
@@ -25,11 +26,14 @@ const POLICY_TEXT: Record<Policy, string> = {
   'refuse-longterm': 'refuse writable longterm pins on file mappings up front (>= v6.5)',
 };
 
-const ERA_TEXT: Record<Era, string> = {
-  'seed-2019': 'GUP_PIN_COUNTING_BIAS on the head refcount for every page (1 GB pages overflow after ~8 pins)',
-  'v5.7': 'hpage_pinned_refcount for compound pages of order >= 2',
-  'v6.3': 'folio->_pincount for every large folio',
-};
+/** An era's line: what it is, which tree, and the catalogue bugs that are its native code. */
+function eraText(e: Era): string {
+  const spec = ERA_SPECS[e];
+  const aliases = Object.entries(ERA_ALIASES).filter(([, real]) => real === e).map(([old]) => old);
+  return `${spec.title}; follows ${spec.tree}` +
+    (spec.native.length ? `; native bugs: ${spec.native.join(', ')}` : '; no native catalogue bug') +
+    (aliases.length ? ` (also: ${aliases.join(', ')})` : '');
+}
 
 export const LIST_TOPICS: Record<string, ListTopic> = {
   scenarios: {
@@ -42,8 +46,8 @@ export const LIST_TOPICS: Record<string, ListTopic> = {
       POLICIES.map((p) => [p, POLICY_TEXT[p] + ((SAFE_POLICIES as readonly string[]).includes(p) ? '' : ' [unsafe]')]),
   },
   eras: {
-    description: 'pin-accounting eras (--era)',
-    rows: () => ERAS.map((e) => [e, ERA_TEXT[e]]),
+    description: 'kernels, each one tree or posting (--era)',
+    rows: () => ERAS.map((e) => [e, eraText(e)]),
   },
   faults: {
     description: 'the fault catalogue: historical bugs as switches in the real protocol code (--fault)',

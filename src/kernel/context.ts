@@ -1,5 +1,6 @@
 import { type Mem } from '../mem/mem.js';
 import { current } from './current.js';
+import { ERA_SPECS, type EraSpec } from './era/index.js';
 import {
   type Era, type Layout, MAX_BUG_SITES, MAX_WARN_SITES, VMSTAT_ITEMS, VMSTAT_STRIDE, type VmstatItem,
 } from '../mem/layout.js';
@@ -23,6 +24,11 @@ export const WARN_SITES = [
   'unpin_user_pages:IS_ERR_VALUE',
   'page_ref_unfreeze:nonzero',
   'mmap_assert_locked',
+  // v6.3/mm/gup.c:2103 is_valid_gup_args(), one site per check.
+  'is_valid_gup_args:internal flag',
+  'is_valid_gup_args:FOLL_GET|FOLL_PIN',
+  'is_valid_gup_args:FOLL_LONGTERM without FOLL_PIN',
+  'is_valid_gup_args:no pages',
   // cc5095747edf: ext4_writepage() WARNs and clears the dirty bit of a page dirtied without buffers.
   'ext4_writepage:!page_has_buffers',
   // Model-only: a bounded wait for PG_writeback to clear gave up (the kernel would sleep on).
@@ -96,9 +102,14 @@ export class KernelContext {
   pinCheck: ((page: number, evaluate: () => boolean) => boolean) | null = null;
   /**
    * >= v6.5 (8ac268436e6d / a6e79df92e4a): refuse FOLL_LONGTERM | FOLL_WRITE on file mappings —
-   * -EFAULT from check_vma_flags(), and gup-fast leaves such file pages to the slow path.
+   * -EFAULT from check_vma_flags(), and gup-fast leaves such file pages to the slow path. The
+   * era's value (EraSpec.refuseLongtermFile); a test may turn it on in an older era.
    */
-  refuseLongtermFile = false;
+  refuseLongtermFile: boolean;
+  /** What this era's kernel is (src/kernel/era/): read by the engine instead of the era's name. */
+  readonly spec: EraSpec;
+  /** Faults of the catalogue on in this thread: the run's, and the era's native bugs. */
+  readonly faults: ReadonlySet<string>;
   /**
    * Bound on the model's sleeps for PG_writeback to clear (wait_for_stable_page on a write fault,
    * truncate waiting out writeback), ms. The kernel sleeps unbounded; a timeout WARNs.
@@ -109,18 +120,38 @@ export class KernelContext {
     readonly mem: Mem,
     readonly era: Era,
     readonly cpu: number,
-    readonly faults: ReadonlySet<string> = new Set(),
+    faults: ReadonlySet<string> = new Set(),
+    /** Turn the era's native bugs on (the default: the era is its tree, bugs included). */
+    nativeBugs = true,
   ) {
     this.layout = mem.layout;
+    this.spec = ERA_SPECS[era];
+    this.refuseLongtermFile = this.spec.refuseLongtermFile;
+    this.faults = new Set(nativeBugs ? [...faults, ...this.spec.native] : faults);
     if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.layout.config.nrCpus) {
       throw new RangeError(`KernelContext: cpu ${cpu} outside [0, ${this.layout.config.nrCpus})`);
     }
-    this.noFaults = faults.size === 0;
+    this.noFaults = this.faults.size === 0;
+    this.fastSmallPath = !this.faults.has('plain-refcount') && !this.faults.has('gup-fast-no-recheck');
+    this.unpinSmallPath = !this.faults.has('plain-refcount') && !this.faults.has('stats-after-put');
     this.vmstatBase = this.layout.vmstatOff + cpu * Math.ceil(VMSTAT_ITEMS.length / VMSTAT_STRIDE) * VMSTAT_STRIDE;
   }
 
   /** No fault is enabled: hot paths test this one field before looking a fault up. */
   readonly noFaults: boolean;
+  /**
+   * gup-fast may take its specialised small-page loop: no fault that changes the grab or the
+   * re-check (plain-refcount, gup-fast-no-recheck) is on. Native era bugs on other paths keep it.
+   */
+  readonly fastSmallPath: boolean;
+  /** unpin_user_pages() may take its specialised small-page loop (no plain-refcount, stats-after-put). */
+  readonly unpinSmallPath: boolean;
+  /**
+   * The model's KASAN (fault stats-after-put's detector: a struct page read after the final put
+   * must not find the frame freed or reused). Costs three loads per unpin; the GUP benchmark
+   * turns it off to time the kernel's own accesses.
+   */
+  kasan = true;
 
   /** A fault of the fault catalogue is enabled in this run. */
   fault(name: string): boolean {

@@ -8,9 +8,9 @@
 import * as layoutMod from '../mem/layout.js';
 import { MM, MMF_HAS_PINNED, VMA_KIND, VM_READ, VM_WRITE, ZONE } from '../mem/layout.js';
 import * as constantsMod from './constants.js';
-import { EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, FOLL_FORCE, FOLL_REMOTE, FOLL_TOUCH } from './constants.js';
+import { EAGAIN, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, FOLL_FORCE, FOLL_REMOTE, FOLL_TOUCH, FOLL_TRIED } from './constants.js';
 import { current } from './current.js';
-import { type KernelContext, VMSTAT } from './context.js';
+import { type KernelContext, VMSTAT, type WarnSite } from './context.js';
 import { handle_mm_fault, leaf_ptl } from './fault.js';
 import { migrate_page } from './migrate.js';
 import {
@@ -28,7 +28,7 @@ import { put_compound_head, try_grab_compound_head, try_grab_page } from './pin.
 // function's identity at every call), a dozen loads per call of the hot path; a module's own
 // `const` is folded into it. pin.ts and page.ts do the same (scripts/bench-gup.ts measures it).
 const { PAGE_SHIFT, PG, STRUCT_PAGE_WORDS, folioHead } = layoutMod;
-const { FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, GUP_FAST_ALLOWED_FLAGS, GUP_PIN_COUNTING_BIAS } = constantsMod;
+const { FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, GUP_PIN_COUNTING_BIAS } = constantsMod;
 const { _PAGE_DEVMAP, _PAGE_HUGE, _PAGE_PRESENT, _PAGE_RW } = pgtableMod;
 const { put_page_refs_last } = pageMod;
 const { __put_compound_head, __try_grab_compound_head } = pinMod;
@@ -51,6 +51,16 @@ function vpnRange(k: KernelContext, start: number, nr: number): number {
 /** folio_is_longterm_pinnable(): not in ZONE_MOVABLE/CMA. The fault longterm-in-cma ignores it. */
 function is_longterm_pinnable(head: number): boolean {
   return page_zonenum(head) !== ZONE.MOVABLE || current.fault('longterm-in-cma');
+}
+
+/**
+ * gup-fast's FOLL_LONGTERM zone test (v5.7 try_grab_compound_head: is_migrate_cma_page; v6.3
+ * try_grab_folio: is_longterm_pinnable_page): a CMA/movable page is left to the slow path, which
+ * migrates it. The 2019 postings have no such test (fault gup-fast-longterm-cma, native there):
+ * a page already mapped in CMA is pinned where it is.
+ */
+function fast_longterm_pinnable(k: KernelContext, head: number): boolean {
+  return k.fault('gup-fast-longterm-cma') || is_longterm_pinnable(head);
 }
 
 /**
@@ -174,25 +184,54 @@ function release_pages(pages: PageArray, off: number, n: number, flags: number):
   }
 }
 
+/** migrate_pages() passes over a folio that returned -EAGAIN (NR_MAX_MIGRATE_PAGES_RETRY, mm/migrate.c). */
+const NR_MAX_MIGRATE_PAGES_RETRY = 10;
+
+/** migrate_pages(MIGRATE_SYNC, MR_LONGTERM_PIN) of the collected heads: true if every one moved. */
+function migrate_longterm_pages(heads: Set<number>): boolean {
+  let ok = true;
+  for (const head of heads) {
+    let ret = migrate_page(head);
+    for (let pass = 1; ret === -EAGAIN && pass < NR_MAX_MIGRATE_PAGES_RETRY; pass++) ret = migrate_page(head);
+    if (ret !== 0) ok = false;
+  }
+  return ok;
+}
+
 /**
- * __gup_longterm_locked(): for FOLL_LONGTERM, pin, then migrate anything in ZONE_MOVABLE/CMA
- * out and pin again (check_and_migrate_movable_pages); DAX was refused in check_vma_flags.
+ * __gup_longterm_locked(): for FOLL_LONGTERM, pin, then move anything in ZONE_MOVABLE/CMA out and
+ * pin again; DAX was refused in check_vma_flags. As each era's tree has it (EraSpec.longtermLoop):
+ *  - the pins are dropped with unpin_user_page() (v6.3/mm/gup.c:1996), or with put_page() under
+ *    cma-unpin-put-page, native in rfc-2019 and v5.7 (v5.7/mm/gup.c:1711): a small page keeps 1023
+ *    of its bias, a v5.7 huge page its hpage_pinned_refcount, and its migration then fails;
+ *  - a failed migration re-pins without migrating under cma-migrate-fail-repin (`migrate_allow =
+ *    false`, v5.7/mm/gup.c:1722), so the pin holds in CMA; v6.3+ returns -ENOMEM at the first
+ *    failure (:2013); the 2019 loop without its fault tries again, up to the retry bound.
  */
 function __gup_longterm_locked(mm: MmStruct, vpn: number, nr: number, pages: PageArray | null, off: number, flags: number): number {
   if ((flags & FOLL_LONGTERM) === 0 || pages === null) return __get_user_pages_locked(mm, vpn, nr, pages, off, flags);
+  const k = current;
+  let migrateAllow = true;
   for (let attempt = 0; ; attempt++) {
     const rc = __get_user_pages_locked(mm, vpn, nr, pages, off, flags);
-    if (rc <= 0) return rc;
+    if (rc <= 0 || !migrateAllow) return rc;
     const movable = new Set<number>();
     for (let i = 0; i < rc; i++) {
       const head = compound_head(pages[off + i]!);
       if (!is_longterm_pinnable(head)) movable.add(head);
     }
     if (movable.size === 0) return rc;
-    release_pages(pages, off, rc, flags);
+    if (k.fault('cma-unpin-put-page')) {
+      for (let i = 0; i < rc; i++) put_page(pages[off + i]!);
+    } else {
+      release_pages(pages, off, rc, flags);
+    }
     if (attempt >= LONGTERM_MIGRATE_RETRIES) return -ENOMEM;
-    current.vmstatAdd(VMSTAT.longterm_migrate_retry, 1);
-    for (const head of movable) migrate_page(head);
+    k.vmstatAdd(VMSTAT.longterm_migrate_retry, 1);
+    if (!migrate_longterm_pages(movable)) {
+      if (k.fault('cma-migrate-fail-repin')) migrateAllow = false;
+      else if (k.spec.longtermLoop === 'v6.3') return -ENOMEM;
+    }
   }
 }
 
@@ -246,24 +285,28 @@ function gup_fast(k: KernelContext, mm: MmStruct, vpn0: number, nr: number, flag
   const write = (flags & FOLL_WRITE) !== 0;
   const longterm = (flags & FOLL_LONGTERM) !== 0;
   const recheck = !k.fault('gup-fast-no-recheck');
+  const recheckPmd = k.spec.fastRecheckPmd;
   let i = 0;
-  // The specialised loop has no fault switches (plain-refcount, unbalanced-undo, stats-after-put,
-  // gup-fast-no-recheck live on the general path): any fault enabled walks the general path.
-  if (m.hook === null && k.noFaults === true && !longterm) {
+  // The specialised loop has no switch for the faults that change the grab or the re-check
+  // (plain-refcount, gup-fast-no-recheck: KernelContext.fastSmallPath); they walk the general path.
+  if (m.hook === null && k.fastSmallPath === true && !longterm) {
     i = gup_pte_range_small(k, mm, vpn0, nr, flags, pages, off);
     if (i < 0) return ~i;
   }
   while (i < nr) {
     const vpn = vpn0 + i;
     const pteIdx = pt.pteBase + vpn;
+    // v6.3+: gup_pmd_range() reads the PMD before the PTE table under it, and re-checks it later.
+    const pmdIdx = recheckPmd ? pt.pmd(vpn) : 0;
+    const pmdSeen = recheckPmd ? m.load(pmdIdx) : 0;
     const pte = m.load(pteIdx);
     if (pte === 0) {
       // No PTE: a hugetlb leaf at the PMD or PUD level, or nothing mapped.
-      const pmdIdx = pt.pmd(vpn);
-      const pmd = m.load(pmdIdx);
+      const leafIdx = pt.pmd(vpn);
+      const pmd = m.load(leafIdx);
       let n = 0;
       if ((pmd & _PAGE_HUGE) !== 0) {
-        n = gup_huge(pmdIdx, pmd, 9, vpn, nr - i, flags, pages, off + i);
+        n = gup_huge(leafIdx, pmd, 9, vpn, nr - i, flags, pages, off + i);
       } else {
         const pudIdx = pt.pud(vpn);
         const pud = m.load(pudIdx);
@@ -278,11 +321,11 @@ function gup_fast(k: KernelContext, mm: MmStruct, vpn0: number, nr: number, flag
     const page = pte >>> 7;
     const head = __try_grab_compound_head(k, page, 1, flags);
     if (head < 0) break;
-    if (longterm && (!is_longterm_pinnable(head) || (write && !gup_fast_folio_allowed(head)))) {
+    if (longterm && (!fast_longterm_pinnable(k, head) || (write && !gup_fast_folio_allowed(head)))) {
       put_compound_head(head, 1, flags);
       break;
     }
-    if (recheck && m.load(pteIdx) !== pte) {
+    if (recheck && ((recheckPmd && m.load(pmdIdx) !== pmdSeen) || m.load(pteIdx) !== pte)) {
       k.vmstatAdd(VMSTAT.gup_fast_pte_changed, 1);
       undo_grab(head, 1, flags);
       break;
@@ -308,14 +351,21 @@ function gup_fast(k: KernelContext, mm: MmStruct, vpn0: number, nr: number, flag
 function gup_pte_range_small(k: KernelContext, mm: MmStruct, vpn0: number, nr: number, flags: number, pages: PageArray, off: number): number {
   const i32 = k.mem.i32;
   const pteIdx0 = mm.pt.pteBase + vpn0;
+  const pmdBase = mm.pt.pmdBase;
   const pteWant = _PAGE_PRESENT | ((flags & FOLL_WRITE) !== 0 ? _PAGE_RW : 0);
   const smallStart = k.layout.smallStart;
   const refBase = k.layout.pageOff + PG.REFCOUNT;
   const pageWords = STRUCT_PAGE_WORDS;
   const pin = (flags & FOLL_PIN) !== 0;
-  const refs = pin ? GUP_PIN_COUNTING_BIAS : 1;
+  // v6.3+: try_get_folio(+1), then folio_ref_add(+1023); before: one RMW of the whole bias.
+  const twoStep = pin && k.spec.twoStepSmallPin;
+  const refs = pin && !twoStep ? GUP_PIN_COUNTING_BIAS : 1;
+  const recheckPmd = k.spec.fastRecheckPmd;
   let i = 0;
   for (; i < nr; i++) {
+    const vpn = vpn0 + i;
+    // gup_pmd_range() reads the PMD once per table; the re-check compares against that value.
+    const pmd = recheckPmd ? Atomics.load(i32, pmdBase + (vpn >>> 9)) : 0;
     const pte = Atomics.load(i32, pteIdx0 + i);
     if ((pte & pteWant) !== pteWant) break;
     const page = pte >>> 7;
@@ -329,7 +379,8 @@ function gup_pte_range_small(k: KernelContext, mm: MmStruct, vpn0: number, nr: n
       seen = Atomics.compareExchange(i32, idx, v, (v + refs) | 0);
     }
     if (seen !== v) break;
-    if (Atomics.load(i32, pteIdx0 + i) !== pte) {
+    if (twoStep) Atomics.add(i32, idx, GUP_PIN_COUNTING_BIAS - 1);
+    if ((recheckPmd && Atomics.load(i32, pmdBase + (vpn >>> 9)) !== pmd) || Atomics.load(i32, pteIdx0 + i) !== pte) {
       if (pin) k.vmstatAdd(NR_FOLL_PIN_ACQUIRED, i + 1);
       k.vmstatAdd(VMSTAT.gup_fast_pte_changed, 1);
       undo_grab(page, 1, flags);
@@ -348,7 +399,7 @@ function gup_pte_range_small(k: KernelContext, mm: MmStruct, vpn0: number, nr: n
  */
 function internal_get_user_pages_fast(mm: MmStruct, start: number, nr_pages: number, gup_flags: number, pages: PageArray): number {
   const k = current;
-  if (k.WARN_ON_ONCE((gup_flags & ~GUP_FAST_ALLOWED_FLAGS) !== 0, 'internal_get_user_pages_fast:flags')) return -EINVAL;
+  if (k.WARN_ON_ONCE((gup_flags & ~k.spec.fastAllowedFlags) !== 0, 'internal_get_user_pages_fast:flags')) return -EINVAL;
   if (!(nr_pages > 0)) return 0;
   const vpn = vpnRange(k, start, nr_pages);
   if (vpn < 0) return -EFAULT;
@@ -375,13 +426,68 @@ function slow_entry(mm: MmStruct, start: number, nr_pages: number, gup_flags: nu
 // ---- the exported family -----------------------------------------------------------------
 
 /**
+ * One exported entry point's argument check, as its era's tree has it (EraSpec.gupArgRules).
+ * Returns the flags to use, or INVALID.
+ *
+ *  - rfc-2019 rules (the postings, v5.7): a get_* entry WARNs on FOLL_PIN, a pin_* entry on
+ *    FOLL_GET, and returns -EINVAL.
+ *  - is_valid_gup_args (v6.3/mm/gup.c:2103-2155): a caller's FOLL_PIN, FOLL_TRIED or FOLL_REMOTE
+ *    (internal only), FOLL_GET and FOLL_PIN together, FOLL_LONGTERM without FOLL_PIN, or GET/PIN
+ *    without a pages array: one WARN each, and the entry returns `invalid` (-EINVAL, or 0 for
+ *    pin_user_pages and pin_user_pages_remote: v6.3/mm/gup.c:3121, 3152).
+ */
+const INVALID = -1;
+interface Entry {
+  readonly pin: boolean;
+  /** The flags the entry sets (is_valid_gup_args' to_set). */
+  readonly toSet: number;
+  /** What the entry returns for invalid arguments under is_valid_gup_args. */
+  readonly invalid: number;
+  readonly site: WarnSite;
+}
+
+function gup_args(e: Entry, gup_flags: number, pages: PageArray | null): number {
+  const k = current;
+  if (k.spec.gupArgRules === 'rfc-2019') {
+    if (k.WARN_ON_ONCE((gup_flags & (e.pin ? FOLL_GET : FOLL_PIN)) !== 0, e.site)) return INVALID;
+    return gup_flags | e.toSet;
+  }
+  if (k.WARN_ON_ONCE((gup_flags & (FOLL_PIN | FOLL_TRIED | FOLL_REMOTE)) !== 0, 'is_valid_gup_args:internal flag')) return INVALID;
+  const flags = gup_flags | e.toSet;
+  if (k.WARN_ON_ONCE((flags & (FOLL_PIN | FOLL_GET)) === (FOLL_PIN | FOLL_GET), 'is_valid_gup_args:FOLL_GET|FOLL_PIN')) return INVALID;
+  if (k.WARN_ON_ONCE((flags & FOLL_PIN) === 0 && (flags & FOLL_LONGTERM) !== 0, 'is_valid_gup_args:FOLL_LONGTERM without FOLL_PIN')) return INVALID;
+  if (k.WARN_ON_ONCE((flags & (FOLL_GET | FOLL_PIN)) !== 0 && pages === null, 'is_valid_gup_args:no pages')) return INVALID;
+  return flags;
+}
+
+/** The value an entry returns for arguments its era refuses. */
+function invalid(e: Entry): number {
+  return current.spec.gupArgRules === 'rfc-2019' ? -EINVAL : e.invalid;
+}
+
+const GUP_FAST: Entry = { pin: false, toSet: FOLL_GET, invalid: -EINVAL, site: 'get_user_pages_fast:FOLL_PIN' };
+const PUP_FAST: Entry = { pin: true, toSet: FOLL_PIN, invalid: -EINVAL, site: 'pin_user_pages_fast:FOLL_GET' };
+const PLP_FAST: Entry = { pin: true, toSet: FOLL_PIN | FOLL_LONGTERM, invalid: -EINVAL, site: 'pin_longterm_pages_fast:FOLL_GET' };
+const GUP: Entry = { pin: false, toSet: FOLL_TOUCH, invalid: -EINVAL, site: 'get_user_pages:FOLL_PIN' };
+const GUP_REMOTE: Entry = { pin: false, toSet: FOLL_TOUCH | FOLL_REMOTE, invalid: -EINVAL, site: 'get_user_pages_remote:FOLL_PIN' };
+const PUP: Entry = { pin: true, toSet: FOLL_PIN, invalid: 0, site: 'pin_user_pages:FOLL_GET' };
+const PLP: Entry = { pin: true, toSet: FOLL_PIN | FOLL_LONGTERM, invalid: 0, site: 'pin_longterm_pages:FOLL_GET' };
+const PUP_REMOTE: Entry = { pin: true, toSet: FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE, invalid: 0, site: 'pin_user_pages_remote:FOLL_GET' };
+const PLP_REMOTE: Entry = {
+  pin: true, toSet: FOLL_PIN | FOLL_LONGTERM | FOLL_TOUCH | FOLL_REMOTE, invalid: 0, site: 'pin_longterm_pages_remote:FOLL_GET',
+};
+
+/**
  * get_user_pages_fast() — take plain (FOLL_GET) references without mmap_lock, falling back to the
  * slow path. Case 4 (struct page manipulation only). FOLL_PIN from a caller: WARN, -EINVAL.
  * Returns the number of pages taken (maybe fewer than asked), 0 for nr_pages <= 0, or -errno.
  */
 export function get_user_pages_fast(mm: MmStruct, start: number, nr_pages: number, gup_flags: number, pages: PageArray): number {
-  if (current.WARN_ON_ONCE((gup_flags & FOLL_PIN) !== 0, 'get_user_pages_fast:FOLL_PIN')) return -EINVAL;
-  return internal_get_user_pages_fast(mm, start, nr_pages, gup_flags, pages);
+  const flags = gup_args(GUP_FAST, gup_flags, pages);
+  if (flags === INVALID) return invalid(GUP_FAST);
+  // The postings' gup-fast takes a plain reference with neither flag set; v5.7 sets FOLL_GET
+  // (v5.7/mm/gup.c:2861): the same reference.
+  return internal_get_user_pages_fast(mm, start, nr_pages, current.spec.gupArgRules === 'rfc-2019' ? gup_flags : flags, pages);
 }
 
 /**
@@ -389,62 +495,76 @@ export function get_user_pages_fast(mm: MmStruct, start: number, nr_pages: numbe
  * Case 1 (DIO), not Case 2 (RDMA). FOLL_GET from a caller: WARN, -EINVAL.
  */
 export function pin_user_pages_fast(mm: MmStruct, start: number, nr_pages: number, gup_flags: number, pages: PageArray): number {
-  if (current.WARN_ON_ONCE((gup_flags & FOLL_GET) !== 0, 'pin_user_pages_fast:FOLL_GET')) return -EINVAL;
-  return internal_get_user_pages_fast(mm, start, nr_pages, gup_flags | FOLL_PIN, pages);
+  const flags = gup_args(PUP_FAST, gup_flags, pages);
+  if (flags === INVALID) return invalid(PUP_FAST);
+  return internal_get_user_pages_fast(mm, start, nr_pages, flags, pages);
 }
 
 /**
  * pin_longterm_pages_fast() — FOLL_PIN | FOLL_LONGTERM without mmap_lock. Case 2 (RDMA): CMA and
- * movable pages are migrated before the pin holds; DAX refuses with -EOPNOTSUPP.
+ * movable pages are migrated before the pin holds; DAX refuses with -EOPNOTSUPP. The postings'
+ * name; from v5.7 it is pin_user_pages_fast(FOLL_LONGTERM), which is what it does there.
  */
 export function pin_longterm_pages_fast(mm: MmStruct, start: number, nr_pages: number, gup_flags: number, pages: PageArray): number {
-  if (current.WARN_ON_ONCE((gup_flags & FOLL_GET) !== 0, 'pin_longterm_pages_fast:FOLL_GET')) return -EINVAL;
-  return internal_get_user_pages_fast(mm, start, nr_pages, gup_flags | FOLL_PIN | FOLL_LONGTERM, pages);
+  const flags = gup_args(PLP_FAST, gup_flags, pages);
+  if (flags === INVALID) return invalid(PLP_FAST);
+  return internal_get_user_pages_fast(mm, start, nr_pages, flags, pages);
 }
 
 /**
  * get_user_pages() — FOLL_GET references with mmap_lock held by the caller (Case 4). `pages` may be
- * null (fault in only). FOLL_PIN from a caller: WARN, -EINVAL.
+ * null (fault in only). FOLL_PIN from a caller: WARN, -EINVAL (and, under is_valid_gup_args,
+ * FOLL_LONGTERM without FOLL_PIN too).
  */
 export function get_user_pages(mm: MmStruct, start: number, nr_pages: number, gup_flags: number, pages: PageArray | null): number {
-  if (current.WARN_ON_ONCE((gup_flags & FOLL_PIN) !== 0, 'get_user_pages:FOLL_PIN')) return -EINVAL;
-  return slow_entry(mm, start, nr_pages, gup_flags | FOLL_TOUCH, pages, true);
+  const flags = gup_args(GUP, gup_flags, pages);
+  if (flags === INVALID) return invalid(GUP);
+  return slow_entry(mm, start, nr_pages, flags, pages, true);
 }
 
 /** get_user_pages_remote() — as get_user_pages() on another process's mm (caller holds its mmap_lock). */
 export function get_user_pages_remote(mm: MmStruct, start: number, nr_pages: number, gup_flags: number, pages: PageArray | null): number {
-  if (current.WARN_ON_ONCE((gup_flags & FOLL_PIN) !== 0, 'get_user_pages_remote:FOLL_PIN')) return -EINVAL;
-  return slow_entry(mm, start, nr_pages, gup_flags | FOLL_TOUCH | FOLL_REMOTE, pages, true);
+  const flags = gup_args(GUP_REMOTE, gup_flags, pages);
+  if (flags === INVALID) return invalid(GUP_REMOTE);
+  return slow_entry(mm, start, nr_pages, flags, pages, true);
 }
 
-/** pin_user_pages() — FOLL_PIN with mmap_lock held by the caller (Case 1). FOLL_GET: WARN, -EINVAL. */
+/**
+ * pin_user_pages() — FOLL_PIN with mmap_lock held by the caller (Case 1). FOLL_GET: WARN, and
+ * -EINVAL (rfc-2019, v5.7) or 0 (v6.3+).
+ */
 export function pin_user_pages(mm: MmStruct, start: number, nr_pages: number, gup_flags: number, pages: PageArray | null): number {
-  if (current.WARN_ON_ONCE((gup_flags & FOLL_GET) !== 0, 'pin_user_pages:FOLL_GET')) return -EINVAL;
-  return slow_entry(mm, start, nr_pages, gup_flags | FOLL_PIN, pages, true);
+  const flags = gup_args(PUP, gup_flags, pages);
+  if (flags === INVALID) return invalid(PUP);
+  return slow_entry(mm, start, nr_pages, flags, pages, true);
 }
 
 /** pin_longterm_pages() — FOLL_PIN | FOLL_LONGTERM with mmap_lock held by the caller (Case 2). */
 export function pin_longterm_pages(mm: MmStruct, start: number, nr_pages: number, gup_flags: number, pages: PageArray | null): number {
-  if (current.WARN_ON_ONCE((gup_flags & FOLL_GET) !== 0, 'pin_longterm_pages:FOLL_GET')) return -EINVAL;
-  return slow_entry(mm, start, nr_pages, gup_flags | FOLL_PIN | FOLL_LONGTERM, pages, true);
+  const flags = gup_args(PLP, gup_flags, pages);
+  if (flags === INVALID) return invalid(PLP);
+  return slow_entry(mm, start, nr_pages, flags, pages, true);
 }
 
 /**
- * pin_user_pages_remote() — FOLL_PIN on another process's mm (caller holds its mmap_lock); the
- * seed routes it through __get_user_pages_locked (no longterm migration), as here.
+ * pin_user_pages_remote() — FOLL_PIN on another process's mm (caller holds its mmap_lock). The
+ * postings route it through __get_user_pages_locked (no longterm migration); v6.3 through
+ * __gup_longterm_locked (v6.3/mm/gup.c:3122), which for a non-longterm pin is the same call.
  */
 export function pin_user_pages_remote(mm: MmStruct, start: number, nr_pages: number, gup_flags: number, pages: PageArray | null): number {
-  if (current.WARN_ON_ONCE((gup_flags & FOLL_GET) !== 0, 'pin_user_pages_remote:FOLL_GET')) return -EINVAL;
-  return slow_entry(mm, start, nr_pages, gup_flags | FOLL_TOUCH | FOLL_REMOTE | FOLL_PIN, pages, false);
+  const flags = gup_args(PUP_REMOTE, gup_flags, pages);
+  if (flags === INVALID) return invalid(PUP_REMOTE);
+  return slow_entry(mm, start, nr_pages, flags, pages, current.spec.gupArgRules !== 'rfc-2019');
 }
 
 /**
- * pin_longterm_pages_remote() — FOLL_PIN | FOLL_LONGTERM on another process's mm. Unlike the seed
- * (which skipped it), the model runs the longterm migration loop here, as later kernels do.
+ * pin_longterm_pages_remote() — FOLL_PIN | FOLL_LONGTERM on another process's mm. Unlike the
+ * postings (which skipped it), the model runs the longterm migration loop here, as later kernels do.
  */
 export function pin_longterm_pages_remote(mm: MmStruct, start: number, nr_pages: number, gup_flags: number, pages: PageArray | null): number {
-  if (current.WARN_ON_ONCE((gup_flags & FOLL_GET) !== 0, 'pin_longterm_pages_remote:FOLL_GET')) return -EINVAL;
-  return slow_entry(mm, start, nr_pages, gup_flags | FOLL_LONGTERM | FOLL_REMOTE | FOLL_PIN, pages, true);
+  const flags = gup_args(PLP_REMOTE, gup_flags, pages);
+  if (flags === INVALID) return invalid(PLP_REMOTE);
+  return slow_entry(mm, start, nr_pages, flags, pages, true);
 }
 
 // ---- release -----------------------------------------------------------------------------
@@ -460,8 +580,8 @@ export function unpin_user_pages(pages: PageArray, npages: number): void {
   const k = current;
   if (k.WARN_ON_ONCE(npages < 0, 'unpin_user_pages:IS_ERR_VALUE')) return;
   let i = 0;
-  // stats-after-put moves the statistic behind each put, so any fault keeps put_compound_head's order.
-  if (k.mem.hook === null && k.noFaults === true) i = unpin_user_pages_small(k, pages, npages);
+  // stats-after-put moves the statistic behind each put: put_compound_head keeps that order.
+  if (k.mem.hook === null && k.unpinSmallPath === true) i = unpin_user_pages_small(k, pages, npages);
   for (; i < npages; i++) {
     const page = pages[i]!;
     if (page >= 0) __put_compound_head(k, folioHead(k.layout, page), 1, FOLL_PIN);

@@ -1,6 +1,7 @@
 /** The model of mm, with the kernel's names. */
 export * from './constants.js';
 export * from './context.js';
+export * from './era/index.js';
 export * from './current.js';
 export * from './boot.js';
 export * from './page.js';

@@ -1,12 +1,14 @@
 /**
- * Pin accounting, one switch for three eras (DESIGN.md §3, kernel-notes §2):
+ * Pin accounting, as each era's tree does it (src/kernel/era/, DESIGN.md §3, kernel-notes §2):
  *
- *  - seed-2019: every pinned subpage adds GUP_PIN_COUNTING_BIAS to the head's refcount, compound
- *    pages included; page_dma_pinned() compares the *signed* count, so a 1 GB page overflows into
- *    a false negative after 8 full pins.
+ *  - rfc-2019 (the 2019 postings): every pinned subpage adds GUP_PIN_COUNTING_BIAS to the head's
+ *    refcount, compound pages included. page_dma_pinned() compares the count with the bias
+ *    *unsigned* (GUP_PIN_COUNTING_BIAS is `1UL << 10`): an overflowed count still reads pinned,
+ *    and try_get_compound_head() refuses further pins with a WARN once the count is negative.
  *  - v5.7: compound pages of order >= 2 keep an exact hpage_pinned_refcount in page[2] (+1 on the
- *    refcount per pin); smaller pages keep the bias; the predicate compares the count unsigned.
- *  - v6.3: every large folio (order >= 1) keeps folio->_pincount (page[1]); small pages the bias.
+ *    refcount per pin); smaller pages keep the bias (v5.7/mm/gup.c:82-122).
+ *  - v6.3, v6.18: every large folio keeps folio->_pincount (page[1]); a small page's pin is
+ *    try_get_folio(+1) then folio_ref_add(+1023) (v6.3/mm/gup.c:124-176).
  */
 import * as layoutMod from '../mem/layout.js';
 import * as constantsMod from './constants.js';
@@ -23,24 +25,22 @@ const NR_FOLL_PIN_ACQUIRED = VMSTAT.nr_foll_pin_acquired;
 const NR_FOLL_PIN_RELEASED = VMSTAT.nr_foll_pin_released;
 
 /**
- * The seed-2019 accounting is in force: the era, or the fault bias-hugepage-overflow, which forces
- * it whatever the era (the bias on the head of every page, the signed page_dma_pinned compare).
+ * Smallest order with an exact pin count in force: the era's, or none under the fault
+ * bias-hugepage-overflow, which puts the 2019 bias on the head of every compound page in any era.
  */
-function seed_accounting(k: KernelContext): boolean {
-  return k.era === 'seed-2019' || k.fault('bias-hugepage-overflow');
+function pincount_min_order(k: KernelContext): number {
+  return k.fault('bias-hugepage-overflow') ? Infinity : k.spec.pincountMinOrder;
 }
 
 /** hpage_pincount_available() / folio_has_pincount(): does this head keep an exact pin count? */
 export function hpage_pincount_available(head: number): boolean {
-  const era = current.era;
-  if (seed_accounting(current)) return false;
   const order = compound_order(head);
-  return era === 'v5.7' ? order > 1 : order >= 1;
+  return order !== 0 && order >= pincount_min_order(current);
 }
 
-/** The word holding the exact pin count of `head` in this era (page[2] in v5.7, page[1] in v6.3). */
+/** The word holding the exact pin count of `head` in this era (page[2] in v5.7, page[1] later). */
 export function compound_pincount_ptr(head: number): number {
-  return pw(current.era === 'v5.7' ? head + 2 : head + 1, PG.PINCOUNT);
+  return pw(head + current.spec.pincountPage, PG.PINCOUNT);
 }
 
 export function compound_pincount(head: number): number {
@@ -117,7 +117,14 @@ export function __try_grab_compound_head(k: KernelContext, page: number, refs: n
   // A small page (order 0) is its own head and is counted with the bias in every era.
   if (page >= k.layout.smallStart) {
     if ((flags & FOLL_PIN) === 0) return __try_get_compound_head(k, page, refs) ? page : -1;
-    if (!__try_get_compound_head(k, page, refs * GUP_PIN_COUNTING_BIAS)) return -1;
+    if (k.spec.twoStepSmallPin) {
+      // try_get_folio(page, refs), then folio_ref_add(folio, refs * (GUP_PIN_COUNTING_BIAS - 1))
+      // (v6.3/mm/gup.c:144-164): between the two RMWs the page holds a plain reference only.
+      if (!__try_get_compound_head(k, page, refs)) return -1;
+      k.mem.add(k.layout.pageOff + page * STRUCT_PAGE_WORDS + PG.REFCOUNT, refs * (GUP_PIN_COUNTING_BIAS - 1));
+    } else if (!__try_get_compound_head(k, page, refs * GUP_PIN_COUNTING_BIAS)) {
+      return -1;
+    }
     k.vmstatAdd(NR_FOLL_PIN_ACQUIRED, refs);
     return page;
   }
@@ -131,7 +138,10 @@ function try_grab_folio(k: KernelContext, head: number, refs: number, flags: num
     if (!__try_get_compound_head(k, head, refs)) return -1;
     k.mem.add(compound_pincount_ptr(head), refs);
   } else {
-    if (!__try_get_compound_head(k, head, refs * GUP_PIN_COUNTING_BIAS)) return -1;
+    // Native in rfc-2019 (fault huge-run-one-bias): the huge-page gup-fast paths take one bias
+    // for the whole run of `refs` subpages, each of which is later released with its own unpin.
+    const bias = k.fault('huge-run-one-bias') ? GUP_PIN_COUNTING_BIAS : refs * GUP_PIN_COUNTING_BIAS;
+    if (!__try_get_compound_head(k, head, bias)) return -1;
   }
   k.vmstatAdd(NR_FOLL_PIN_ACQUIRED, refs);
   return head;
@@ -175,7 +185,7 @@ export function __put_compound_head(k: KernelContext, head: number, refs: number
   // Fault stats-after-put (4509b42c3896): the statistics are updated after the put, touching the
   // struct page (page_pgdat) when the final put may already have freed it.
   const statsAfterPut = k.fault('stats-after-put');
-  const gen = statsAfterPut ? k.mem.load(k.layout.pageOff + head * STRUCT_PAGE_WORDS + PG.GEN) : 0;
+  const gen = statsAfterPut && k.kasan ? k.mem.load(k.layout.pageOff + head * STRUCT_PAGE_WORDS + PG.GEN) : 0;
   if (!statsAfterPut) k.vmstatAdd(NR_FOLL_PIN_RELEASED, refs);
   const put = k.fault('plain-refcount') ? plain_put : __put_page_refs;
   // A small page (order 0) keeps the bias in every era.
@@ -201,6 +211,7 @@ function kasan_page_pgdat(k: KernelContext, head: number, gen: number): void {
   const m = k.mem;
   const l = k.layout;
   m.load(l.pageOff + head * STRUCT_PAGE_WORDS + PG.ZONE); // page_pgdat(): the node/zone of the page
+  if (!k.kasan) return;
   const free = ((m.load(l.buddyOff + (head >>> 5)) >>> (head & 31)) & 1) === 0;
   if (free || m.load(l.pageOff + head * STRUCT_PAGE_WORDS + PG.GEN) !== gen) k.WARN_ON_ONCE(true, 'kasan: use-after-free');
 }
@@ -217,21 +228,20 @@ function put_pincount(head: number, pins: number): void {
 }
 
 /**
- * page_dma_pinned() — the seed's predicate. In the seed-2019 era it compares the *signed* head
- * refcount with the bias, so an overflowed count reads as "not pinned"; in later eras it is the
- * old name of page_maybe_dma_pinned().
+ * page_dma_pinned() — the 2019 postings' predicate: `page_ref_count(compound_head(page)) >=
+ * GUP_PIN_COUNTING_BIAS`, where the bias is `1UL << 10`, so C compares *unsigned* and an overflowed
+ * (negative) count still reads as pinned. From v5.7 it is the old name of page_maybe_dma_pinned().
  */
 export function page_dma_pinned(page: number): boolean {
-  if (seed_accounting(current)) return page_ref_count(compound_head(page)) >= GUP_PIN_COUNTING_BIAS;
   return page_maybe_dma_pinned(page);
 }
 
 /**
- * page_maybe_dma_pinned() (v5.7+): exact for pages with a pincount; otherwise the head's refcount
- * compared *unsigned* against the bias, so an overflowed count still reads as pinned. False
- * positives (>= 1024 plain references) are accepted; false negatives are not. In the seed era
- * the function did not exist: it answers as page_dma_pinned() did. When current.pinCheck is set
- * (the O1 oracle) the evaluation goes through it.
+ * page_maybe_dma_pinned() (v5.7+; page_dma_pinned() in rfc-2019): exact for folios with a
+ * pincount; otherwise the head's refcount compared *unsigned* with the bias, so an overflowed
+ * count still reads as pinned (v5.7/include/linux/mm.h, the comment on the unsigned compare).
+ * False positives (>= 1024 plain references) are accepted; false negatives are not. When
+ * current.pinCheck is set (the O1 oracle) the evaluation goes through it.
  */
 export function page_maybe_dma_pinned(page: number): boolean {
   const check = current.pinCheck;
@@ -249,7 +259,6 @@ export function __page_maybe_dma_pinned(page: number): boolean {
   const head = compound_head(page);
   const plain = k.fault('plain-pte-clear');
   const read = (idx: number): number => (plain ? k.mem.plainLoad(idx, 'plain-pte-clear') : k.mem.load(idx));
-  if (seed_accounting(k)) return read(pw(head, PG.REFCOUNT)) >= GUP_PIN_COUNTING_BIAS;
   if (hpage_pincount_available(head)) return read(compound_pincount_ptr(head)) > 0;
   return read(pw(head, PG.REFCOUNT)) >>> 0 >= GUP_PIN_COUNTING_BIAS;
 }

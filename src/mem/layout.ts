@@ -104,9 +104,11 @@ export const VM_READ = 1 << 0;
 export const VM_WRITE = 1 << 1;
 export const VM_SHARED = 1 << 2;
 
-/** Pin-accounting eras (DESIGN.md §3). */
-export const ERAS = ['seed-2019', 'v5.7', 'v6.3'] as const;
+/** The kernels pinlab models, each one tree or posting (DESIGN.md §3; src/kernel/era/ says what each is). */
+export const ERAS = ['rfc-2019', 'v5.7', 'v6.3', 'v6.18'] as const;
 export type Era = (typeof ERAS)[number];
+/** Old era names that still load: `seed-2019` was the name of `rfc-2019` before eras were trees. */
+export const ERA_ALIASES: Readonly<Record<string, Era>> = { 'seed-2019': 'rfc-2019' };
 
 export interface MachineConfig {
   /** Frames in ZONE_NORMAL. */

@@ -3,7 +3,7 @@
  * delay injection and faults. Validated with zod; every error names the field and what it expects.
  */
 import { z } from 'zod';
-import { ERAS } from '../mem/layout.js';
+import { ERA_ALIASES, ERAS } from '../mem/layout.js';
 import { FAULT_NAMES } from './faults.js';
 
 export const POLICIES = ['ignore', 'skip', 'bounce', 'wait', 'revoke', 'refuse-longterm'] as const;
@@ -85,7 +85,8 @@ export const ScenarioSchema = z
     name: z.string().min(1).default('custom'),
     seed: int(0, 2 ** 31 - 1).default(1),
     durationMs: int(1, 24 * 3600 * 1000).default(10_000),
-    era: z.enum(ERAS).default('v6.3'),
+    // Old era names still load (seed-2019 is rfc-2019).
+    era: z.preprocess((v) => (typeof v === 'string' ? (ERA_ALIASES[v] ?? v) : v), z.enum(ERAS)).default('v6.3'),
     policy: z.enum(POLICIES).default('skip'),
     delay: z.enum(DELAYS).default('off'),
     faults: z.array(z.string()).default([]),

@@ -389,7 +389,7 @@ describe('O1 bracket', () => {
     const k = K.boot(
       { huge1gPages: 1, vaPages: 1 << 19, normalFrames: 64, movableFrames: 0, daxFrames: 0, huge2mPages: 0, folioPools: [],
         wordsPerPage: 1, nrMms: 1, maxVmas: 4, nrFiles: 0, filePages: 0, nrCpus: 1 },
-      { era: 'seed-2019' },
+      { era: 'rfc-2019' },
     );
     const lab = Lab.create({ nrActors: 2, ledgerSlots: 4, ringEntries: 8, totalFrames: k.layout.totalFrames, nrFiles: 0, filePages: 0, odpPages: 1, nrMms: 1, vaPages: k.layout.vaPages });
     const o1 = installPinCheckOracle(k, lab);

@@ -1,11 +1,12 @@
 /**
  * page_dma_pinned() / page_maybe_dma_pinned() exact to each pin-accounting era (DESIGN.md §3,
  * kernel-notes §2):
- *   seed-2019  every pin adds GUP_PIN_COUNTING_BIAS to the head refcount, compound pages included;
- *              the predicate compares the *signed* head refcount.
+ *   rfc-2019   every pin adds GUP_PIN_COUNTING_BIAS to the head refcount, compound pages included;
+ *              the predicate compares the head refcount *unsigned* (the bias is 1UL << 10).
  *   v5.7       hpage_pinned_refcount in page[2] for compound order >= 2 (+1 refcount per pin);
- *              the bias otherwise; the predicate compares the refcount *unsigned*.
- *   v6.3       folio->_pincount in page[1] for every large folio (order >= 1); the bias otherwise.
+ *              the bias otherwise (v5.7/mm/gup.c:82-122).
+ *   v6.3, v6.18  folio->_pincount in page[1] for every large folio (order >= 1); the bias otherwise
+ *              (v6.3/mm/gup.c:124-176).
  */
 import { describe, expect, it } from 'vitest';
 import * as K from '../../src/kernel/index.js';
@@ -54,8 +55,7 @@ const rawPincount = (pfn: number): number => K.current.mem.load(K.pw(pfn, PG.PIN
 
 /** Does this era keep an exact pin count for a folio of this order? */
 function exact(era: Era, order: number): boolean {
-  if (era === 'seed-2019') return false;
-  return era === 'v5.7' ? order >= 2 : order >= 1;
+  return order >= K.ERA_SPECS[era].pincountMinOrder;
 }
 
 describe.each(ERAS)('era %s', (era) => {
@@ -97,18 +97,15 @@ describe.each(ERAS)('era %s', (era) => {
       expect(K.readVmstat(k.mem).nr_foll_pin_acquired).toBe(0);
     });
 
-    it(`a refcount forced negative reads ${era === 'seed-2019' ? 'NOT pinned (signed compare)' : 'pinned (unsigned compare)'}`, () => {
+    it('a refcount forced negative reads pinned: the compare is unsigned in every era', () => {
+      // rfc-2019: `page_ref_count(head) >= GUP_PIN_COUNTING_BIAS` with the bias `1UL << 10`
+      // (kernel-src/README.md); v5.7+: the explicit (unsigned) cast of page_maybe_dma_pinned().
       machine(era);
       const { pfns: [p] } = mapped({ length: PAGE, kind: 'anon' });
       for (const bad of [-5, -1, 0x80000000 | 0, -BIAS]) {
         K.current.mem.store(K.pw(p!, PG.REFCOUNT), bad);
-        if (era === 'seed-2019') {
-          expect(K.page_dma_pinned(p!)).toBe(false);
-          expect(K.page_maybe_dma_pinned(p!)).toBe(false); // the seed had only page_dma_pinned
-        } else {
-          expect(K.page_dma_pinned(p!)).toBe(true);
-          expect(K.page_maybe_dma_pinned(p!)).toBe(true);
-        }
+        expect(K.page_dma_pinned(p!)).toBe(true);
+        expect(K.page_maybe_dma_pinned(p!)).toBe(true);
       }
       K.current.mem.store(K.pw(p!, PG.REFCOUNT), 1);
       expect(pinned(p!)).toEqual([false, false]);
@@ -172,13 +169,19 @@ describe.each(ERAS)('era %s', (era) => {
     });
   });
 
-  it(`a 2 MB hugetlb page (order 9) is counted ${era === 'seed-2019' ? 'with the bias' : 'exactly'}`, () => {
+  it(`a 2 MB hugetlb page (order 9) is counted ${era === 'rfc-2019' ? 'with the bias per subpage (slow path)' : 'exactly'}`, () => {
     machine(era);
     const { addr, pfns } = mapped({ length: 512 * PAGE, kind: 'hugetlb' });
     const head = pfns[0]!;
     expect(K.compound_order(head)).toBe(9);
-    const pages = pin(addr, 512);
-    if (era === 'seed-2019') {
+    // rfc-2019's gup-fast takes one bias for the run (native huge-run-one-bias, hugepage-1g.test.ts);
+    // its slow path, try_grab_page() per subpage, adds the bias for each.
+    const pages = new Int32Array(512);
+    const mm = K.mm_of(0);
+    K.mmap_read_lock(mm);
+    expect(K.pin_user_pages(mm, addr, 512, K.FOLL_WRITE, pages)).toBe(512);
+    K.mmap_read_unlock(mm);
+    if (era === 'rfc-2019') {
       expect(K.page_ref_count(head)).toBe(1 + 512 * BIAS);
       expect(K.compound_pincount(head)).toBe(0);
     } else {
@@ -190,5 +193,57 @@ describe.each(ERAS)('era %s', (era) => {
     K.unpin_user_pages(pages, 512);
     expect(K.page_ref_count(head)).toBe(1);
     expect(pinned(head)).toEqual([false, false]);
+  });
+});
+
+/** Record every shared access the model makes (the explore hook), as "kind word" pairs. */
+function trace(fn: () => void): Array<[number, number]> {
+  const seen: Array<[number, number]> = [];
+  K.current.mem.hook = { before: (kind: number, index: number) => void seen.push([kind, index]) };
+  try {
+    fn();
+  } finally {
+    K.current.mem.hook = null;
+  }
+  return seen;
+}
+
+describe('orderings, per era, as the trees have them', () => {
+  it.each(ERAS)('%s: gup-fast of a small page: the PTE and refcount accesses in tree order', (era) => {
+    machine(era);
+    const { addr, pfns: [p] } = mapped({ length: PAGE, kind: 'anon' });
+    const mm = K.mm_of(0);
+    const pte = mm.pt.pte(addr / PAGE);
+    const pmd = mm.pt.pmd(addr / PAGE);
+    const ref = K.pw(p!, PG.REFCOUNT);
+    const pages = new Int32Array(1);
+    const seen = trace(() => expect(K.pin_user_pages_fast(mm, addr, 1, K.FOLL_WRITE, pages)).toBe(1));
+    const onWords = seen.filter(([, i]) => i === pte || i === ref || i === pmd).map(([kind, i]) => `${kind === 2 ? 'rmw' : 'load'} ${i === pte ? 'pte' : i === pmd ? 'pmd' : 'ref'}`);
+    if (K.ERA_SPECS[era].twoStepSmallPin) {
+      // v6.3/mm/gup.c:2395-2421: read the PTE, try_get_folio (+1), folio_ref_add (+1023), then re-check the PMD and the PTE.
+      expect(onWords).toEqual(['load pmd', 'load pte', 'rmw ref', 'rmw ref', 'load pmd', 'load pte']);
+    } else {
+      // v5.7/mm/gup.c:2187-2230: read the PTE, one RMW of the whole bias, re-read the PTE.
+      expect(onWords).toEqual(['load pte', 'rmw ref', 'load pte']);
+    }
+    expect(K.page_ref_count(p!)).toBe(1 + BIAS);
+  });
+
+  it.each(ERAS)('%s: unpin_user_page updates nr_foll_pin_released %s the final put', (era) => {
+    // rfc-2019 and v5.7 (v5.7/mm/gup.c:244-248): after page_ref_sub_and_test(); v6.3 gup_put_folio
+    // (v6.3/mm/gup.c:180-192): before. The model's vmstat is per-cpu, so the order shows in
+    // whether the final put is followed by a read of the struct page (page_pgdat).
+    const k = machine(era);
+    const { addr, pfns: [p] } = mapped({ length: PAGE, kind: 'anon' });
+    const pages = pin(addr, 1);
+    expect(K.do_munmap(K.mm_of(0), addr, PAGE)).toBe(0); // the pin is the last reference
+    const ref = K.pw(p!, PG.REFCOUNT);
+    const zone = K.pw(p!, PG.ZONE);
+    const seen = trace(() => K.unpin_user_page(pages[0]!));
+    const put = seen.findIndex(([, i]) => i === ref);
+    expect(put).toBeGreaterThanOrEqual(0);
+    const readAfter = seen.slice(put + 1).some(([, i]) => i === zone);
+    expect(readAfter).toBe(K.ERA_SPECS[era].native.includes('stats-after-put'));
+    expect(K.readVmstat(k.mem).nr_foll_pin_released).toBe(1);
   });
 });

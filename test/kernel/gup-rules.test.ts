@@ -1,7 +1,8 @@
 /**
- * The seed's API rules (DESIGN.md §3, kernel-notes §1), one test per rule and per function of the
- * get_user_pages / pin_user_pages family. Every test boots its own small machine (era v6.3 unless
- * stated), so tests are independent.
+ * The API rules (DESIGN.md §3, kernel-notes §1), one test per rule and per function of the
+ * get_user_pages / pin_user_pages family. The argument rules of the 2019 postings (and v5.7) run on
+ * rfc-2019; v6.3's is_valid_gup_args rules are in gup-args-v6.test.ts. Every test boots its own small
+ * machine (era v6.3 unless stated), so tests are independent.
  */
 import { describe, expect, it } from 'vitest';
 import * as K from '../../src/kernel/index.js';
@@ -116,7 +117,7 @@ function anon(mm: K.MmStruct, nr: number, extra: Partial<K.MmapRequest> = {}): n
 
 describe('a caller passing FOLL_PIN to get_user_pages*() gets -EINVAL and one WARN', () => {
   it.each(GETS)('$name', (g) => {
-    const k = machine();
+    const k = machine('rfc-2019');
     const mm = mmFor(g);
     const addr = anon(mm, 4);
     populate(mm, addr, 4);
@@ -139,7 +140,7 @@ describe('a caller passing FOLL_PIN to get_user_pages*() gets -EINVAL and one WA
 
 describe('a caller passing FOLL_GET to a pin function gets -EINVAL and a WARN', () => {
   it.each(PINS)('$name', (g) => {
-    const k = machine();
+    const k = machine('rfc-2019');
     const mm = mmFor(g);
     const addr = anon(mm, 4);
     populate(mm, addr, 4);
@@ -167,7 +168,7 @@ describe('gup-fast accepts only FOLL_WRITE | FOLL_LONGTERM | FOLL_PIN', () => {
     const rejected = Object.entries(K.FOLL_FLAGS).filter(([, v]) => (v & K.GUP_FAST_ALLOWED_FLAGS) === 0 && v !== own);
 
     it(`${g.name}: every other flag is -EINVAL + WARN internal_get_user_pages_fast:flags`, () => {
-      const k = machine();
+      const k = machine('rfc-2019');
       const mm = mmFor(g);
       const addr = anon(mm, 2);
       populate(mm, addr, 2);
@@ -185,7 +186,7 @@ describe('gup-fast accepts only FOLL_WRITE | FOLL_LONGTERM | FOLL_PIN', () => {
     });
 
     it(`${g.name}: FOLL_FORCE is refused, the allowed flags are not`, () => {
-      const k = machine();
+      const k = machine('rfc-2019');
       const mm = mmFor(g);
       const addr = anon(mm, 2);
       populate(mm, addr, 2);
@@ -203,7 +204,7 @@ describe('gup-fast accepts only FOLL_WRITE | FOLL_LONGTERM | FOLL_PIN', () => {
   }
 
   it.each(SLOWS)('the slow path accepts FOLL_FORCE: $name', (g) => {
-    const k = machine();
+    const k = machine('rfc-2019');
     const mm = mmFor(g);
     const addr = anon(mm, 2);
     const pages = sentinel(2);
@@ -317,7 +318,7 @@ describe('a gup-fast that pinned k pages before the slow path failed returns k',
 
 describe('FOLL_PIN with no pages array is a BUG', () => {
   it.each(SLOWS.filter((g) => g.pin))('$name', (g) => {
-    const k = machine();
+    const k = machine('rfc-2019');
     const mm = mmFor(g);
     const addr = anon(mm, 4);
     populate(mm, addr, 4);
@@ -338,7 +339,7 @@ describe('FOLL_PIN with no pages array is a BUG', () => {
   });
 
   it.each(SLOWS.filter((g) => !g.pin))('$name with no pages array only faults in (legal)', (g) => {
-    const k = machine();
+    const k = machine('rfc-2019');
     const mm = mmFor(g);
     const addr = anon(mm, 4);
     expect(call(g, mm, addr, 4, K.FOLL_WRITE, null)).toBe(4);
@@ -377,8 +378,8 @@ describe('FOLL_LONGTERM on a DAX mapping is -EOPNOTSUPP; a plain pin works', () 
   it.each([
     { name: 'get_user_pages', fn: K.get_user_pages },
     { name: 'get_user_pages_fast', fn: K.get_user_pages_fast },
-  ])('a caller-set FOLL_LONGTERM on $name is refused the same way', ({ name }) => {
-    machine();
+  ])('rfc-2019: a caller-set FOLL_LONGTERM on $name is refused the same way', ({ name }) => {
+    machine('rfc-2019');
     const g = FAMILY.find((x) => x.name === name)!;
     const mm = mmFor(g);
     const addr = K.do_mmap(mm, { length: 2 * PAGE, kind: 'dax', file: 0 });
@@ -512,7 +513,7 @@ describe('nr_foll_pin_acquired / nr_foll_pin_released count per subpage', () => 
     expect(totalWarns(k)).toBe(0);
   });
 
-  it.each(['seed-2019', 'v5.7', 'v6.3'] as const)('%s: a batched release of n subpages (gup-fast\'s undo) counts n', (era) => {
+  it.each(['rfc-2019', 'v5.7', 'v6.3'] as const)('%s: a batched release of n subpages (gup-fast\'s undo) counts n', (era) => {
     const k = machine(era);
     const mm = K.mm_of(0);
     const addr = K.do_mmap(mm, { length: HPAGE_2M, kind: 'hugetlb' });

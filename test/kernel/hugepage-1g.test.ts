@@ -4,10 +4,12 @@
  * pieces under the pure bias adds 2^18 * 2^10 = 2^28 to the head refcount, and the signed count
  * has 31 - 10 = 21 bits for pins, so "about 8 references" fit.
  *
- * Method: one 1 GB hugetlb page (order 18) is mapped and faulted in (refcount 1: the mapping),
- * then pinned whole, as 262144 4 KB pieces, by pin_user_pages_fast(nr_pages = 262144) — one
- * gup-fast call per full pin. The 8th full pin of the seed era is made in chunks of 512 pages
- * (the last chunk split 511 + 1) so the exact subpage pin at which the predicate breaks is seen.
+ * What the 2019 code does at that limit (kernel-src/README.md; kernel-notes §2, corrected): the
+ * compare in page_dma_pinned() is unsigned, so the wrapped count still reads pinned — no false
+ * negative — and the refusal in try_get_compound_head()/try_grab_page() is what stops a 9th pin.
+ * v5.7 and later keep an exact count for the 1 GB page and are never refused.
+ *
+ * Method: one 1 GB hugetlb page (order 18) is mapped and faulted in (refcount 1: the mapping).
  * wordsPerPage is 1 so faulting the 1 GB page in (zeroing it) is cheap.
  */
 import { describe, expect, it } from 'vitest';
@@ -51,79 +53,106 @@ function pinRange(mm: K.MmStruct, addr: number, off: number, nr: number, pages: 
 }
 
 describe('1 GB hugetlb page pinned as 4 KB pieces', () => {
-  it('seed-2019: 7 full pins hold; the 8th overflows the signed refcount into a false negative', () => {
-    const k = machine('seed-2019');
+  it('rfc-2019: 8 full pins drive the head negative and it still reads pinned; pin 2,097,153 is refused with a WARN', () => {
+    // The postings' compare is unsigned (GUP_PIN_COUNTING_BIAS is 1UL << 10), and
+    // try_get_compound_head()/try_grab_page() WARN and refuse once the count is negative
+    // (kernel-src/README.md, "What those postings do"). The slow path pins a hugetlb page subpage
+    // by subpage (+1024 each): pin_user_pages, 512 subpages per call, under mmap_lock.
+    const k = machine('rfc-2019');
     const { mm, addr, head } = map1g();
-    const pages = new Int32Array(SUBPAGES);
     const base = K.page_ref_count(head); // 1: the mapping
-    let pins = 0; // subpage pins outstanding
-
-    for (let full = 1; full <= 7; full++) {
-      expect(pinRange(mm, addr, 0, SUBPAGES, pages)).toBe(SUBPAGES);
-      pins += SUBPAGES;
-      expect(K.page_ref_count(head)).toBe(base + BIAS * pins);
-      expect(K.page_dma_pinned(head)).toBe(true);
-      expect(K.page_dma_pinned(head + SUBPAGES - 1)).toBe(true);
-    }
-    expect(pages[0]).toBe(head);
-    expect(pages[SUBPAGES - 1]).toBe(head + SUBPAGES - 1);
-    expect(K.page_ref_count(head)).toBe(1879048193); // 1 + 7 * 2^28
-
-    // The predicate breaks at the first subpage pin k with base + 1024 k >= 2^31.
-    const breakAt = Math.ceil((2 ** 31 - base) / BIAS);
-    expect(breakAt).toBe(2_097_152);
-    expect(breakAt).toBe(8 * SUBPAGES); // the very last subpage of the 8th full pin
-
-    // The 8th full pin, in chunks of 512 (the last one as 511 + 1).
     const chunk = new Int32Array(512);
-    let firstBroken = -1;
-    for (let off = 0; off < SUBPAGES; ) {
-      const n = off === SUBPAGES - 512 ? 511 : off === SUBPAGES - 1 ? 1 : 512;
-      expect(pinRange(mm, addr, off, n, chunk)).toBe(n);
-      off += n;
-      pins += n;
-      const ok = K.page_dma_pinned(head);
-      if (!ok && firstBroken < 0) firstBroken = pins;
-      if (firstBroken < 0) expect(K.page_ref_count(head)).toBeGreaterThan(0);
+    const pinChunk = (off: number, n: number): number => {
+      K.mmap_read_lock(mm);
+      try {
+        return K.pin_user_pages(mm, addr + off * PAGE, n, K.FOLL_WRITE, chunk);
+      } finally {
+        K.mmap_read_unlock(mm);
+      }
+    };
+    // The last accepted pin p satisfies base + 1024 (p - 1) > 0 as int: p = 2^21, the last
+    // subpage of the 8th full pin; it makes the count 1 + 2^31, negative as int.
+    const refusalStartsAt = 8 * SUBPAGES + 1;
+    expect(refusalStartsAt).toBe(2_097_153);
+    let pins = 0;
+    for (let full = 1; full <= 8; full++) {
+      for (let off = 0; off < SUBPAGES; off += 512) {
+        expect(pinChunk(off, 512)).toBe(512);
+        pins += 512;
+        // No false negative at any point: signed-positive or wrapped, the count reads pinned.
+        if (off % (64 * 512) === 0) expect(K.page_dma_pinned(head + off)).toBe(true);
+      }
+      expect(K.page_ref_count(head)).toBe((base + BIAS * pins) | 0);
+      expect(K.page_dma_pinned(head)).toBe(true);
     }
-    expect(firstBroken).toBe(breakAt);
     expect(pins).toBe(8 * SUBPAGES);
-    // 1 + 2^31 wrapped: the signed count is negative, the pins are all still there.
-    expect(K.page_ref_count(head)).toBe(-(2 ** 31) + 1);
-    expect(K.page_dma_pinned(head)).toBe(false); // a false negative
-    expect(K.page_dma_pinned(head + 12345)).toBe(false);
-    expect(K.page_maybe_dma_pinned(head)).toBe(false); // the seed era has only the signed predicate
-    expect(K.readVmstat(k.mem).nr_foll_pin_acquired).toBe(8 * SUBPAGES);
+    expect(K.page_ref_count(head)).toBe(-(2 ** 31) + 1); // 1 + 8 * 2^28, negative as int
+    expect(K.page_dma_pinned(head)).toBe(true); // unsigned compare: still pinned
+    expect(K.page_maybe_dma_pinned(head + 12345)).toBe(true);
+    expect(K.readWarnings(k.mem).warn).toEqual({});
 
-    // Once negative, further pins are refused (CVE-2019-11487 check), fast and slow.
-    const w0 = K.readWarnings(k.mem).warn;
-    expect(w0['try_get_compound_head:refcount<0'] ?? 0).toBe(0);
+    // Pin 2,097,153: refused with one WARN, the call returns fewer pages (here none: -ENOMEM).
+    expect(pinChunk(0, 1)).toBe(-K.ENOMEM);
+    expect(K.readWarnings(k.mem).warn['try_get_page:refcount<=0']).toBe(1);
+    // gup-fast refuses it too, at try_get_compound_head's WARN, then its slow fallback at its own.
     const one = new Int32Array(1);
-    const ret = pinRange(mm, addr, 7, 1, one);
-    expect(ret).toBeLessThanOrEqual(0);
-    expect(ret).toBe(-K.ENOMEM);
-    const w1 = K.readWarnings(k.mem).warn;
-    expect(w1['try_get_compound_head:refcount<0']).toBe(1); // gup-fast's grab refused
-    expect(w1['try_get_page:refcount<=0']).toBe(1); // and the slow path's
-    expect(K.readVmstat(k.mem).pin_refused_overflow).toBe(1);
-    expect(K.page_ref_count(head)).toBe(-(2 ** 31) + 1); // unchanged
+    expect(K.pin_user_pages_fast(mm, addr + 7 * PAGE, 1, K.FOLL_WRITE, one)).toBe(-K.ENOMEM);
+    const w = K.readWarnings(k.mem).warn;
+    expect(w['try_get_compound_head:refcount<0']).toBe(1);
+    expect(w['try_get_page:refcount<=0']).toBe(2);
+    expect(K.page_ref_count(head)).toBe(-(2 ** 31) + 1); // unchanged by the refusals
+    // A call that had taken some pages before the refusal returns the short count.
     expect(K.readVmstat(k.mem).nr_foll_pin_acquired).toBe(8 * SUBPAGES);
 
     // Unpin everything: the count comes back through the wrap to the mapping's reference.
-    for (let full = 0; full < 7; full++) K.unpin_user_pages(pages, SUBPAGES);
-    for (let i = 0; i < SUBPAGES; i++) pages[i] = head + i; // the 8th pin's pages, chunk by chunk
-    K.unpin_user_pages(pages, SUBPAGES);
+    const all = new Int32Array(SUBPAGES);
+    for (let i = 0; i < SUBPAGES; i++) all[i] = head + i;
+    for (let full = 0; full < 8; full++) K.unpin_user_pages(all, SUBPAGES);
     expect(K.page_ref_count(head)).toBe(1);
     expect(K.page_dma_pinned(head)).toBe(false);
     const s = K.readVmstat(k.mem);
-    expect(s.nr_foll_pin_acquired).toBe(8 * SUBPAGES);
     expect(s.nr_foll_pin_released).toBe(8 * SUBPAGES);
     expect(K.readWarnings(k.mem).bug).toEqual({});
     expect(K.do_munmap(mm, addr, SUBPAGES * PAGE)).toBe(0);
     expect(K.page_ref_count(head)).toBe(0); // freed back to the pool
   });
 
-  it.each(['v5.7', 'v6.3'] as const)('%s: 16 full pins keep an exact count and never read unpinned', (era) => {
+  it('rfc-2019: a partial pin whose last subpages would overflow returns the short count', () => {
+    const k = machine('rfc-2019');
+    const { mm, addr, head } = map1g();
+    // 7 full pins and all but 2 subpages of the 8th: the next call of 4 takes 2, the 2nd making
+    // the count negative, and the 3rd is refused.
+    const pages = new Int32Array(SUBPAGES);
+    K.mmap_read_lock(mm);
+    try {
+      for (let full = 0; full < 7; full++) expect(K.pin_user_pages(mm, addr, SUBPAGES, K.FOLL_WRITE, pages)).toBe(SUBPAGES);
+      expect(K.pin_user_pages(mm, addr, SUBPAGES - 2, K.FOLL_WRITE, pages)).toBe(SUBPAGES - 2);
+      const four = new Int32Array(4);
+      expect(K.pin_user_pages(mm, addr, 4, K.FOLL_WRITE, four)).toBe(2);
+    } finally {
+      K.mmap_read_unlock(mm);
+    }
+    expect(K.page_ref_count(head)).toBe(-(2 ** 31) + 1);
+    expect(K.page_dma_pinned(head)).toBe(true);
+    expect(K.readWarnings(k.mem).warn['try_get_page:refcount<=0']).toBe(1);
+  });
+
+  it('rfc-2019: gup-fast takes one bias for a run of huge subpages (native huge-run-one-bias)', () => {
+    // gup_huge_pud(): try_grab_compound_head(head, refs, FOLL_PIN) adds GUP_PIN_COUNTING_BIAS once
+    // for the run; each subpage is released with its own put_user_page(): the second unpin underflows.
+    const k = machine('rfc-2019');
+    const { mm, addr, head } = map1g();
+    const pages = new Int32Array(4);
+    expect(K.pin_user_pages_fast(mm, addr, 4, K.FOLL_WRITE, pages)).toBe(4);
+    expect(K.page_ref_count(head)).toBe(1 + BIAS); // not 1 + 4 * BIAS
+    K.unpin_user_page(pages[0]!);
+    expect(K.page_ref_count(head)).toBe(1);
+    expect(K.page_dma_pinned(head)).toBe(false); // three pins still held: the bug's false negative
+    expect(() => K.unpin_user_page(pages[1]!)).toThrow(K.KernelBug);
+    expect(K.readWarnings(k.mem).bug['put_page:underflow']).toBe(1);
+  });
+
+  it.each(['v5.7', 'v6.3', 'v6.18'] as const)('%s: 16 full pins keep an exact count, never read unpinned, never refused', (era) => {
     const k = machine(era);
     const { mm, addr, head } = map1g();
     const pages = new Int32Array(SUBPAGES);

@@ -3,7 +3,7 @@
 import { Piscina } from 'piscina';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as K from '../../src/kernel/index.js';
-import { ZONE } from '../../src/mem/layout.js';
+import { ERAS, ZONE } from '../../src/mem/layout.js';
 import { piscinaOptions, workerUrl } from '../../src/util/worker-url.js';
 import type { PinLoopTask } from '../fixtures/pin-loop.js';
 
@@ -14,9 +14,11 @@ const pool = new Piscina<PinLoopTask, { calls: number; pinned: number; short: nu
 });
 afterAll(() => pool.destroy());
 
-describe.each(['seed-2019', 'v5.7', 'v6.3'] as const)('two worker threads against munmap (%s)', (era) => {
-  it('pins survive unmapping as orphans and every count returns to baseline', async () => {
+describe.each(ERAS)('two worker threads against munmap (%s)', (era) => {
+  it('pins survive unmapping as orphans and every count returns to baseline (or leaks as the era does)', async () => {
     const k = K.boot({ normalFrames: 4096, nrCpus: 4 }, { era });
+    const twoStep = k.spec.twoStepSmallPin;
+    const leakyUndo = k.spec.native.includes('unbalanced-undo');
     const mm = K.mm_of(0);
     const PAGES = 32;
     const addr = K.do_mmap(mm, { length: PAGES * 4096, kind: 'anon' });
@@ -47,7 +49,10 @@ describe.each(['seed-2019', 'v5.7', 'v6.3'] as const)('two worker threads agains
         if (probe[i]! < 0) continue;
         const rc = K.page_ref_count(probe[i]!);
         expect(rc).toBeGreaterThanOrEqual(0);
-        expect(rc % K.GUP_PIN_COUNTING_BIAS).toBe(0);
+        const rest = rc % K.GUP_PIN_COUNTING_BIAS;
+        // v6.3+: a worker between try_get_folio (+1) and folio_ref_add (+1023) holds a plain +1.
+        // rfc-2019: an undo by put_page (native unbalanced-undo) leaves 1023 behind for good.
+        if (!leakyUndo) expect(rest).toBeLessThanOrEqual(twoStep ? 2 : 0);
       }
       expect(K.do_mmap(mm, { length: PAGES * 4096, kind: 'anon', addr })).toBe(addr);
       cycles++;
@@ -63,11 +68,18 @@ describe.each(['seed-2019', 'v5.7', 'v6.3'] as const)('two worker threads agains
     // Baseline: counters balance, nothing was BUG'd, and after the last unmap every frame is free.
     expect(K.do_munmap(mm, addr, PAGES * 4096)).toBe(0);
     const vm = K.readVmstat(k.mem);
-    expect(vm.nr_foll_pin_acquired).toBe(vm.nr_foll_pin_released);
     // Every pin acquired was either returned to a caller or undone after gup-fast's PTE re-check.
     expect(vm.nr_foll_pin_acquired).toBe(a!.pinned + b!.pinned + vm.gup_fast_pte_changed);
     expect(K.readWarnings(k.mem).bug).toEqual({});
-    expect(K.nr_allocated(k.mem, ZONE.NORMAL)).toBe(0);
-    expect(vm.nr_page_alloc).toBe(vm.nr_page_free);
+    if (leakyUndo) {
+      // The postings' undo is put_page(head): -1 for a +1024 grab, and no released count. Each
+      // undo leaves 1023 references, so every frame that saw one is never freed.
+      expect(vm.nr_foll_pin_acquired - vm.nr_foll_pin_released).toBe(vm.gup_fast_pte_changed);
+      expect(vm.gup_fast_pte_changed > 0).toBe(K.nr_allocated(k.mem, ZONE.NORMAL) > 0);
+    } else {
+      expect(vm.nr_foll_pin_acquired).toBe(vm.nr_foll_pin_released);
+      expect(K.nr_allocated(k.mem, ZONE.NORMAL)).toBe(0);
+      expect(vm.nr_page_alloc).toBe(vm.nr_page_free);
+    }
   });
 });

@@ -1,0 +1,97 @@
+/**
+ * What differs between the kernels pinlab models, as data (DESIGN.md §3 "Eras are trees").
+ *
+ * Each era is one tree or posting (`../shared/reference/kernel-src/`, its README for the 2019
+ * postings) and one file in this folder; the engine reads these fields, chosen once at boot into
+ * `KernelContext.spec`, instead of testing the era's name. "What differs in v5.7" is `v5.7.ts`.
+ */
+import type { Era } from '../../mem/layout.js';
+
+/** The FOLL_* bit values of one tree (the model's internal encoding is the 2019 one: constants.ts). */
+export interface FollBits {
+  readonly FOLL_WRITE: number;
+  readonly FOLL_TOUCH: number;
+  readonly FOLL_GET: number;
+  readonly FOLL_DUMP: number;
+  readonly FOLL_FORCE: number;
+  readonly FOLL_NOWAIT: number;
+  readonly FOLL_HWPOISON: number;
+  readonly FOLL_ANON: number;
+  readonly FOLL_LONGTERM: number;
+  readonly FOLL_SPLIT_PMD: number;
+  readonly FOLL_REMOTE: number;
+  readonly FOLL_TRIED: number;
+  readonly FOLL_PIN: number;
+  /** 0 where the tree has no such flag. */
+  readonly FOLL_FAST_ONLY: number;
+  readonly FOLL_UNLOCKABLE: number;
+}
+
+/**
+ * How the exported GUP entry points check their arguments:
+ *  - `rfc-2019` (the postings and v5.7): WARN_ON_ONCE(gup_flags & FOLL_PIN) → -EINVAL in
+ *    get_user_pages*, WARN_ON_ONCE(gup_flags & FOLL_GET) → -EINVAL in pin_user_pages*
+ *    (v5.7/mm/gup.c:1928, 1970, 2852, 2889, 2931, 2966); FOLL_PIN without pages is a BUG in
+ *    __get_user_pages.
+ *  - `is_valid_gup_args`: v6.3/mm/gup.c:2103 — FOLL_PIN/TRIED/REMOTE/UNLOCKABLE/FAST_ONLY from a
+ *    caller, GET|PIN together, LONGTERM without PIN, GET/PIN without pages: one WARN, and the
+ *    entry point returns -EINVAL (the _fast and get_* ones) or 0 (pin_user_pages, _remote).
+ */
+export type GupArgRules = 'rfc-2019' | 'is_valid_gup_args';
+
+/**
+ * The FOLL_LONGTERM pin-migrate-retry loop:
+ *  - `rfc-2019`: the posting's loop as the model has always run it — pin, release with the pin's
+ *    own release, migrate, re-pin, at most LONGTERM_MIGRATE_RETRIES rounds, then -ENOMEM.
+ *  - `v5.7`: check_and_migrate_cma_pages (v5.7/mm/gup.c:1657): the pins are dropped with
+ *    put_page() (a FOLL_PIN page keeps 1023 of its bias, a huge page its hpage_pinned_refcount),
+ *    and when migrate_pages() fails, the range is re-pinned without migrating
+ *    (`migrate_allow = false`, :1722), so the pin holds in CMA.
+ *  - `v6.3`: check_and_migrate_movable_pages (v6.3/mm/gup.c:2041): unpin_user_page() each page,
+ *    migrate, -EAGAIN → re-pin; the first migration failure unpins everything and returns -ENOMEM.
+ */
+export type LongtermLoop = 'rfc-2019' | 'v5.7' | 'v6.3';
+
+/** One kernel: the tree it follows and every behaviour of it that the engine switches on. */
+export interface EraSpec {
+  readonly name: Era;
+  /** One line: what this era is. */
+  readonly title: string;
+  /** The tree or posting it follows (a folder of `../shared/reference/kernel-src/`, or the posting). */
+  readonly tree: string;
+  /** Fault-catalogue bugs whose code is this era's native code (on by default here). */
+  readonly native: readonly string[];
+  /** The tree's FOLL_* bit values; the exported entry points take flags in this encoding. */
+  readonly foll: FollBits;
+
+  // ---- pin accounting (include/linux/mm.h, mm/gup.c) ----
+  /**
+   * Smallest compound order that keeps an exact pin count (hpage_pincount_available() /
+   * folio_test_large()); `Infinity`: none, every pinned subpage adds the bias to the head.
+   */
+  readonly pincountMinOrder: number;
+  /** Which struct page of the folio holds the exact count (page[2] in v5.7, page[1] later). */
+  readonly pincountPage: 1 | 2;
+  /**
+   * A small-page FOLL_PIN in gup-fast is try_get_folio(+1) then folio_ref_add(+1023): two RMWs
+   * (v6.3/mm/gup.c:144-164); otherwise one RMW of +1024.
+   */
+  readonly twoStepSmallPin: boolean;
+  /** gup-fast re-reads the PMD as well as the PTE after the grab (v6.3/mm/gup.c:2419). */
+  readonly fastRecheckPmd: boolean;
+  /**
+   * The flags internal_get_user_pages_fast() accepts, WARN and -EINVAL otherwise (internal
+   * encoding): the postings' FOLL_WRITE|FOLL_LONGTERM|FOLL_PIN; v5.7/mm/gup.c:2780 adds FOLL_FORCE
+   * and FOLL_GET; v6.3/mm/gup.c:2957 also FOLL_FAST_ONLY, FOLL_NOFAULT, FOLL_PCI_P2PDMA (not modelled).
+   */
+  readonly fastAllowedFlags: number;
+  /** The tree's argument rules (see GupArgRules). */
+  readonly gupArgRules: GupArgRules;
+  /** The FOLL_LONGTERM loop (see LongtermLoop). */
+  readonly longtermLoop: LongtermLoop;
+  /**
+   * >= v6.5 (8ac268436e6d, a6e79df92e4a): FOLL_LONGTERM|FOLL_WRITE of a dirty-tracked file
+   * mapping is -EFAULT in check_vma_flags() and left to the slow path by gup_fast_folio_allowed().
+   */
+  readonly refuseLongtermFile: boolean;
+}

@@ -1,0 +1,33 @@
+/**
+ * v5.7: linux 5.7.14 (../shared/reference/kernel-src/v5.7/). Pin tracking as merged
+ * (3faa52c03f44, 47e29d32afba): the bias for small pages and order-1 compounds,
+ * hpage_pinned_refcount in page[2] for order >= 2.
+ */
+import { FOLL_BITS_2019 } from './foll.js';
+import * as C from '../constants.js';
+import type { EraSpec } from './spec.js';
+
+export const V5_7: EraSpec = {
+  name: 'v5.7',
+  title: 'linux 5.7: hpage_pinned_refcount in page[2] for compound order >= 2, the bias otherwise',
+  tree: 'linux 5.7.14 (kernel-src/v5.7)',
+  native: [
+    // unpin_user_page() updates NR_FOLL_PIN_RELEASED after page_ref_sub_and_test()/__put_page()
+    // (v5.7/mm/gup.c:244-248); put_compound_head() (:2093) does it first.
+    'stats-after-put',
+    // check_and_migrate_cma_pages() drops FOLL_PIN pages with put_page() (v5.7/mm/gup.c:1711-1712).
+    'cma-unpin-put-page',
+    // ... and when migrate_pages() fails re-pins without migrating (migrate_allow = false, :1722).
+    'cma-migrate-fail-repin',
+  ],
+  foll: FOLL_BITS_2019,
+  // hpage_pincount_available(): PageCompound(page) && compound_order(page) > 1 (v5.7/include/linux/mm.h).
+  pincountMinOrder: 2,
+  pincountPage: 2,
+  fastAllowedFlags: C.FOLL_WRITE | C.FOLL_LONGTERM | C.FOLL_FORCE | C.FOLL_PIN | C.FOLL_GET,
+  twoStepSmallPin: false,
+  fastRecheckPmd: false,
+  gupArgRules: 'rfc-2019',
+  longtermLoop: 'v5.7',
+  refuseLongtermFile: false,
+};
