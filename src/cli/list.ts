@@ -7,7 +7,7 @@
 import { ERA_ALIASES, ERAS } from '../mem/layout.js';
 import { ERA_SPECS } from '../kernel/era/index.js';
 import { EMBEDDED_SCENARIOS } from '../scenario/load.js';
-import { FAULTS } from '../scenario/faults.js';
+import { FAULTS, nativeIn } from '../scenario/faults.js';
 import { POLICIES, SAFE_POLICIES, type Policy } from '../scenario/schema.js';
 import type { Era } from '../mem/layout.js';
 
@@ -51,7 +51,11 @@ export const LIST_TOPICS: Record<string, ListTopic> = {
   },
   faults: {
     description: 'the fault catalogue: historical bugs as switches in the real protocol code (--fault)',
-    rows: () => FAULTS.map((f) => [f.name, `[${f.oracle}${f.race ? ', race' : ''}] ${f.story} (${f.reference})`]),
+    rows: () =>
+      FAULTS.map((f) => {
+        const native = nativeIn(f.name);
+        return [f.name, `[${f.oracle}${f.race ? ', race' : ''}] ${f.story} (${f.reference})${native.length ? ` — native in ${native.join(', ')}` : ''}`];
+      }),
   },
 };
 

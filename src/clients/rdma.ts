@@ -23,6 +23,7 @@ export class RdmaClient implements Client {
   private first = 0;
   private opsLeft = 0;
   private revokesSeen = 0;
+  private prefaulted = false;
 
   constructor(private readonly a: Actor) {
     this.pages = new Int32Array(a.spec.bufferPages);
@@ -54,9 +55,22 @@ export class RdmaClient implements Client {
     if (--this.opsLeft <= 0) this.deregister();
   }
 
+  /** The application's first write to its buffer (spec.prefault): write faults, no references kept. */
+  private prefault(): void {
+    const a = this.a;
+    this.prefaulted = true;
+    mmap_read_lock(a.mm);
+    try {
+      get_user_pages(a.mm, a.addr(0), a.spec.pages, FOLL_WRITE, null);
+    } finally {
+      mmap_read_unlock(a.mm);
+    }
+  }
+
   private register(): void {
     const a = this.a;
     const { pages: regionPages, bufferPages, fast } = a.spec;
+    if (a.spec.prefault && !this.prefaulted) this.prefault();
     this.first = a.int(0, regionPages - bufferPages);
     a.doing(EVENT.REGISTER, this.first);
     // Truncate epochs are read before the pin starts: a punch that overlaps the pin call orphans the page.

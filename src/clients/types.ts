@@ -38,6 +38,8 @@ export interface ActorSpec {
   holdOps: number;
   writeRatio: number;
   fast: boolean;
+  /** RDMA: write-fault the whole region in before the first registration (scenario `prefault`). */
+  prefault?: boolean;
   /** The data word of each page this actor writes (O3 tells writers apart by word). */
   dataWord: number;
   /** Test hook: after this many operations the actor throws, or its thread dies (process.exit). */

@@ -69,7 +69,7 @@ function planActors(s: Scenario): ActorSpec[] {
       if (addr < 0) throw new Error(`cannot map the region of ${c.kind}#${n} (${c.pages} pages of ${c.mapping}): ${addr}`);
       specs.push({
         actor, cpu: actor + 1, name: `${c.kind}#${n}`, kind: c.kind, mm: c.mm, addr, pages: c.pages,
-        mapping: c.mapping, file: c.file, offset: c.offset, bufferPages: c.bufferPages, holdOps: c.holdOps,
+        mapping: c.mapping, file: c.file, offset: c.offset, bufferPages: c.bufferPages, holdOps: c.holdOps, prefault: c.prefault,
         writeRatio: c.writeRatio, fast: c.fast, dataWord: actor % s.machine.wordsPerPage,
       });
     }

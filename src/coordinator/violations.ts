@@ -33,6 +33,8 @@ function detail(kind: number, v: { page: number; b: number; c: number; d: number
       return `a longterm pin returned ${v.b} of ${v.c} pages in ZONE_MOVABLE/CMA (folio_is_longterm_pinnable() is false): they were not migrated out`;
     case VIOLATION_KIND.KASAN_USE_AFTER_FREE:
       return `KASAN: use-after-free — a struct page was read after the final put freed it (${v.b} times, WARN 'kasan: use-after-free')`;
+    case VIOLATION_KIND.REFCOUNT_OVERFLOW:
+      return `pins refused ${v.b} times with a WARN: the head refcount had overflowed into the sign bit (try_get_compound_head / try_grab_page)`;
     default:
       return `kind ${kind}`;
   }

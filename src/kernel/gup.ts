@@ -582,10 +582,36 @@ export function unpin_user_pages(pages: PageArray, npages: number): void {
   let i = 0;
   // stats-after-put moves the statistic behind each put: put_compound_head keeps that order.
   if (k.mem.hook === null && k.unpinSmallPath === true) i = unpin_user_pages_small(k, pages, npages);
+  if (k.spec.unpinPerFolio) {
+    for (; i < npages; ) {
+      const nr = gup_folio_next(k, pages, npages, i);
+      const page = pages[i]!;
+      if (page >= 0) __put_compound_head(k, folioHead(k.layout, page), nr, FOLL_PIN);
+      i += nr;
+    }
+    return;
+  }
   for (; i < npages; i++) {
     const page = pages[i]!;
     if (page >= 0) __put_compound_head(k, folioHead(k.layout, page), 1, FOLL_PIN);
   }
+}
+
+/**
+ * gup_folio_next() (v6.3/mm/gup.c:276): how many entries from `i` on belong to the folio of
+ * pages[i] (NULL entries each form a run of one).
+ */
+function gup_folio_next(k: KernelContext, pages: PageArray, npages: number, i: number): number {
+  const first = pages[i]!;
+  if (first < 0) return 1;
+  const head = folioHead(k.layout, first);
+  let nr = i + 1;
+  while (nr < npages) {
+    const p = pages[nr]!;
+    if (p < 0 || folioHead(k.layout, p) !== head) break;
+    nr++;
+  }
+  return nr - i;
 }
 
 /**
@@ -626,12 +652,18 @@ export function unpin_user_pages_dirty_lock(pages: PageArray, npages: number, ma
     unpin_user_pages(pages, npages);
     return;
   }
-  if (current.WARN_ON_ONCE(npages < 0, 'unpin_user_pages:IS_ERR_VALUE')) return;
-  for (let i = 0; i < npages; i++) {
+  const k = current;
+  if (k.WARN_ON_ONCE(npages < 0, 'unpin_user_pages:IS_ERR_VALUE')) return;
+  // v6.3+ (v6.3/mm/gup.c:313-336): one folio_mark_dirty and one gup_put_folio(nr) per folio run;
+  // earlier trees, one page at a time (v5.7/mm/gup.c unpin_user_pages_dirty_lock).
+  const perFolio = k.spec.unpinPerFolio;
+  for (let i = 0; i < npages; ) {
+    const nr = perFolio ? gup_folio_next(k, pages, npages, i) : 1;
     const page = pages[i]!;
+    i += nr;
     if (page < 0) continue;
     if (!PageDirty(page)) set_page_dirty_lock(page);
-    unpin_user_page(page);
+    __put_compound_head(k, folioHead(k.layout, page), nr, FOLL_PIN);
   }
 }
 

@@ -25,11 +25,13 @@ const NR_FOLL_PIN_ACQUIRED = VMSTAT.nr_foll_pin_acquired;
 const NR_FOLL_PIN_RELEASED = VMSTAT.nr_foll_pin_released;
 
 /**
- * Smallest order with an exact pin count in force: the era's, or none under the fault
- * bias-hugepage-overflow, which puts the 2019 bias on the head of every compound page in any era.
+ * Smallest order with an exact pin count in force: the era's, or none under the faults that
+ * carry the 2019 accounting into a later era — bias-hugepage-overflow (the bias on the head of
+ * every compound page) and huge-run-one-bias (the 2019 huge-page gup-fast paths, which only
+ * exist with that accounting).
  */
 function pincount_min_order(k: KernelContext): number {
-  return k.fault('bias-hugepage-overflow') ? Infinity : k.spec.pincountMinOrder;
+  return k.fault('bias-hugepage-overflow') || k.fault('huge-run-one-bias') ? Infinity : k.spec.pincountMinOrder;
 }
 
 /** hpage_pincount_available() / folio_has_pincount(): does this head keep an exact pin count? */

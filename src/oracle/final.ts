@@ -83,6 +83,10 @@ export function checkConservation(lab: Lab, mms: MmStruct[], liveActors: ActorSp
   // final put freed it. The WARN site counts the hits; any is a conservation violation.
   const kasan = warn['kasan: use-after-free'] ?? 0;
   if (kasan > 0) lab.violation(ORACLE.O2, -1, -1, VIOLATION_KIND.KASAN_USE_AFTER_FREE, kasan);
+  // A WARN splat that a refcount had overflowed into the sign bit (syzbot treats any WARN as a
+  // bug report): pins were refused, and a 2019-era head that wrapped says why.
+  const overflow = (warn['try_get_compound_head:refcount<0'] ?? 0) + (warn['try_get_page:refcount<=0'] ?? 0);
+  if (overflow > 0) lab.violation(ORACLE.O2, -1, -1, VIOLATION_KIND.REFCOUNT_OVERFLOW, overflow);
   return trusted;
 }
 

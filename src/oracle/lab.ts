@@ -132,6 +132,11 @@ export const VIOLATION_KIND = {
   LONGTERM_MOVABLE: 11,
   /** KASAN: a struct page touched after the final put freed it (O2, kernel-notes 4.12). */
   KASAN_USE_AFTER_FREE: 12,
+  /**
+   * A pin refused because the head refcount had overflowed into the sign bit (the WARN of
+   * try_get_compound_head / try_grab_page: the 2019 bias on a 1 GB page, kernel-notes §2). O2.
+   */
+  REFCOUNT_OVERFLOW: 13,
 } as const;
 export const VIOLATION_KIND_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(VIOLATION_KIND).map(([k, v]) => [v, k.toLowerCase().replace(/_/g, '-')]),

@@ -6,6 +6,8 @@
  * test/faults, detection benchmarks): run with the fault, it must report `expect`; run without, it
  * must be clean.
  */
+import { erasWithNative } from '../kernel/era/index.js';
+import type { Era } from '../mem/layout.js';
 import type { ScenarioInput } from './schema.js';
 
 /** What a run of an entry's scenario with the fault must report: a violation of this oracle, of one of these kinds. */
@@ -53,7 +55,7 @@ export const FAULTS: readonly FaultEntry[] = [
     race: false,
     site: 'src/clients/dio.ts, src/clients/rdma.ts',
     scenario: {
-      name: 'fault-pin-as-get', seed: 1, durationMs: 3000, policy: 'skip',
+      name: 'fault-pin-as-get', seed: 1, era: 'v6.3', durationMs: 3000, policy: 'skip',
       clients: [
         { kind: 'dio', count: 2, mapping: 'file', file: 0, pages: 16, bufferPages: 2 },
         { kind: 'rdma', mapping: 'file', file: 0, pages: 16, bufferPages: 4, holdOps: 300 },
@@ -70,7 +72,7 @@ export const FAULTS: readonly FaultEntry[] = [
     race: true,
     site: 'src/kernel/gup.ts gup_fast / gup_huge',
     scenario: {
-      name: 'fault-gup-fast-no-recheck', seed: 1, durationMs: 5000, policy: 'skip', delay: 'heavy',
+      name: 'fault-gup-fast-no-recheck', seed: 1, era: 'v6.3', durationMs: 5000, policy: 'skip', delay: 'heavy',
       clients: [{ kind: 'dio', count: 2, mapping: 'file', file: 0, pages: 2, bufferPages: 1, writeRatio: 1 }],
       mm: { ...only({ writeback: 1 }), intervalUs: 50, writebackUs: 2000 },
     },
@@ -88,7 +90,7 @@ export const FAULTS: readonly FaultEntry[] = [
       // with a lock held: no mm operation (the coordinator never trips over a corrupted count while
       // the clients run) and read-only DIO (no write fault, which takes a reference under the PT
       // lock). The clients' own unpins find the lost update.
-      name: 'fault-plain-refcount', seed: 1, durationMs: 5000, policy: 'skip', delay: 'heavy',
+      name: 'fault-plain-refcount', seed: 1, era: 'v6.3', durationMs: 5000, policy: 'skip', delay: 'heavy',
       clients: [{ kind: 'dio', count: 3, mapping: 'file', file: 0, pages: 2, bufferPages: 2, writeRatio: 0 }],
       mm: only({}),
     },
@@ -105,7 +107,7 @@ export const FAULTS: readonly FaultEntry[] = [
       // Two DIO clients share one mapping of one page: its only PTE is the one write-protected
       // (a second PTE's A1/A2 would see the pin). In stress mode the coordinator's plain store
       // waits in a store buffer until its next Atomics access (src/coordinator/store-buffer.ts).
-      name: 'fault-plain-pte-clear', seed: 1, durationMs: 10000, policy: 'skip', delay: 'heavy',
+      name: 'fault-plain-pte-clear', seed: 1, era: 'v6.3', durationMs: 10000, policy: 'skip', delay: 'heavy',
       clients: [{ kind: 'dio', count: 2, shared: true, mapping: 'file', file: 0, pages: 1, bufferPages: 1, writeRatio: 1 }],
       mm: { ...only({ writeback: 1 }), intervalUs: 50, writebackUs: 1000 },
     },
@@ -114,20 +116,20 @@ export const FAULTS: readonly FaultEntry[] = [
   {
     name: 'bias-hugepage-overflow',
     reference: '47e29d32afba "page->hpage_pinned_refcount: exact pin counts for huge pages"; pin_user_pages.rst 1 GB TODO',
-    story: 'The seed-2019 bias on a 1 GB page pinned by several clients overflows the head refcount: page_dma_pinned() reads false.',
-    oracle: 'O1',
+    story: 'The 2019 accounting (the bias on the head of every compound page) carried into a later kernel: a 1 GB page registered by nine clients overflows the head refcount into the sign bit, and the ninth pin is refused with a WARN (the compare is unsigned, so the page never reads unpinned).',
+    oracle: 'O2',
     race: false,
-    site: 'src/kernel/pin.ts seed_accounting (hpage_pincount_available, page_dma_pinned, __page_maybe_dma_pinned)',
+    site: 'src/kernel/pin.ts pincount_min_order (hpage_pincount_available)',
     scenario: {
       name: 'fault-bias-hugepage-overflow', seed: 1, durationMs: 3000, era: 'v6.3', policy: 'skip',
-      machine: { huge1gPages: 1, huge2mPages: 0, nrMms: 1, nrFiles: 1, filePages: 16 },
+      machine: { huge1gPages: 1, huge2mPages: 0, nrMms: 1, nrFiles: 1, filePages: 16, wordsPerPage: 9 },
       clients: [{
-        kind: 'rdma', count: 8, shared: true, mapping: 'hugetlb', hugePage: '1g', pages: 1 << 18, bufferPages: 1 << 18,
+        kind: 'rdma', count: 9, shared: true, mapping: 'hugetlb', hugePage: '1g', pages: 1 << 18, bufferPages: 1 << 18,
         holdOps: 1 << 30, writeRatio: 0.1,
       }],
       mm: { ...only({ migrate: 1 }), intervalUs: 500 },
     },
-    expect: { oracle: 'O1', kinds: ['false-negative'] },
+    expect: { oracle: 'O2', kinds: ['refcount-overflow'] },
   },
   {
     name: 'unpin-without-dirty',
@@ -137,7 +139,7 @@ export const FAULTS: readonly FaultEntry[] = [
     race: false,
     site: 'src/kernel/gup.ts unpin_user_pages_dirty_lock',
     scenario: {
-      name: 'fault-unpin-without-dirty', seed: 1, durationMs: 1000, policy: 'ignore',
+      name: 'fault-unpin-without-dirty', seed: 1, era: 'v6.3', durationMs: 1000, policy: 'ignore',
       clients: [{ kind: 'rdma', mapping: 'file', file: 0, pages: 2, bufferPages: 2, holdOps: 1 << 30, writeRatio: 5e-6 }],
       mm: { ...only({ writeback: 1 }), intervalUs: 20000, writebackUs: 0 },
     },
@@ -151,7 +153,7 @@ export const FAULTS: readonly FaultEntry[] = [
     race: true,
     site: 'src/kernel/migrate.ts migrate_page',
     scenario: {
-      name: 'fault-migrate-no-freeze', seed: 1, durationMs: 10000, policy: 'skip', delay: 'heavy',
+      name: 'fault-migrate-no-freeze', seed: 1, era: 'v6.3', durationMs: 10000, policy: 'skip', delay: 'heavy',
       clients: [
         { kind: 'dio', mapping: 'file', file: 0, pages: 4, bufferPages: 1, writeRatio: 1, mm: 0 },
         { kind: 'dio', mapping: 'file', file: 0, pages: 4, bufferPages: 1, writeRatio: 1, mm: 1 },
@@ -174,7 +176,7 @@ export const FAULTS: readonly FaultEntry[] = [
     race: true,
     site: 'src/clients/odp.ts OdpClient.fault',
     scenario: {
-      name: 'fault-odp-no-retry', seed: 1, durationMs: 5000, policy: 'skip', delay: 'heavy',
+      name: 'fault-odp-no-retry', seed: 1, era: 'v6.3', durationMs: 5000, policy: 'skip', delay: 'heavy',
       clients: [{ kind: 'odp', count: 2, mapping: 'file', file: 1, pages: 8, writeRatio: 0.7 }],
       mm: { ...only({ munmap: 3, migrate: 3 }), intervalUs: 50 },
     },
@@ -188,7 +190,7 @@ export const FAULTS: readonly FaultEntry[] = [
     race: false,
     site: 'src/coordinator/mmops.ts writebackPage, reclaimOne',
     scenario: {
-      name: 'fault-writeback-ignores-pins', seed: 1, durationMs: 3000, policy: 'skip',
+      name: 'fault-writeback-ignores-pins', seed: 1, era: 'v6.3', durationMs: 3000, policy: 'skip',
       clients: [
         { kind: 'dio', count: 2, mapping: 'file', file: 0, pages: 16, bufferPages: 2 },
         { kind: 'rdma', mapping: 'file', file: 0, pages: 16, bufferPages: 4, holdOps: 300 },
@@ -205,7 +207,7 @@ export const FAULTS: readonly FaultEntry[] = [
     race: true,
     site: 'src/kernel/gup.ts undo_grab',
     scenario: {
-      name: 'fault-unbalanced-undo', seed: 1, durationMs: 1000, policy: 'skip', delay: 'heavy',
+      name: 'fault-unbalanced-undo', seed: 1, era: 'v6.3', durationMs: 1000, policy: 'skip', delay: 'heavy',
       clients: [{ kind: 'dio', count: 2, mapping: 'file', file: 0, pages: 2, bufferPages: 1, writeRatio: 1 }],
       mm: { ...only({ writeback: 2, munmap: 1 }), intervalUs: 50 },
     },
@@ -219,7 +221,7 @@ export const FAULTS: readonly FaultEntry[] = [
     race: false,
     site: 'src/kernel/pin.ts __put_compound_head (kasan_page_pgdat)',
     scenario: {
-      name: 'fault-stats-after-put', seed: 1, durationMs: 600, policy: 'skip',
+      name: 'fault-stats-after-put', seed: 1, era: 'v6.3', durationMs: 600, policy: 'skip',
       clients: [{ kind: 'dio', count: 2, mapping: 'anon', pages: 8, bufferPages: 2 }],
       mm: { ...only({ munmap: 1 }), intervalUs: 100 },
     },
@@ -233,9 +235,67 @@ export const FAULTS: readonly FaultEntry[] = [
     race: false,
     site: 'src/kernel/gup.ts is_longterm_pinnable (caught by the check in src/clients/rdma.ts)',
     scenario: {
-      name: 'fault-longterm-in-cma', seed: 1, durationMs: 1000, policy: 'skip',
+      name: 'fault-longterm-in-cma', seed: 1, era: 'v6.3', durationMs: 1000, policy: 'skip',
       clients: [{ kind: 'rdma', mapping: 'cma', pages: 16, bufferPages: 4, holdOps: 50 }],
       mm: only({}),
+    },
+    expect: { oracle: 'O6', kinds: ['longterm-movable'] },
+  },
+  {
+    name: 'huge-run-one-bias',
+    reference: '"[PATCH 12/19] mm/gup: track FOLL_PIN pages" (30 Oct 2019): gup_huge_pmd/pud, gup_hugepte; fixed in the v7 repost',
+    story: 'gup-fast pins a run of huge-page subpages with one GUP_PIN_COUNTING_BIAS on the head, while each subpage is unpinned with its own put_user_page(): the second unpin underflows the refcount (a BUG), and after the first the page already reads unpinned.',
+    oracle: 'O2',
+    race: false,
+    site: 'src/kernel/pin.ts try_grab_folio',
+    scenario: {
+      name: 'fault-huge-run-one-bias', seed: 1, era: 'v6.3', durationMs: 600, policy: 'skip',
+      machine: { huge2mPages: 1, wordsPerPage: 1 },
+      clients: [{ kind: 'dio', mapping: 'hugetlb', pages: 512, bufferPages: 4, writeRatio: 1 }],
+      mm: only({}),
+    },
+    expect: { oracle: 'O2', kinds: ['bug'] },
+  },
+  {
+    name: 'gup-fast-longterm-cma',
+    reference: 'v5.7/mm/gup.c:92-96 (try_grab_compound_head: "Can\'t do FOLL_LONGTERM + FOLL_PIN with CMA in the gup fast path"), absent in the 2019 postings',
+    story: 'gup-fast has no CMA test, so a longterm pin of a CMA page that the application had already touched is taken in CMA by the fast path and never migrated out: CMA allocation and compaction of that range fail for as long as the registration lives.',
+    oracle: 'O6',
+    race: false,
+    site: 'src/kernel/gup.ts fast_longterm_pinnable',
+    scenario: {
+      name: 'fault-gup-fast-longterm-cma', seed: 1, era: 'v6.3', durationMs: 600, policy: 'skip',
+      clients: [{ kind: 'rdma', mapping: 'cma', pages: 16, bufferPages: 4, holdOps: 50, prefault: true }],
+      mm: only({}),
+    },
+    expect: { oracle: 'O6', kinds: ['longterm-movable'] },
+  },
+  {
+    name: 'cma-unpin-put-page',
+    reference: 'v5.7/mm/gup.c:1711-1712 check_and_migrate_cma_pages "put_page(pages[i])"; fixed by unpin_user_pages in the movable rework (d1e153fea2a8 era)',
+    story: 'The longterm loop drops the pins of CMA pages it is about to migrate with put_page(): each page keeps 1023 references (a huge page its exact pin count), reads pinned forever, and its migration can never succeed.',
+    oracle: 'O2',
+    race: false,
+    site: 'src/kernel/gup.ts __gup_longterm_locked',
+    scenario: {
+      name: 'fault-cma-unpin-put-page', seed: 1, era: 'v6.3', durationMs: 600, policy: 'skip',
+      clients: [{ kind: 'rdma', mapping: 'cma', pages: 16, bufferPages: 4, holdOps: 50 }],
+      mm: only({}),
+    },
+    expect: { oracle: 'O2', kinds: ['refcount', 'leak', 'counters'] },
+  },
+  {
+    name: 'cma-migrate-fail-repin',
+    reference: 'v5.7/mm/gup.c:1715-1740 check_and_migrate_cma_pages (migrate_allow = false); v6.3/mm/gup.c:2009-2014 returns -ENOMEM instead',
+    story: 'When migrating a CMA page out fails (another pin holds it), the longterm loop pins the range again without migrating: the registration succeeds with its pages in CMA.',
+    oracle: 'O6',
+    race: true,
+    site: 'src/kernel/gup.ts __gup_longterm_locked',
+    scenario: {
+      // Two registrations of the same CMA pages: one's pin makes the other's migration fail.
+      name: 'fault-cma-migrate-fail-repin', seed: 1, era: 'v6.3', durationMs: 5000, policy: 'skip', delay: 'heavy',
+      clients: [{ kind: 'rdma', count: 2, shared: true, mapping: 'cma', pages: 2, bufferPages: 2, holdOps: 5 }],
+      mm: { ...only({ munmap: 1 }), intervalUs: 100 },
     },
     expect: { oracle: 'O6', kinds: ['longterm-movable'] },
   },
@@ -245,4 +305,9 @@ export const FAULT_NAMES: readonly string[] = FAULTS.map((f) => f.name);
 
 export function faultEntry(name: string): FaultEntry | undefined {
   return FAULTS.find((f) => f.name === name);
+}
+
+/** The eras whose tree has this fault's code natively (on by default there): `pinlab list faults`. */
+export function nativeIn(name: string): Era[] {
+  return erasWithNative(name);
 }

@@ -46,6 +46,11 @@ export const ClientSchema = z
      * several clients pinning the same pages (e.g. one 1 GB hugetlb page).
      */
     shared: z.boolean().default(false),
+    /**
+     * RDMA: the application writes its buffer before the first registration (memset, then
+     * ibv_reg_mr), so the pages are already mapped when the longterm pin comes and gup-fast sees them.
+     */
+    prefault: z.boolean().default(false),
   })
   .strict();
 export type ClientSpec = z.infer<typeof ClientSchema>;

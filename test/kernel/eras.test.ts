@@ -246,4 +246,22 @@ describe('orderings, per era, as the trees have them', () => {
     expect(readAfter).toBe(K.ERA_SPECS[era].native.includes('stats-after-put'));
     expect(K.readVmstat(k.mem).nr_foll_pin_released).toBe(1);
   });
+
+  it.each(ERAS)('%s: unpinning a run of subpages of one huge page is %s', (era) => {
+    // v6.3+: gup_folio_next() groups the run, one gup_put_folio(folio, nr) (v6.3/mm/gup.c:276-336);
+    // rfc-2019 and v5.7: one unpin_user_page() per entry (v5.7/mm/gup.c unpin_user_pages).
+    machine(era);
+    const { addr, pfns } = mapped({ length: 512 * PAGE, kind: 'hugetlb' });
+    const head = pfns[0]!;
+    const mm = K.mm_of(0);
+    const pages = new Int32Array(64);
+    K.mmap_read_lock(mm);
+    expect(K.pin_user_pages(mm, addr, 64, K.FOLL_WRITE, pages)).toBe(64); // the slow path: per subpage in every era
+    K.mmap_read_unlock(mm);
+    const ref = K.pw(head, PG.REFCOUNT);
+    const puts = trace(() => K.unpin_user_pages_dirty_lock(pages, 64, true)).filter(([kind, i]) => kind === 2 && i === ref).length;
+    expect(puts).toBe(K.ERA_SPECS[era].unpinPerFolio ? 1 : 64);
+    expect(K.page_ref_count(head)).toBe(1);
+    expect(K.readVmstat(K.current.mem).nr_foll_pin_released).toBe(64);
+  });
 });

@@ -33,6 +33,7 @@ export const RFC_2019: EraSpec = {
   pincountPage: 1,
   fastAllowedFlags: C.FOLL_WRITE | C.FOLL_LONGTERM | C.FOLL_PIN,
   twoStepSmallPin: false,
+  unpinPerFolio: false,
   fastRecheckPmd: false,
   gupArgRules: 'rfc-2019',
   longtermLoop: 'rfc-2019',

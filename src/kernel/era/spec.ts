@@ -77,6 +77,11 @@ export interface EraSpec {
    * (v6.3/mm/gup.c:144-164); otherwise one RMW of +1024.
    */
   readonly twoStepSmallPin: boolean;
+  /**
+   * unpin_user_pages{,_dirty_lock}() release a run of subpages of one folio with one put
+   * (gup_folio_next, v6.3/mm/gup.c:276-336); earlier trees unpin page by page.
+   */
+  readonly unpinPerFolio: boolean;
   /** gup-fast re-reads the PMD as well as the PTE after the grab (v6.3/mm/gup.c:2419). */
   readonly fastRecheckPmd: boolean;
   /**

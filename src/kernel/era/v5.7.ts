@@ -26,6 +26,7 @@ export const V5_7: EraSpec = {
   pincountPage: 2,
   fastAllowedFlags: C.FOLL_WRITE | C.FOLL_LONGTERM | C.FOLL_FORCE | C.FOLL_PIN | C.FOLL_GET,
   twoStepSmallPin: false,
+  unpinPerFolio: false,
   fastRecheckPmd: false,
   gupArgRules: 'rfc-2019',
   longtermLoop: 'v5.7',

@@ -18,6 +18,7 @@ export const V6_18: EraSpec = {
   // try_grab_folio_fast(): try_get_folio(+refs), then folio_ref_add(refs * 1023) (v6.18/mm/gup.c:517-570).
   fastAllowedFlags: C.FOLL_WRITE | C.FOLL_LONGTERM | C.FOLL_FORCE | C.FOLL_PIN | C.FOLL_GET,
   twoStepSmallPin: true,
+  unpinPerFolio: true,
   fastRecheckPmd: true,
   gupArgRules: 'is_valid_gup_args',
   longtermLoop: 'v6.3',

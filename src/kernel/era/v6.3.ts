@@ -17,6 +17,7 @@ export const V6_3: EraSpec = {
   pincountPage: 1,
   fastAllowedFlags: C.FOLL_WRITE | C.FOLL_LONGTERM | C.FOLL_FORCE | C.FOLL_PIN | C.FOLL_GET,
   twoStepSmallPin: true,
+  unpinPerFolio: true,
   fastRecheckPmd: true,
   gupArgRules: 'is_valid_gup_args',
   longtermLoop: 'v6.3',
