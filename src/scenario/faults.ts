@@ -121,7 +121,7 @@ export const FAULTS: readonly FaultEntry[] = [
     race: false,
     site: 'src/kernel/pin.ts pincount_min_order (hpage_pincount_available)',
     scenario: {
-      name: 'fault-bias-hugepage-overflow', seed: 1, durationMs: 3000, era: 'v6.3', policy: 'skip',
+      name: 'fault-bias-hugepage-overflow', seed: 1, durationMs: 5000, era: 'v6.3', policy: 'skip',
       machine: { huge1gPages: 1, huge2mPages: 0, nrMms: 1, nrFiles: 1, filePages: 16, wordsPerPage: 9 },
       clients: [{
         kind: 'rdma', count: 9, shared: true, mapping: 'hugetlb', hugePage: '1g', pages: 1 << 18, bufferPages: 1 << 18,
