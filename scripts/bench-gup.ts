@@ -3,20 +3,52 @@
  * 4 KB page per call and on 512 pages per call, measured side by side in one run and printed
  * as ratios (the machines are shared and noisy: compare within a run, never across runs).
  *
- * Targets (issue 2): 1 page per call >= 1/3 of the raw pair rate; 512 pages per call >= 1/2 per page.
- * It also times the protocol's floor — a bare loop of the four atomic ops a faithful pin+unpin of a
- * small page needs — because on Node 20 each Atomics call is a ~7.5 ns builtin, so that floor is
- * itself about 1/2 of the raw pair: the 512-page target sits on it.
- * Usage: npx tsx scripts/bench-gup.ts [--ms 300] [--rounds 5] [--era v6.3]
+ * Per era (issue 8): each era is timed against its own protocol floor — a bare loop of exactly the
+ * shared accesses that era's pin+unpin of a small page needs — in a process of its own (so one
+ * era's JIT state does not colour another's):
+ *   rfc-2019, v5.7  PTE load, refcount compareExchange (+1024), PTE re-load, unpin sub, and the
+ *                   struct page read of the statistic after the put (page_pgdat) = 5
+ *   v6.3, v6.18     PMD load, PTE load, compareExchange (+1), add (+1023), PMD re-load, PTE
+ *                   re-load, unpin sub = 7 (v6.3/mm/gup.c:2375-2421, 180-192)
+ * Target: each era's 512-page rate is at least 95 % of its floor. (The model's KASAN, which reads
+ * the struct page twice more per unpin in the stats-after-put eras, is off here.)
+ * Also, from issue 2: 1 page per call >= 1/3 of the raw pair rate (v6.3 and v6.18 need seven
+ * accesses where the raw pair is two, so their floor sits below that line: it is printed, not judged).
+ * Usage: npx tsx scripts/bench-gup.ts [--ms 300] [--rounds 5] [--era NAME]   (no --era: every era)
  */
+import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import * as K from '../src/kernel/index.js';
 import { tuneV8ForHotPaths } from '../src/util/v8-tuning.js';
 import { ERAS, type Era } from '../src/mem/layout.js';
 
 const { values } = parseArgs({
-  options: { 'no-tune': { type: 'boolean', default: false }, ms: { type: 'string', default: '300' }, rounds: { type: 'string', default: '5' }, era: { type: 'string', default: 'v6.3' } },
+  options: {
+    'no-tune': { type: 'boolean', default: false }, ms: { type: 'string', default: '300' }, rounds: { type: 'string', default: '5' },
+    era: { type: 'string' }, json: { type: 'boolean', default: false },
+  },
 });
+if (values.era === undefined) {
+  // Every era, each in a child process, then one table.
+  const rows = ERAS.map((e) => {
+    const out = execFileSync(process.execPath, [...process.execArgv, process.argv[1]!, '--era', e, '--json', '--ms', values.ms!, '--rounds', values.rounds!], { encoding: 'utf8' });
+    return JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number | string>;
+  });
+  const f = (x: number | string): string => `${(Number(x) / 1e6).toFixed(1)} M/s`;
+  console.log(`pinlab GUP benchmark per era (${values.rounds} rounds of ${values.ms} ms, medians; each era in its own process)`);
+  console.log('era        accesses  raw pair   1 page/call (ratio)    512/call (ratio)      floor     512/call of floor');
+  let ok = true;
+  for (const r of rows) {
+    const share = Number(r.many) / Number(r.floor);
+    ok &&= share >= 0.95;
+    console.log(
+      `${String(r.era).padEnd(10)} ${String(r.accesses).padStart(8)}  ${f(r.raw).padStart(9)}  ${f(r.one).padStart(10)} (${(Number(r.one) / Number(r.raw)).toFixed(3)})` +
+        `  ${f(r.many).padStart(10)} (${(Number(r.many) / Number(r.raw)).toFixed(3)})  ${f(r.floor).padStart(10)}  ${(100 * share).toFixed(0)} %`,
+    );
+  }
+  console.log(ok ? 'every era reaches >= 95 % of its floor' : 'AN ERA IS BELOW 95 % OF ITS FLOOR');
+  process.exit(0);
+}
 if (!process.argv.includes('--no-tune')) tuneV8ForHotPaths();
 const ms = Number(values.ms);
 const rounds = Number(values.rounds);
@@ -44,6 +76,7 @@ K.boot({ normalFrames: 1 << 20, movableFrames: 0, daxFrames: 0, huge2mPages: 0, 
 const bootMs = performance.now() - tBoot;
 
 const k = K.boot({ normalFrames: 8192, huge2mPages: 0 }, { era });
+k.kasan = false; // time the kernel's own accesses, not the model's detector
 const mm = K.mm_of(0);
 const addr = K.do_mmap(mm, { length: 512 * 4096, kind: 'anon' });
 const pages = new Int32Array(512);
@@ -75,9 +108,11 @@ const pin512 = (n: number): number => {
   return calls * 512;
 };
 
-// The protocol's floor: exactly the four shared accesses a faithful pin+unpin of one small page
-// needs (PTE load, refcount compareExchange, PTE re-load, unpin sub), in a bare loop on 512 pages.
+// The protocol's floor: exactly the shared accesses this era's pin+unpin of one small page needs,
+// in a bare loop on 512 pages (see the file comment).
+const spec = K.ERA_SPECS[era];
 const floorMem = new Int32Array(new SharedArrayBuffer(1 << 22));
+const PMD0 = 512;
 const PTE0 = 1024;
 const REF0 = 4096;
 for (let i = 0; i < 512; i++) {
@@ -85,7 +120,7 @@ for (let i = 0; i < 512; i++) {
   Atomics.store(floorMem, REF0 + i * 16, 1);
 }
 const floorPages = new Int32Array(512);
-const floor512 = (n: number): number => {
+const floorOneStep = (n: number): number => {
   const calls = Math.max(1, n >> 9);
   for (let c = 0; c < calls; c++) {
     for (let i = 0; i < 512; i++) {
@@ -100,10 +135,37 @@ const floor512 = (n: number): number => {
       if (Atomics.load(floorMem, PTE0 + i) !== pte) throw new Error('floor: PTE changed');
       floorPages[i] = pte >>> 7;
     }
+    for (let i = 0; i < 512; i++) {
+      const idx = REF0 + floorPages[i]! * 16;
+      Atomics.sub(floorMem, idx, 1024);
+      Atomics.load(floorMem, idx + 1); // page_pgdat() after the put
+    }
+  }
+  return calls * 512;
+};
+const floorTwoStep = (n: number): number => {
+  const calls = Math.max(1, n >> 9);
+  for (let c = 0; c < calls; c++) {
+    for (let i = 0; i < 512; i++) {
+      const pmd = Atomics.load(floorMem, PMD0);
+      const pte = Atomics.load(floorMem, PTE0 + i);
+      const idx = REF0 + (pte >>> 7) * 16;
+      let v = 1;
+      for (;;) {
+        const seen = Atomics.compareExchange(floorMem, idx, v, v + 1);
+        if (seen === v) break;
+        v = seen;
+      }
+      Atomics.add(floorMem, idx, 1023);
+      if (Atomics.load(floorMem, PMD0) !== pmd || Atomics.load(floorMem, PTE0 + i) !== pte) throw new Error('floor: PTE changed');
+      floorPages[i] = pte >>> 7;
+    }
     for (let i = 0; i < 512; i++) Atomics.sub(floorMem, REF0 + floorPages[i]! * 16, 1024);
   }
   return calls * 512;
 };
+const floor512 = spec.twoStepSmallPin ? floorTwoStep : floorOneStep;
+const accesses = spec.twoStepSmallPin ? 7 : 5;
 
 const r = { raw: [] as number[], one: [] as number[], many: [] as number[], floor: [] as number[] };
 for (let round = 0; round < rounds + 1; round++) {
@@ -124,12 +186,15 @@ const rawM = median(r.raw);
 const oneM = median(r.one);
 const manyM = median(r.many);
 const floorM = median(r.floor);
+if (values.json) {
+  console.log(JSON.stringify({ era, accesses, raw: rawM, one: oneM, many: manyM, floor: floorM }));
+  process.exit(0);
+}
 const fmt = (x: number): string => `${(x / 1e6).toFixed(2)} M/s`;
 console.log(`pinlab GUP benchmark (era ${era}, ${rounds} rounds of ${ms} ms each, medians)`);
 console.log(`boot 1,048,576 frames: ${bootMs.toFixed(0)} ms`);
 console.log(`raw Atomics.add+sub pair:                ${fmt(rawM)}`);
 console.log(`pin_user_pages_fast+unpin, 1 page/call:  ${fmt(oneM)} pages   ratio ${(oneM / rawM).toFixed(3)} (target >= 0.333)`);
-console.log(`pin_user_pages_fast+unpin, 512/call:     ${fmt(manyM)} pages   ratio ${(manyM / rawM).toFixed(3)} (target >= 0.5)`);
-console.log(`protocol floor (4 bare Atomics/page):    ${fmt(floorM)} pages   ratio ${(floorM / rawM).toFixed(3)}; 512/call reaches ${((100 * manyM) / floorM).toFixed(0)}% of it`);
-const ok = oneM / rawM >= 1 / 3 && manyM / rawM >= 0.5;
-console.log(ok ? 'targets met' : 'TARGETS MISSED');
+console.log(`pin_user_pages_fast+unpin, 512/call:     ${fmt(manyM)} pages   ratio ${(manyM / rawM).toFixed(3)}`);
+console.log(`era floor (${accesses} bare Atomics/page):      ${fmt(floorM)} pages   ratio ${(floorM / rawM).toFixed(3)}; 512/call reaches ${((100 * manyM) / floorM).toFixed(0)}% of it (target >= 95%)`);
+console.log(manyM / floorM >= 0.95 ? 'target met' : 'TARGET MISSED');

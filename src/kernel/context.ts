@@ -133,7 +133,7 @@ export class KernelContext {
     }
     this.noFaults = this.faults.size === 0;
     this.fastSmallPath = !this.faults.has('plain-refcount') && !this.faults.has('gup-fast-no-recheck');
-    this.unpinSmallPath = !this.faults.has('plain-refcount') && !this.faults.has('stats-after-put');
+    this.unpinSmallPath = !this.faults.has('plain-refcount');
     this.vmstatBase = this.layout.vmstatOff + cpu * Math.ceil(VMSTAT_ITEMS.length / VMSTAT_STRIDE) * VMSTAT_STRIDE;
   }
 
@@ -144,7 +144,7 @@ export class KernelContext {
    * re-check (plain-refcount, gup-fast-no-recheck) is on. Native era bugs on other paths keep it.
    */
   readonly fastSmallPath: boolean;
-  /** unpin_user_pages() may take its specialised small-page loop (no plain-refcount, stats-after-put). */
+  /** unpin_user_pages() may take its specialised small-page loop (no plain-refcount). */
   readonly unpinSmallPath: boolean;
   /**
    * The model's KASAN (fault stats-after-put's detector: a struct page read after the final put

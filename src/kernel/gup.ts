@@ -31,7 +31,7 @@ const { PAGE_SHIFT, PG, STRUCT_PAGE_WORDS, folioHead } = layoutMod;
 const { FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, GUP_PIN_COUNTING_BIAS } = constantsMod;
 const { _PAGE_DEVMAP, _PAGE_HUGE, _PAGE_PRESENT, _PAGE_RW } = pgtableMod;
 const { put_page_refs_last } = pageMod;
-const { __put_compound_head, __try_grab_compound_head } = pinMod;
+const { __put_compound_head, __try_grab_compound_head, page_pgdat_after_put } = pinMod;
 const NR_FOLL_PIN_ACQUIRED = VMSTAT.nr_foll_pin_acquired;
 const NR_FOLL_PIN_RELEASED = VMSTAT.nr_foll_pin_released;
 
@@ -624,13 +624,18 @@ function unpin_user_pages_small(k: KernelContext, pages: PageArray, npages: numb
   const i32 = k.mem.i32;
   const smallStart = k.layout.smallStart;
   const refBase = k.layout.pageOff + PG.REFCOUNT;
+  const genBase = k.layout.pageOff + PG.GEN;
   const pageWords = STRUCT_PAGE_WORDS;
   const bias = GUP_PIN_COUNTING_BIAS;
+  // rfc-2019 and v5.7 touch the page for the statistic after the put (fault stats-after-put).
+  const late = k.fault('stats-after-put');
+  const kasan = late && k.kasan;
   let counted = 0;
   let i = 0;
   for (; i < npages; i++) {
     const page = pages[i]!;
     if (page < smallStart) break;
+    const gen = kasan ? Atomics.load(i32, genBase + page * pageWords) : 0;
     const old = Atomics.sub(i32, refBase + page * pageWords, bias);
     if (old <= bias) {
       // The final put (frees the page) or an underflow (BUG): count the releases so far first.
@@ -638,6 +643,7 @@ function unpin_user_pages_small(k: KernelContext, pages: PageArray, npages: numb
       counted = i + 1;
       put_page_refs_last(k, page, bias, old);
     }
+    if (late) page_pgdat_after_put(k, page, gen);
   }
   if (i !== counted) k.vmstatAdd(NR_FOLL_PIN_RELEASED, i - counted);
   return i;

@@ -198,18 +198,19 @@ export function __put_compound_head(k: KernelContext, head: number, refs: number
     put(k, head, refs);
   }
   if (statsAfterPut) {
-    kasan_page_pgdat(k, head, gen);
+    page_pgdat_after_put(k, head, gen);
     k.vmstatAdd(NR_FOLL_PIN_RELEASED, refs);
   }
 }
 
 /**
- * page_pgdat(page) after the put, under the model's KASAN: reading the struct page of a frame that
- * is free in the allocator (its bitmap bit clear) or was reallocated since the put began (its
- * allocation generation moved on from `gen`) is a use-after-free, counted at the WARN site
+ * page_pgdat(page) after the put (fault stats-after-put, native in rfc-2019 and v5.7), under the
+ * model's KASAN when k.kasan: reading the struct page of a frame that is free in the allocator
+ * (its bitmap bit clear) or was reallocated since the put began (its allocation generation moved
+ * on from `gen`, read before the put) is a use-after-free, counted at the WARN site
  * 'kasan: use-after-free' (the end-of-run O2 check reports it).
  */
-function kasan_page_pgdat(k: KernelContext, head: number, gen: number): void {
+export function page_pgdat_after_put(k: KernelContext, head: number, gen: number): void {
   const m = k.mem;
   const l = k.layout;
   m.load(l.pageOff + head * STRUCT_PAGE_WORDS + PG.ZONE); // page_pgdat(): the node/zone of the page
