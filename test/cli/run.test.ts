@@ -225,7 +225,7 @@ describe('pinlab run', () => {
     expect(h.stderr).not.toMatch(/invalid/);
     expect(h.code).toBe(ExitCode.Ok);
     const s = h.scenarios[0]!;
-    expect(s.era).toBe('seed-2019');
+    expect(s.era).toBe('rfc-2019'); // the old name is accepted and resolved
     expect(s.policy).toBe('bounce');
     expect(s.delay).toBe('heavy');
     expect(s.durationMs).toBe(120_000);
