@@ -293,7 +293,7 @@ export const FAULTS: readonly FaultEntry[] = [
     site: 'src/kernel/gup.ts __gup_longterm_locked',
     scenario: {
       // Two registrations of the same CMA pages: one's pin makes the other's migration fail.
-      name: 'fault-cma-migrate-fail-repin', seed: 1, era: 'v6.3', durationMs: 5000, policy: 'skip', delay: 'heavy',
+      name: 'fault-cma-migrate-fail-repin', seed: 1, era: 'v6.3', durationMs: 10000, policy: 'skip', delay: 'heavy',
       clients: [{ kind: 'rdma', count: 2, shared: true, mapping: 'cma', pages: 2, bufferPages: 2, holdOps: 5 }],
       mm: { ...only({ munmap: 1 }), intervalUs: 100 },
     },

@@ -120,7 +120,8 @@ describe('what each fault breaks, in the report', () => {
     const r = await run(f, true);
     expect(r.violations.find((v) => v.kind === 'refcount-overflow'), summary(r)).toBeDefined();
     expect(r.violations.find((v) => v.kind === 'false-negative'), summary(r)).toBeUndefined();
-    expect(r.warnings['try_get_compound_head:refcount<0'] ?? 0).toBeGreaterThan(0);
+    // gup-fast's try_get_compound_head or the slow path's try_grab_page, whichever the ninth ran.
+    expect((r.warnings['try_get_compound_head:refcount<0'] ?? 0) + (r.warnings['try_get_page:refcount<=0'] ?? 0)).toBeGreaterThan(0);
     expect(r.mm.migrate ?? 0, 'migrations of the pinned page were tried').toBeGreaterThan(0);
     // Eight whole registrations went through: 8 x 2^18 subpage pins, all released at the end.
     expect(r.vmstat.nr_foll_pin_acquired).toBeGreaterThanOrEqual(8 * (1 << 18));
