@@ -42,7 +42,7 @@ interface Rig {
 function rig(era: Era, policy: Policy, o: { stableWrites?: boolean; faults?: string[] } = {}): Rig {
   const k = K.boot(
     {
-      normalFrames: 256, movableFrames: 0, daxFrames: 0, huge2mPages: 0, huge1gPages: 0, folioPools: [], wordsPerPage: 4,
+      normalFrames: 256, movableFrames: 0, daxFrames: 0, huge2mPages: 1, huge1gPages: 0, folioPools: [], wordsPerPage: 4,
       nrMms: 1, vaPages: 1 << 18, maxVmas: 8, nrFiles: 1, filePages: FILE_PAGES, nrCpus: 2,
     },
     // The native bugs are GUP-side (test/kernel, test/faults); the mm side is tested without them.
@@ -287,6 +287,25 @@ describe('migration per era', () => {
       expect(K.migrate_page(p)).toBe(-K.EAGAIN);
       expect(r.k.mem.load(K.pagecache_slot(0, 2))).toBe(p + 1);
       unpin(r, p, false);
+    });
+  }
+
+  for (const era of ERAS) {
+    const checks = era === 'v6.3' || era === 'v6.18';
+    it(`${era}: a pinned 2 MB hugetlb page is refused ${checks ? 'at the pin check (-EBUSY; hugetlb_try_share_anon_rmap, v6.18/mm/rmap.c:2517)' : 'by the refcount compare (-EAGAIN; no pin check in try_to_unmap_one, v5.7/mm/rmap.c:1362)'}`, () => {
+      const r = rig(era, 'mainline');
+      const huge = K.do_mmap(r.mm, { length: 512 * PAGE, kind: 'hugetlb', order: 9 });
+      expect(huge).toBeGreaterThan(0);
+      touch(r, huge, 0, true);
+      const head = pfnAt(r, huge, 0);
+      expect(K.migrate_page(head)).toBe(-K.EOPNOTSUPP); // unpinned: the copy is not modelled
+      const p = pin(r, huge, 3);
+      const before = r.o1.checks;
+      expect(K.migrate_page(p)).toBe(checks ? -K.EBUSY : -K.EAGAIN);
+      expect(r.o1.checks - before).toBe(checks ? 1 : 0);
+      expect(pfnAt(r, huge, 0)).toBe(head); // the leaf is back
+      unpin(r, p, true);
+      expect(K.migrate_page(head)).toBe(-K.EOPNOTSUPP);
     });
   }
 
