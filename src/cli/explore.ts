@@ -21,7 +21,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { ExploreOptions, ExploreProgress, ExploreReport, ReplayOptions, ReplayReport } from '../coordinator/explore.js';
-import { fmtDuration, fmtNum, violationBlock } from '../report/text.js';
+import { eraInfo, fmtDuration, fmtNum, nativeNote, violationBlock } from '../report/text.js';
 import type { Violation } from '../report/types.js';
 import { applyOverrides, loadScenario } from '../scenario/load.js';
 import { ScenarioError, type Scenario } from '../scenario/schema.js';
@@ -339,6 +339,7 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     if (o.json !== undefined) {
       const json = {
         ...report,
+        era: eraInfo(scenario),
         ...(shrunk !== undefined ? { shrink: { stats: shrunk.stats, schedule: shrunk.schedule, ...(shrunkFile !== undefined ? { scheduleFile: shrunkFile } : {}) } } : {}),
       };
       if (!(await writeJson(o.json, json, 'explore', o.quiet)) && code === ExitCode.Ok) code = ExitCode.BadInput;
@@ -354,7 +355,7 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
       if (report.pct !== undefined) text.push((await import('../sched/pct.js')).formatPctBound(report.pct));
       text.push(
         `CLEAN — no violation in ${plural(report.trials, 'trial')} (${fmtNum(report.steps)} steps, ${fmtNum(report.stepsPerSec)} steps/s), ` +
-          `strategy ${report.strategy}, seed ${report.seed}${stop} — exit 0`,
+          `strategy ${report.strategy}, seed ${report.seed}${stop}${nativeNote(eraInfo(scenario))} — exit 0`,
       );
       lines(text);
       return code;
@@ -393,7 +394,7 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
       code === ExitCode.Internal
         ? `INTERNAL FAILURE — trial ${failure.trial}: ${failure.errors[0]?.split('\n')[0] ?? 'no violation and no error recorded'} — exit 3`
         : `VIOLATION — ${first !== undefined ? oneViolation(first) : failure.outcome} in trial ${failure.trial} of ${report.trialsRequested} ` +
-            `(strategy ${report.strategy}, seed ${report.seed}) — exit 1`,
+            `(strategy ${report.strategy}, seed ${report.seed})${nativeNote(eraInfo(scenario))} — exit 1`,
     );
     lines(text);
     return code;

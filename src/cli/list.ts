@@ -8,7 +8,8 @@ import { ERA_ALIASES, ERAS } from '../mem/layout.js';
 import { ERA_SPECS } from '../kernel/era/index.js';
 import { EMBEDDED_SCENARIOS } from '../scenario/load.js';
 import { FAULTS, nativeIn } from '../scenario/faults.js';
-import { POLICIES, SAFE_POLICIES, type Policy } from '../scenario/schema.js';
+import { POLICIES, type Policy } from '../scenario/schema.js';
+import { WRITEBACK_POLICIES } from '../coordinator/policies/index.js';
 import type { Era } from '../mem/layout.js';
 
 export interface ListTopic {
@@ -17,14 +18,13 @@ export interface ListTopic {
   rows(): Array<[string, string]>;
 }
 
-const POLICY_TEXT: Record<Policy, string> = {
-  ignore: 'write back a pinned page as usual (the pre-2019 kernel; expected to lose writes)',
-  skip: 'leave a pinned page dirty and skip it',
-  bounce: 'write a snapshot copy of a pinned page',
-  wait: 'wait until the page is unpinned, with a timeout (mm.waitTimeoutMs)',
-  revoke: 'ask the longterm holder to release its pin (a layout-lease analogue)',
-  'refuse-longterm': 'refuse writable longterm pins on file mappings up front (>= v6.5)',
-};
+/** A policy's line: what writeback does, what kernel did it, what reclaim does, and where it runs clean. */
+function policyText(p: Policy): string {
+  const pol = WRITEBACK_POLICIES[p];
+  const clean = ERAS.filter((e) => pol.safeOn(ERA_SPECS[e], false));
+  const where = clean.length === ERAS.length ? 'clean in every era' : clean.length === 0 ? 'unsafe' : `clean on ${clean.join(', ')}`;
+  return `${pol.summary}. Kernel: ${pol.history}. Reclaim: ${pol.reclaim} [${where}]`;
+}
 
 /** An era's line: what it is, which tree, and the catalogue bugs that are its native code. */
 function eraText(e: Era): string {
@@ -43,7 +43,7 @@ export const LIST_TOPICS: Record<string, ListTopic> = {
   policies: {
     description: 'writeback policies for a pinned page (--policy)',
     rows: () =>
-      POLICIES.map((p) => [p, POLICY_TEXT[p] + ((SAFE_POLICIES as readonly string[]).includes(p) ? '' : ' [unsafe]')]),
+      POLICIES.map((p) => [p, policyText(p)]),
   },
   eras: {
     description: 'kernels, each one tree or posting (--era)',

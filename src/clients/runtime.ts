@@ -44,8 +44,7 @@ export interface RunActorOptions {
 
 export function runActor(init: ActorInit, spec: ActorSpec, opts: RunActorOptions = {}): ActorResult {
   const maxOps = opts.maxOps ?? Infinity;
-  const k = attach(init.machineSab, init.machineConfig, { era: init.era, cpu: spec.cpu, faults: init.faults });
-  k.refuseLongtermFile = init.policy === 'refuse-longterm';
+  const k = attach(init.machineSab, init.machineConfig, { era: init.era, cpu: spec.cpu, faults: init.faults, nativeBugs: init.nativeBugs ?? true });
   const lab = new Lab(init.labSab, init.labConfig);
   k.mem.hook = delayHook(init.delay, init.seed ^ Math.imul(spec.actor + 7, 0x85ebca6b));
   opts.attached?.(k, lab);

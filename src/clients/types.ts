@@ -18,6 +18,8 @@ export interface ActorInit {
   /** Oracle bookkeeping (ghost ledger, last-write tables) on or off (benchmarks compare both). */
   oracles: boolean;
   seed: number;
+  /** The era's native bugs are on (scenario.nativeBugs; default true). */
+  nativeBugs?: boolean;
 }
 
 /** One actor: a client protocol instance on its own thread. */

@@ -3,22 +3,28 @@
  * pinned-page policy, munmap + MAP_FIXED re-mmap, migration, reclaim and truncate, picked by
  * weight with a seeded generator and run on the coordinator's thread (`current`).
  *
- * Writeback, per page (kernel-notes §3.2; the policies of §6):
- *   trylock_page; clear_page_dirty_for_io, whose page_mkclean asks page_maybe_dma_pinned (through
- *   the O1 bracket when installed) right after each PTE it write-protects, under the PT lock — the
- *   mm half of the store-buffering pair (asked once the page is clean when no PTE changed; not at
- *   all under the fault writeback-ignores-pins); then by policy for a pinned page:
- *     ignore           write anyway (the pre-2019 kernel); reclaim strips pinned pages' buffers
- *     skip             redirty and skip
- *     refuse-longterm  as skip (writable longterm file pins are refused up front, ≥ v6.5)
- *     bounce           write a snapshot taken at I/O start (stable); leave the page dirty
- *     wait             unlock, poll until unpinned up to waitTimeoutMs, retry once; else skip
- *     revoke           unlock, ask each RDMA pin holder to deregister (REVOKE_REQ / REVOKE_ACK),
- *                      wait up to waitTimeoutMs, retry once; else skip
+ * Writeback, per page (kernel-notes §3.2; the policies of §6, one module each in ./policies/):
+ *   trylock_page; clear_page_dirty_for_io. Under `mainline` (what the kernel does) page_mkclean
+ *   asks nothing about pins and the page is written like any other. Under a policy that asks
+ *   (policy.asksPins), page_mkclean asks page_maybe_dma_pinned (through the O1 bracket when
+ *   installed) right after each PTE it write-protects, under the PT lock — the mm half of the
+ *   store-buffering pair (asked once the page is clean when no PTE changed; not at all under the
+ *   fault writeback-ignores-pins); then for a pinned page, policy.onPinned:
+ *     write    (ignore)       submit it anyway
+ *     skip     (skip)         redirty and skip
+ *     bounce   (bounce)       write a snapshot taken at I/O start (stable); leave the page dirty
+ *     release  (wait, revoke) unlock, policy.release() gets the pins dropped (poll, or ask the
+ *                             RDMA holders to deregister), up to waitTimeoutMs; retry once; else skip
  *   ->writepage (no PG_private: the fs drops the data, cc5095747edf), set_page_writeback, a copy
- *   of the data recorded, unlock. The I/O completes writebackUs later (completeDue): a page whose
- *   data changed since I/O start is an O3 unstable-page violation unless the policy bounced; the
- *   data (or the snapshot) goes to the backing store; end_page_writeback.
+ *   of the data recorded, unlock. The I/O completes writebackUs later (completeDue). A page whose
+ *   data changed since I/O start is counted (`io:unstable`); it is an O3 unstable-page violation
+ *   when the device needs stable pages (machine.stableWrites) or the policy promised a pinned page
+ *   would never be under writeback unstable (policy.stablePinned); under bounce it is redirtied.
+ *   The data (or the snapshot) goes to the backing store; end_page_writeback.
+ *
+ * Reclaim keeps a pinned page (d824ec2a1546) when policy.reclaimKeepsPinned(era) says so: under
+ * `mainline` from v6.3 (EraSpec.reclaimKeepsPinned), under the research policies in every era,
+ * under `ignore` never.
  *
  * The coordinator never blocks on a lock a client may hold while that client waits for the
  * coordinator to end writeback (a write fault in wait_for_stable_page holds mmap_lock for read and
@@ -30,7 +36,7 @@ import { type z } from 'zod';
 import { PG, PMD_ORDER, VMA_KIND, VM_WRITE } from '../mem/layout.js';
 import { errname } from '../kernel/constants.js';
 import { current } from '../kernel/current.js';
-import { page_data, pagecache_slot } from '../kernel/filemap.js';
+import { backing_word, page_data, pagecache_slot } from '../kernel/filemap.js';
 import { migrate_page } from '../kernel/migrate.js';
 import {
   type MmStruct, type Vma, PAGE_SIZE, do_mmap, find_vma, mm_of, mmap_read_lock, mmap_read_unlock, mmap_write_lock,
@@ -46,8 +52,9 @@ import {
   type MkcleanPinCheck, PageWriteback, clear_page_dirty_for_io, end_page_writeback, redirty_page_for_writepage,
   write_one_page, write_to_backing, writepage,
 } from '../kernel/writeback.js';
-import { ACTOR_STAT, EVENT, type Lab, ORACLE, VIOLATION_KIND } from '../oracle/lab.js';
-import { pinHolder, pinHolders } from '../oracle/o1.js';
+import { EVENT, type Lab, ORACLE, VIOLATION_KIND } from '../oracle/lab.js';
+import { pinHolder } from '../oracle/o1.js';
+import { type PolicyHost, type WritebackPolicy, writebackPolicy } from './policies/index.js';
 import { type ClientKind, type MmOpsSchema, type Policy } from '../scenario/schema.js';
 import { type ActorSpec } from '../clients/types.js';
 
@@ -63,6 +70,8 @@ export interface MmOpsOptions {
   lab: Lab;
   policy: Policy;
   mmOps: MmOpsConfig;
+  /** The backing device needs stable pages (machine.stableWrites; default false). */
+  stableWrites?: boolean;
   regions: MmRegion[];
   /** Kind of each lab actor, by actor index ('rdma' actors are asked to revoke). */
   actorKinds: ClientKind[];
@@ -115,7 +124,10 @@ const WAIT_POLL_MS = 0.2;
 
 export class MmOps {
   private readonly lab: Lab;
-  private readonly policy: Policy;
+  private readonly policy: WritebackPolicy;
+  private readonly stableWrites: boolean;
+  /** What the waiting policies use of this coordinator. */
+  private readonly host: PolicyHost;
   private readonly cfg: MmOpsConfig;
   private readonly regions: MmRegion[];
   private readonly fileRegions: MmRegion[];
@@ -133,7 +145,8 @@ export class MmOps {
   constructor(o: MmOpsOptions) {
     this.dataWords = o.dataWords ?? [];
     this.lab = o.lab;
-    this.policy = o.policy;
+    this.policy = writebackPolicy(o.policy);
+    this.stableWrites = o.stableWrites ?? false;
     this.cfg = o.mmOps;
     this.regions = o.regions;
     this.fileRegions = o.regions.filter((r) => r.mapping === 'file');
@@ -145,6 +158,10 @@ export class MmOps {
     this.sleep = o.sleep ?? ((ms: number) => void Atomics.wait(nap, 0, 0, ms));
     this.weights = MM_OPS.map((op) => Math.max(0, Math.round(this.cfg[op] * 1000)));
     this.totalWeight = this.weights.reduce((a, b) => a + b, 0);
+    this.host = {
+      lab: this.lab, actorKinds: this.actorKinds, coordActor: this.coordActor, waitTimeoutMs: this.cfg.waitTimeoutMs,
+      now: this.now, sleep: this.sleep, completeDue: (t) => this.completeDue(t), bump: (key) => this.bump(key),
+    };
   }
 
   // ---- bookkeeping -------------------------------------------------------------------------
@@ -270,25 +287,26 @@ export class MmOps {
         return this.wbOutcome(page, 'under-writeback');
       }
       // Pins are asked only after page_mkclean changed the PTEs: right after each change, under
-      // the PT lock (A1/A2), or — when no PTE changed — once the page is clean. The fault
-      // writeback-ignores-pins asks nothing, as before FOLL_PIN existed.
-      const ignoresPins = current.fault('writeback-ignores-pins');
+      // the PT lock (A1/A2), or — when no PTE changed — once the page is clean. mainline asks
+      // nothing; nor does any policy under the fault writeback-ignores-pins (before FOLL_PIN).
+      const asks = this.policy.asksPins && !current.fault('writeback-ignores-pins');
       const pc: MkcleanPinCheck = { checked: false, pinned: false };
-      if (!clear_page_dirty_for_io(page, ignoresPins ? null : pc)) {
+      if (!clear_page_dirty_for_io(page, asks ? pc : null)) {
         unlock_page(page);
         return this.wbOutcome(page, 'clean');
       }
-      const pinned = ignoresPins ? false : pc.checked ? pc.pinned : page_maybe_dma_pinned(page);
-      if (pinned && this.policy !== 'ignore' && this.policy !== 'bounce') {
-        redirty_page_for_writepage(page);
-        unlock_page(page);
-        if (this.policy === 'skip' || this.policy === 'refuse-longterm') return this.wbOutcome(page, 'skipped-pinned');
-        const failed = this.policy === 'wait' ? 'wait-timeout' : 'revoke-failed';
-        if (attempt > 0) return this.wbOutcome(page, failed);
-        const ok = this.policy === 'wait' ? this.waitUnpinned(page) : this.revoke(page);
-        if (!ok) return this.wbOutcome(page, failed);
-        this.relock(page);
-        continue; // mkclean again and re-check
+      const pinned = asks && (pc.checked ? pc.pinned : page_maybe_dma_pinned(page));
+      if (pinned) {
+        const action = this.policy.onPinned;
+        if (action === 'skip' || action === 'release') {
+          redirty_page_for_writepage(page);
+          unlock_page(page);
+          if (action === 'skip') return this.wbOutcome(page, 'skipped-pinned');
+          const failed = this.policy.releaseFailed ?? 'skipped-pinned';
+          if (attempt > 0 || !this.policy.release!(page, this.host)) return this.wbOutcome(page, failed);
+          this.relock(page);
+          continue; // mkclean again and re-check
+        }
       }
       return this.submit(page, pinned);
     }
@@ -298,78 +316,52 @@ export class MmOps {
   private submit(page: number, pinned: boolean): string {
     const m = current.mem;
     if (writepage(page) === 'fs-dropped') {
+      this.droppedWrite(page);
       unlock_page(page);
       return this.wbOutcome(page, 'fs-dropped');
     }
     const wpp = current.layout.config.wordsPerPage;
     const data = new Int32Array(wpp);
     m.readWords(page_data(page), wpp, data);
-    const bounce = this.policy === 'bounce';
+    const bounce = this.policy.snapshotIo;
     if (bounce && pinned) redirty_page_for_writepage(page); // the pin holder may write again
     get_page(page); // the I/O's reference
     const now = this.now();
     this.pending.push({
       page, file: m.load(pw(page, PG.MAPPING)) - 1, index: m.load(pw(page, PG.INDEX)), data, bounce,
-      holder: pinned ? pinHolder(this.lab, current.layout, compound_head(page)) : -1,
+      // Blame for an unstable page: the ledger's pin holder (mainline asks the kernel nothing).
+      holder: pinned || !this.policy.asksPins ? pinHolder(this.lab, current.layout, compound_head(page)) : -1,
       start: now, due: now + this.cfg.writebackUs / 1000,
     });
     unlock_page(page);
     return this.wbOutcome(page, !pinned ? 'submitted' : bounce ? 'bounced' : 'submitted-pinned');
   }
 
+  /**
+   * O3 at the moment ->writepage drops a dirty page without buffers (kernel-notes 4.1): data in
+   * the page that the backing store does not have is a lost write — the page is now clean, so
+   * reclaim may free it, and an fsync would have reported it written. One violation per page,
+   * blamed on the writer of the first word that differs (dataWords).
+   */
+  private droppedWrite(page: number): void {
+    const m = current.mem;
+    const file = m.load(pw(page, PG.MAPPING)) - 1;
+    const index = m.load(pw(page, PG.INDEX));
+    const base = page_data(page);
+    const disk = backing_word(file, index);
+    for (let k = 0; k < current.layout.config.wordsPerPage; k++) {
+      const v = m.load(base + k);
+      const d = m.load(disk + k);
+      if (v === d) continue;
+      this.lab.violation(ORACLE.O3, this.dataWords.indexOf(k), page, VIOLATION_KIND.LOST_WRITE, file, index, v, d);
+      return;
+    }
+  }
+
   /** lock_page without sleeping on a holder that waits for our I/O: poll, completing due I/O. */
   private relock(page: number): void {
     while (!trylock_page(page)) {
       this.completeDue(this.now());
-      this.sleep(WAIT_POLL_MS);
-    }
-  }
-
-  /** Policy wait: poll page_maybe_dma_pinned() until false or waitTimeoutMs pass. */
-  private waitUnpinned(page: number): boolean {
-    const deadline = this.now() + this.cfg.waitTimeoutMs;
-    for (;;) {
-      this.completeDue(this.now());
-      if (!page_maybe_dma_pinned(page)) {
-        this.bump('wait:ok');
-        return true;
-      }
-      if (this.now() >= deadline) {
-        this.bump('wait:timeout');
-        return false;
-      }
-      this.sleep(WAIT_POLL_MS);
-    }
-  }
-
-  /**
-   * Policy revoke (a layout-lease analogue): ask every RDMA actor whose ledger holds a pin on the
-   * page to deregister — Atomics.add on its REVOKE_REQ — and wait up to waitTimeoutMs for each
-   * REVOKE_ACK to reach the value requested. True if every holder asked acknowledged and the page
-   * then reads unpinned.
-   */
-  private revoke(page: number): boolean {
-    const lab = this.lab;
-    const holders = pinHolders(lab, current.layout, compound_head(page)).filter((a) => this.actorKinds[a] === 'rdma');
-    const asked: { ack: number; req: number }[] = [];
-    for (const a of holders) {
-      const req = lab.add(lab.actorBase(a) + ACTOR_STAT.REVOKE_REQ, 1) + 1;
-      asked.push({ ack: lab.actorBase(a) + ACTOR_STAT.REVOKE_ACK, req });
-      lab.event(this.coordActor, EVENT.REVOKED, page, a);
-      this.bump('revoke:requested');
-    }
-    const deadline = this.now() + this.cfg.waitTimeoutMs;
-    for (;;) {
-      this.completeDue(this.now());
-      const acked = asked.every((x) => lab.load(x.ack) - x.req >= 0);
-      if (acked && !page_maybe_dma_pinned(page)) {
-        this.bump('revoke:ok');
-        return true;
-      }
-      if (this.now() >= deadline) {
-        this.bump(acked ? 'revoke:still-pinned' : 'revoke:timeout');
-        return false;
-      }
       this.sleep(WAIT_POLL_MS);
     }
   }
@@ -401,13 +393,16 @@ export class MmOps {
     if (changed) {
       this.bump('io:changed');
       if (!io.bounce) {
-        // O3, stable pages: the device wrote out data that no longer matches the page.
-        let actor = pinHolder(this.lab, current.layout, compound_head(io.page));
-        if (actor < 0) actor = io.holder;
-        if (actor < 0) actor = this.dataWords.indexOf(changedWord);
-        this.lab.violation(ORACLE.O3, actor, io.page, VIOLATION_KIND.UNSTABLE_PAGE, io.file, io.index);
+        // The device wrote out data that no longer matches the page. A bug when the device needs
+        // stable pages, or when the policy promised no pinned page would be written unstable.
         this.lab.event(this.coordActor, EVENT.UNSTABLE, io.page, io.index);
         this.bump('io:unstable');
+        if (this.stableWrites || this.policy.stablePinned) {
+          let actor = pinHolder(this.lab, current.layout, compound_head(io.page));
+          if (actor < 0) actor = io.holder;
+          if (actor < 0) actor = this.dataWords.indexOf(changedWord);
+          this.lab.violation(ORACLE.O3, actor, io.page, VIOLATION_KIND.UNSTABLE_PAGE, io.file, io.index);
+        }
       } else {
         redirty_page_for_writepage(io.page); // the newer data needs another writeback
       }
@@ -531,11 +526,12 @@ export class MmOps {
   }
 
   /**
-   * shrink_page() of one page; keepPinnedPrivate (d824ec2a1546) under every policy but 'ignore'
-   * (and not under the fault writeback-ignores-pins). Returns shrink_page's outcome.
+   * shrink_page() of one page; keepPinnedPrivate (d824ec2a1546) as the policy says for this era
+   * (mainline: EraSpec.reclaimKeepsPinned; never under the fault writeback-ignores-pins).
+   * Returns shrink_page's outcome.
    */
   reclaimOne(page: number): string {
-    const keepPinnedPrivate = this.policy !== 'ignore' && !current.fault('writeback-ignores-pins');
+    const keepPinnedPrivate = this.policy.reclaimKeepsPinned(current.spec) && !current.fault('writeback-ignores-pins');
     const r = shrink_page(page, { keepPinnedPrivate });
     this.lab.event(this.coordActor, EVENT.RECLAIM, page, outcomeCode(r));
     return this.opOutcome('reclaim', r);

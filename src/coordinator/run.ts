@@ -188,6 +188,7 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
   const report: RunReport = {
     schema: REPORT_SCHEMA_VERSION,
     scenario: s,
+    era: { name: s.era, native: s.nativeBugs ? [...k.spec.native] : [] },
     outcome: errors.size > 0 && !kernelBugsOnly ? 'internal' : violations.length > 0 ? 'violation' : 'clean',
     stoppedBy,
     durationMs: Math.round(performance.now() - t0),

@@ -83,8 +83,9 @@ function planActors(s: Scenario): ActorSpec[] {
  */
 export function prepareRun(s: Scenario): { k: KernelContext; lab: Lab; plan: RunPlan } {
   const nrActors = s.clients.reduce((n, c) => n + c.count, 0);
-  const k = boot(machineConfig(s, nrActors), { era: s.era, cpu: 0, faults: s.faults });
-  k.refuseLongtermFile = s.policy === 'refuse-longterm';
+  // The era is its tree: its native bugs (unless nativeBugs is false) and its v6.5 refusal of
+  // writable longterm file pins (EraSpec.refuseLongtermFile) come with it.
+  const k = boot(machineConfig(s, nrActors), { era: s.era, cpu: 0, faults: s.faults, nativeBugs: s.nativeBugs });
   const specs = planActors(s);
   const labConfig: LabConfig = {
     nrActors: nrActors + 1,
@@ -100,7 +101,7 @@ export function prepareRun(s: Scenario): { k: KernelContext; lab: Lab; plan: Run
   const lab = Lab.create(labConfig);
   const init: ActorInit = {
     machineSab: k.mem.sab, machineConfig: k.layout.config, era: s.era, faults: s.faults, labSab: lab.sab, labConfig,
-    delay: s.delay, policy: s.policy, oracles: s.oracles, seed: s.seed,
+    delay: s.delay, policy: s.policy, oracles: s.oracles, seed: s.seed, nativeBugs: s.nativeBugs,
   };
   return { k, lab, plan: { scenario: s, specs, labConfig, coordActor: nrActors, init } };
 }
@@ -125,6 +126,7 @@ export function setupCoordinator(
   const mmops = new MmOps({
     lab,
     policy: s.policy,
+    stableWrites: s.machine.stableWrites,
     mmOps: s.mm,
     regions: specs.map((x) => ({ actor: x.name, kind: x.kind, mm: x.mm, addr: x.addr, pages: x.pages, mapping: x.mapping, file: x.file, offset: x.offset })),
     actorKinds: specs.map((x) => x.kind),

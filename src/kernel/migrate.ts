@@ -1,7 +1,16 @@
 /**
  * Page migration (kernel-notes §3.3): lock and isolate the page, replace each PTE with a
- * migration entry, freeze the refcount at the expected value (a pin can never pass the freeze),
- * copy to a new frame, switch the page cache slot, and install the new page.
+ * migration entry, check the refcount against the expected value (a pin can never pass it), copy
+ * to a new frame, switch the page cache slot, and install the new page.
+ *
+ * Per era (EraSpec.migratePinCheck): from v6.3 try_to_migrate_one() asks page_maybe_dma_pinned()
+ * of an exclusive anon page right after clearing its PTE and gives up (-EBUSY); v5.7 and the 2019
+ * postings have no mm-side pin check, and a pin fails the refcount compare (-EAGAIN). In every
+ * era an order-0 anon page's count is compared without a freeze (v5.7/mm/migrate.c:410-413,
+ * v6.3/mm/migrate.c:419-422, v6.18/mm/migrate.c:572-590: nothing can find the page but through
+ * its PTEs, now migration entries) and a page-cache page's is frozen under the xarray lock
+ * (v5.7/mm/migrate.c:433, v6.3/mm/migrate.c:437, v6.18/mm/migrate.c:600), which also stops
+ * lockless page-cache lookups.
  */
 import { PG, PG_anon, PG_dirty, PG_hugetlb, PG_private, PG_uptodate, PG_writeback, ZONE } from '../mem/layout.js';
 import { EAGAIN, EBUSY, ENOMEM, EOPNOTSUPP } from './constants.js';
@@ -59,8 +68,9 @@ function try_to_migrate(page: number, anon: boolean, out: MigrationPte[]): boole
       const entry = make_migration_entry(page, pte_write(e));
       const old = m.xchg(idx, entry); // (A1) clear the PTE ...
       m.event('pte-cleared', idx);
-      // ... (A2) then check for pins: the mm half of the store-buffering pair (anon exclusive pages).
-      if (anon && page_maybe_dma_pinned(page)) {
+      // ... (A2) then check for pins: the mm half of the store-buffering pair (anon exclusive
+      // pages; from v6.3, EraSpec.migratePinCheck — v5.7's try_to_unmap_one has no such check).
+      if (anon && current.spec.migratePinCheck && page_maybe_dma_pinned(page)) {
         m.store(idx, old);
         ok = false;
         return false;
@@ -95,10 +105,11 @@ function remove_migration_ptes(target: number, entries: MigrationPte[]): void {
 /**
  * migrate_page() of a hugetlb page (an anon PMD or PUD leaf): lock and isolate it, then the A1/A2
  * protocol on its leaf entry — under the leaf's lock, replace it with a (huge) migration entry,
- * then ask page_maybe_dma_pinned() — and put the entry back. A pinned page is refused (-EBUSY).
- * Copying a hugetlb page is not modelled: an unpinned one gets its entry back too (-EOPNOTSUPP).
- * This is the path on which the mm side asks about a hugetlb page's pins (seed-2019's 1 GB
- * overflow, kernel-notes §2).
+ * then ask page_maybe_dma_pinned() (hugetlb_try_share_anon_rmap, from v6.3: EraSpec.migratePinCheck)
+ * — and put the entry back. A pinned page is refused (-EBUSY). Without the era's pin check (v5.7,
+ * rfc-2019) a pin is found by the refcount compare of migrate_page_move_mapping() instead
+ * (v5.7/mm/migrate.c:412: the isolation reference and the leaf's own, -EAGAIN). Copying a hugetlb
+ * page is not modelled: an unpinned one gets its entry back too (-EOPNOTSUPP).
  */
 function migrate_huge_page(head: number): number {
   const m = current.mem;
@@ -112,6 +123,7 @@ function migrate_huge_page(head: number): number {
   const base = m.load(pw(head, PG.INDEX));
   const w = walk(mm.pt, base, { idx: 0, entry: 0, order: 0 });
   let pinned = false;
+  let refs = false;
   if (w.order !== 0 && pte_present(w.entry) && pte_pfn(w.entry) === head) {
     const end = base + (1 << w.order);
     mmu_notifier_invalidate_range_start(mm, base, end, 'migrate');
@@ -121,7 +133,8 @@ function migrate_huge_page(head: number): number {
     if (pte_present(e) && pte_pfn(e) === head) {
       const old = m.xchg(w.idx, make_migration_entry(head, pte_write(e)) | _PAGE_HUGE); // (A1)
       m.event('pte-cleared', w.idx);
-      pinned = page_maybe_dma_pinned(head); // (A2)
+      if (current.spec.migratePinCheck) pinned = page_maybe_dma_pinned(head); // (A2)
+      else if (page_ref_count(head) !== 2) refs = true; // isolation + the leaf's reference
       m.store(w.idx, old); // the copy is not modelled: the old leaf comes back
     }
     spin_unlock(ptl);
@@ -131,7 +144,7 @@ function migrate_huge_page(head: number): number {
   unlock_page(head);
   put_page(head); // the isolation reference
   current.vmstatAdd(VMSTAT.pgmigrate_fail, 1);
-  return pinned ? -EBUSY : -EOPNOTSUPP;
+  return pinned ? -EBUSY : refs ? -EAGAIN : -EOPNOTSUPP;
 }
 
 /**
@@ -171,13 +184,15 @@ export function migrate_page(page: number): number {
   if (!try_to_migrate(page, anon, entries)) return fail(-EBUSY);
   if (entries.length > 0) put_page_refs(page, entries.length); // the mappings' references
   const expected = 1 + (file ? 1 : 0); // isolation + page cache
-  if (current.fault('migrate-no-freeze')) {
-    // The fault: check the count and go on copying without freezing it; a pin taken meanwhile is missed.
-    if (page_ref_count(page) !== expected) return fail(-EAGAIN);
-  } else if (!page_ref_freeze(page, expected)) {
+  // folio_migrate_mapping(): an anon page without a mapping is compared, a page-cache page frozen.
+  // The fault migrate-no-freeze compares the page-cache page too and copies on: a reference taken
+  // meanwhile is missed.
+  const frozen = file && !current.fault('migrate-no-freeze');
+  if (frozen) {
+    if (!page_ref_freeze(page, expected)) return fail(-EAGAIN);
+  } else if (page_ref_count(page) !== expected) {
     return fail(-EAGAIN);
   }
-  const frozen = !current.fault('migrate-no-freeze');
   const newpage = alloc_pages(ZONE.NORMAL, 0);
   if (newpage < 0) {
     if (frozen) page_ref_unfreeze(page, expected);

@@ -10,8 +10,9 @@
  *   __remove_mapping    page_ref_freeze(page, 2) (page cache + isolation): any pin or other
  *                       reference fails it; else delete from the page cache and free
  *
- * Without d824ec2a1546 (policy 'ignore'), a pinned page loses its buffers and stays in the page
- * cache (the freeze fails): the 4.1 interleaving.
+ * Without d824ec2a1546 (the eras before v6.3, EraSpec.reclaimKeepsPinned, under policy mainline;
+ * every era under policy ignore), a pinned page loses its buffers and stays in the page cache (the
+ * freeze fails): the 4.1 interleaving. The caller decides (ShrinkControl.keepPinnedPrivate).
  */
 import { PG, PG_dirty, PG_private, PG_writeback } from '../mem/layout.js';
 import { current } from './current.js';

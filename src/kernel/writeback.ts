@@ -13,8 +13,8 @@
  *   ... I/O: write_to_backing(page, data) ...
  *   end_page_writeback(page)        clear PG_writeback, wake waiters (wait_for_stable_page)
  *
- * Mainline consults no pins on this path (kernel-notes §3.2): what to do with a pinned page is the
- * coordinator's policy (src/coordinator/mmops.ts).
+ * Mainline consults no pins on this path (kernel-notes §3.2; policy `mainline`): the research
+ * policies that do are the coordinator's (src/coordinator/policies/).
  */
 import { PG, PG_dirty, PG_private, PG_writeback } from '../mem/layout.js';
 import { current } from './current.js';

@@ -13,6 +13,7 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 const REPORT_KEYS = [
   'schema',
   'scenario',
+  'era',
   'outcome',
   'stoppedBy',
   'durationMs',
@@ -89,6 +90,8 @@ export function reportToJson(report: RunReport): Json {
     switch (k) {
       case 'scenario':
         return scenarioJson(v);
+      case 'era':
+        return v && typeof v === 'object' ? ordered(v, ['name', 'native']) : plain(v);
       case 'actors':
         return Array.isArray(v) ? v.map((a) => ordered(a as object, ACTOR_KEYS)) : plain(v);
       case 'oracle':

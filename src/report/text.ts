@@ -3,7 +3,9 @@
  * counts, every violation with the last events of the actors involved side by side, and a verdict.
  * Plain text, no control characters.
  */
-import type { ActorReport, EventRecord, RunReport, Violation } from './types.js';
+import { eraSpec } from '../kernel/era/index.js';
+import type { Scenario } from '../scenario/schema.js';
+import type { ActorReport, EraInfo, EventRecord, RunReport, Violation } from './types.js';
 
 /** Violations printed in full in the text summary. */
 export const MAX_DETAILED_VIOLATIONS = 5;
@@ -129,6 +131,18 @@ export function violationBlock(v: Violation, i: number, cellWidth = 44): string[
   return lines;
 }
 
+/** The native bugs of the era a scenario runs (none when nativeBugs is false). */
+export function eraInfo(s: Pick<Scenario, 'era' | 'nativeBugs'>): EraInfo {
+  return { name: s.era, native: s.nativeBugs === false ? [] : [...eraSpec(s.era).native] };
+}
+
+/** ' — violations expected on this era: native bugs …' for an era with native bugs on, else ''. */
+export function nativeNote(era: EraInfo | undefined): string {
+  return era !== undefined && era.native.length > 0
+    ? ` — violations expected on this era: native bugs ${era.native.join(', ')} (pinlab list eras)`
+    : '';
+}
+
 /** One-line verdict, as the last line of the summary. */
 export function verdictLine(r: RunReport): string {
   const stop = r.stoppedBy === 'signal' ? ', stopped by signal' : r.stoppedBy === 'failure' ? ', stopped by a failure' : '';
@@ -142,9 +156,9 @@ export function verdictLine(r: RunReport): string {
     for (const v of r.violations) byKind.set(`${v.oracle}: ${v.kind}`, (byKind.get(`${v.oracle}: ${v.kind}`) ?? 0) + 1);
     const kinds = [...byKind].map(([k, n]) => (n > 1 ? `${k} ×${n}` : k)).join('; ');
     const n = r.violations.length;
-    return `VIOLATION — ${n} violation${n === 1 ? '' : 's'}${kinds ? ` (${kinds})` : ''} in ${run} — exit 1`;
+    return `VIOLATION — ${n} violation${n === 1 ? '' : 's'}${kinds ? ` (${kinds})` : ''} in ${run}${nativeNote(r.era)} — exit 1`;
   }
-  return `CLEAN — no violation in ${run} — exit 0`;
+  return `CLEAN — no violation in ${run}${nativeNote(r.era)} — exit 0`;
 }
 
 /** The text summary of a run (ends with the verdict line and a newline). */

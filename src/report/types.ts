@@ -32,9 +32,20 @@ export interface ActorReport {
   error?: string;
 }
 
+/** The era of a run, as the report names it (`pinlab list eras`). */
+export interface EraInfo {
+  name: string;
+  native: string[];
+}
+
 export interface RunReport {
   schema: number;
   scenario: Scenario;
+  /**
+   * The era run and the catalogue bugs that are its native code and were on (empty when the era
+   * has none or scenario.nativeBugs is false): a run there is expected to report violations.
+   */
+  era?: EraInfo;
   /** 'clean' (0), 'violation' (1), 'internal' (3): the CLI's exit code follows it. */
   outcome: 'clean' | 'violation' | 'internal';
   stoppedBy: 'duration' | 'signal' | 'failure' | 'violation';

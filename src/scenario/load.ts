@@ -18,7 +18,7 @@ import {
 /** Scenarios embedded in pinlab, usable as `pinlab run <name>` and listed by `pinlab list scenarios`. */
 export const EMBEDDED_SCENARIOS: Readonly<Record<string, { description: string; input: ScenarioInput }>> = {
   default: {
-    description: 'DIO, RDMA, ODP and GET clients against writeback (skip), munmap, migration and reclaim',
+    description: 'v6.18 with mainline writeback: DIO, RDMA (anonymous memory), ODP and GET clients against writeback, munmap, migration, reclaim and truncate',
     input: DEFAULT_SCENARIO,
   },
 };

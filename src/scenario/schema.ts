@@ -6,10 +6,23 @@ import { z } from 'zod';
 import { ERA_ALIASES, ERAS } from '../mem/layout.js';
 import { FAULT_NAMES } from './faults.js';
 
-export const POLICIES = ['ignore', 'skip', 'bounce', 'wait', 'revoke', 'refuse-longterm'] as const;
+/**
+ * Writeback policies for a pinned page (src/coordinator/policies/): `mainline`, what the kernel
+ * does (the default), and the research policies.
+ */
+export const POLICIES = ['mainline', 'skip', 'bounce', 'wait', 'revoke', 'ignore'] as const;
 export type Policy = (typeof POLICIES)[number];
-/** Policies under which the model must run clean (everything but the pre-2019 `ignore`). */
-export const SAFE_POLICIES = ['skip', 'bounce', 'wait', 'revoke', 'refuse-longterm'] as const satisfies readonly Policy[];
+/**
+ * The research policies that keep a pinned page stable and off reclaim in every era: the
+ * fault-free model runs clean under each on every era. (`mainline` is clean where the era keeps
+ * pinned pages from reclaim, v6.3 on: policies/index.ts safePolicies.)
+ */
+export const SAFE_POLICIES = ['skip', 'bounce', 'wait', 'revoke'] as const satisfies readonly Policy[];
+/** Policies that no longer exist, and what replaced them (a one-line error names it). */
+export const REMOVED_POLICIES: Readonly<Record<string, string>> = {
+  'refuse-longterm':
+    "'refuse-longterm' was removed: refusing writable longterm pins of file mappings is the kernel's own behaviour from v6.5, use --era v6.18 --policy mainline",
+};
 export const DELAYS = ['off', 'light', 'heavy'] as const;
 export const CLIENT_KINDS = ['dio', 'rdma', 'odp', 'get'] as const;
 export type ClientKind = (typeof CLIENT_KINDS)[number];
@@ -82,6 +95,14 @@ export const MachineSchema = z
     nrFiles: int(1, 64).default(2),
     filePages: int(1, 1 << 20).default(256),
     nrMms: int(1, 64).default(2),
+    /**
+     * The backing device needs stable pages during writeback (BDI_CAP_STABLE_WRITES /
+     * SB_I_STABLE_WRITES: checksums, DIF/DIX, RAID parity). Then a page that changes under
+     * writeback is an O3 violation under every policy; without it, mainline and ignore may write
+     * a page DMA is changing (folio_wait_stable() waits only on such devices), and those events
+     * are only counted (mm `io:unstable`).
+     */
+    stableWrites: z.boolean().default(false),
   })
   .strict();
 
@@ -92,7 +113,14 @@ export const ScenarioSchema = z
     durationMs: int(1, 24 * 3600 * 1000).default(10_000),
     // Old era names still load (seed-2019 is rfc-2019).
     era: z.preprocess((v) => (typeof v === 'string' ? (ERA_ALIASES[v] ?? v) : v), z.enum(ERAS)).default('v6.3'),
-    policy: z.enum(POLICIES).default('skip'),
+    policy: z
+      .enum(POLICIES, { error: (iss) => (typeof iss.input === 'string' ? REMOVED_POLICIES[iss.input] : undefined) })
+      .default('mainline'),
+    /**
+     * The era's native bugs (EraSpec.native, `pinlab list eras`) are on (the era is its tree,
+     * bugs included); false runs the era with them fixed, a what-if no release was.
+     */
+    nativeBugs: z.boolean().default(true),
     delay: z.enum(DELAYS).default('off'),
     faults: z.array(z.string()).default([]),
     oracles: z.boolean().default(true),
@@ -146,7 +174,8 @@ export function defineScenario(input: ScenarioInput): ScenarioInput {
 
 export class ScenarioError extends Error {
   constructor(readonly issues: string[]) {
-    super(`invalid scenario:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    // One issue stays on one line (e.g. a removed policy and what to use instead).
+    super(issues.length === 1 ? `invalid scenario: ${issues[0]}` : `invalid scenario:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
     this.name = 'ScenarioError';
   }
 }
@@ -160,17 +189,21 @@ export function parseScenario(input: unknown): Scenario {
   );
 }
 
-/** The embedded default: DIO, RDMA, ODP and GET clients against writeback (skip), munmap, migration and reclaim. */
+/**
+ * The embedded default: the current kernel (v6.18) as it is, with mainline writeback: DIO, RDMA,
+ * ODP and GET clients against writeback, munmap, migration, reclaim and truncate. The RDMA client
+ * registers anonymous memory: v6.18 refuses a writable longterm pin of a file mapping (-EFAULT).
+ */
 export const DEFAULT_SCENARIO: ScenarioInput = {
   name: 'default',
   seed: 1,
   durationMs: 10_000,
-  era: 'v6.3',
-  policy: 'skip',
+  era: 'v6.18',
+  policy: 'mainline',
   delay: 'off',
   clients: [
     { kind: 'dio', count: 2, mapping: 'file', file: 0, offset: 0, pages: 64, bufferPages: 4 },
-    { kind: 'rdma', count: 1, mapping: 'file', file: 0, offset: 32, pages: 64, bufferPages: 16, holdOps: 300 },
+    { kind: 'rdma', count: 1, mapping: 'anon', pages: 64, bufferPages: 16, holdOps: 300 },
     { kind: 'odp', count: 1, mapping: 'file', file: 1, offset: 0, pages: 64, bufferPages: 4 },
     { kind: 'get', count: 1, mapping: 'file', file: 0, offset: 0, pages: 96, bufferPages: 8 },
     { kind: 'dio', count: 1, mapping: 'anon', pages: 64, bufferPages: 8 },

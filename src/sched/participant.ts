@@ -140,8 +140,7 @@ function runCoordinator(sched: SchedThread, task: Extract<ParticipantTask, { rol
   let out: Pick<ParticipantResult, 'mm' | 'oracle'> = {};
   let k: KernelContext | undefined;
   try {
-    k = attach(plan.init.machineSab, plan.init.machineConfig, { era: s.era, cpu: 0, faults: s.faults });
-    k.refuseLongtermFile = s.policy === 'refuse-longterm';
+    k = attach(plan.init.machineSab, plan.init.machineConfig, { era: s.era, cpu: 0, faults: s.faults, nativeBugs: s.nativeBugs });
     const lab = new Lab(plan.init.labSab, plan.labConfig);
     joinKernel(sched, k);
     const { mmops, o1, odp } = setupCoordinator(k, lab, plan, { now: () => sched.now(), sleep: (ms) => sched.sleep(ms) });

@@ -69,6 +69,24 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+describe('pinlab explore on an era with native bugs', () => {
+  it('the verdict says violations are expected there and names them; the JSON carries the list', async () => {
+    const file = join(dir, 'odp-v57.json');
+    await writeFile(file, JSON.stringify({
+      name: 'odp-v57', seed: 1, era: 'v5.7',
+      clients: [{ kind: 'odp', mapping: 'file', pages: 1, bufferPages: 1, writeRatio: 1 }],
+      mm: { writeback: 0, munmap: 1, migrate: 1, reclaim: 0, truncate: 0 },
+    }));
+    const json = join(dir, 'explore-v57.json');
+    const h = await runCli(['explore', file, '--trials', '3', '--seed', '1', '--json', json]);
+    expect(h.code).toBe(ExitCode.Ok);
+    expect(h.stdout).toMatch(/CLEAN — .*violations expected on this era: native bugs stats-after-put, cma-unpin-put-page, cma-migrate-fail-repin \(pinlab list eras\) — exit 0/);
+    expect(JSON.parse(await readFile(json, 'utf8')).era).toEqual({ name: 'v5.7', native: ['stats-after-put', 'cma-unpin-put-page', 'cma-migrate-fail-repin'] });
+    const off = await runCli(['explore', odpFile, '--trials', '3', '--seed', '1']);
+    expect(off.stdout).not.toContain('expected on this era');
+  });
+});
+
 describe('pinlab explore + replay', () => {
   let shrunkFile = '';
   let originalFile = '';

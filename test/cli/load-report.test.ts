@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseClients, parseDuration } from '../../src/cli/options.js';
 import { formatJsonReport, writeJsonReport } from '../../src/report/json.js';
-import { eventColumns, formatTextReport, verdictLine } from '../../src/report/text.js';
+import { eraInfo, eventColumns, formatTextReport, verdictLine } from '../../src/report/text.js';
+import { eraSpec } from '../../src/kernel/era/index.js';
 import { REPORT_SCHEMA_VERSION, type RunReport } from '../../src/report/types.js';
 import { applyOverrides, jsonErrorOffset, loadScenario } from '../../src/scenario/load.js';
 import { DEFAULT_SCENARIO, ScenarioError, parseScenario } from '../../src/scenario/schema.js';
@@ -98,6 +99,11 @@ describe('applyOverrides', () => {
   });
 
   it('names the field and the option on a bad value', () => {
+    // The removed policy: one line saying what replaced it.
+    expect(() => applyOverrides(base, { policy: 'refuse-longterm' })).toThrow(
+      /^invalid scenario: policy: 'refuse-longterm' was removed: .*use --era v6\.18 --policy mainline \(--policy refuse-longterm\)$/,
+    );
+    expect(() => parseScenario({ ...DEFAULT_SCENARIO, policy: 'refuse-longterm' })).toThrow(/^[^\n]*use --era v6\.18 --policy mainline$/);
     expect(() => applyOverrides(base, { policy: 'yolo' })).toThrow(/policy: Invalid option: expected one of .* \(--policy yolo\)/);
     expect(() => applyOverrides(base, { seed: -1 })).toThrow(/seed: .*\(--seed -1\)/);
     // 4 kinds x 16 = too many actors for 16 data words per page
@@ -146,12 +152,28 @@ function report(patch: Partial<RunReport> = {}): RunReport {
 describe('text report', () => {
   it('shows the scenario, actors with key stats, counters and a verdict', () => {
     const t = formatTextReport(report());
-    expect(t).toMatch(/^scenario default {3}era v6\.3 {3}policy skip {3}delay off {3}duration 10\.0 s/);
+    expect(t).toMatch(/^scenario default {3}era v6\.18 {3}policy mainline {3}delay off {3}duration 10\.0 s/);
     expect(t).toMatch(/odp#0 +odp +done +50 +5 +0 +odp_faults=9 odp_retries=2\n/);
     expect(t).not.toContain('heartbeat');
     expect(t).toContain('(pins balanced)');
     expect(t).toContain('BUG pin.c:12 FOLL_PIN without pages ×1');
     expect(t.endsWith('— exit 0\n')).toBe(true);
+  });
+
+  it('on an era with native bugs the verdict says violations are expected, and the JSON carries the list', () => {
+    const era = eraInfo({ era: 'v5.7', nativeBugs: true });
+    expect(era.native).toEqual(eraSpec('v5.7').native);
+    expect(era.native.length).toBeGreaterThan(0);
+    const clean = verdictLine(report({ era }));
+    expect(clean).toMatch(/^CLEAN — .* — violations expected on this era: native bugs stats-after-put, cma-unpin-put-page, cma-migrate-fail-repin \(pinlab list eras\) — exit 0$/);
+    const v = verdictLine(report({ era, outcome: 'violation', violations: [{ oracle: 'O2 conservation', kind: 'kasan-use-after-free', page: -1, actors: [], detail: '', events: {} }] }));
+    expect(v).toMatch(/^VIOLATION — 1 violation .* violations expected on this era: native bugs stats-after-put.* — exit 1$/);
+    // Off (scenario nativeBugs: false) or an era without native bugs: no note.
+    expect(verdictLine(report({ era: eraInfo({ era: 'v5.7', nativeBugs: false }) }))).not.toContain('expected');
+    expect(verdictLine(report({ era: eraInfo({ era: 'v6.18', nativeBugs: true }) }))).not.toContain('expected');
+    const json = JSON.parse(formatJsonReport(report({ era }))) as { era: { name: string; native: string[] } };
+    expect(json.era).toEqual({ name: 'v5.7', native: ['stats-after-put', 'cma-unpin-put-page', 'cma-migrate-fail-repin'] });
+    expect(Object.keys(json).slice(0, 3)).toEqual(['schema', 'scenario', 'era']);
   });
 
   it('says internal failure and names the first failure', () => {

@@ -208,6 +208,14 @@ describe('pinlab run', () => {
     expect(z.stderr).toMatch(/durationMs: .*--duration 0/);
   });
 
+  it("--policy refuse-longterm (removed: the era's behaviour since v6.5) is bad input with a one-line suggestion", async () => {
+    const h = await runCli(['run', '--policy', 'refuse-longterm']);
+    expect(h.code).toBe(ExitCode.BadInput);
+    expect(h.scenarios).toEqual([]);
+    expect(h.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(h.stderr).toMatch(/'refuse-longterm' was removed: .*use --era v6\.18 --policy mainline/);
+  });
+
   it('overrides reach the engine scenario', async () => {
     const h = await runCli([
       'run',
@@ -225,7 +233,7 @@ describe('pinlab run', () => {
     expect(h.stderr).not.toMatch(/invalid/);
     expect(h.code).toBe(ExitCode.Ok);
     const s = h.scenarios[0]!;
-    expect(s.era).toBe('rfc-2019'); // the old name is accepted and resolved
+    expect(s.era).toBe('rfc-2019'); // the old name is an alias
     expect(s.policy).toBe('bounce');
     expect(s.delay).toBe('heavy');
     expect(s.durationMs).toBe(120_000);
@@ -360,7 +368,10 @@ describe('pinlab list', () => {
   it('lists policies, eras and scenarios', async () => {
     const p = await runCli(['list', 'policies']);
     expect(p.code).toBe(ExitCode.Ok);
-    expect(p.stdout).toContain('refuse-longterm');
+    for (const name of ['mainline', 'skip', 'bounce', 'wait', 'revoke', 'ignore']) expect(p.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+    expect(p.stdout).not.toContain('refuse-longterm');
+    expect(p.stdout).toMatch(/mainline .*Reclaim: .*\[clean on v6\.3, v6\.18\]/);
+    expect(p.stdout).toMatch(/ignore .*\[unsafe\]/);
     expect((await runCli(['list', 'eras'])).stdout).toContain('seed-2019');
     expect((await runCli(['list', 'scenarios'])).stdout).toContain('default');
     const all = await runCli(['list']);

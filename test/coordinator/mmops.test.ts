@@ -28,13 +28,25 @@ interface Rig {
   onSleep: { fn: (() => void) | null };
 }
 
-function rig(policy: Policy, o: { era?: Era; pages?: number; kind?: ClientKind; mm?: Partial<Record<string, number>>; dataWords?: number[] } = {}): Rig {
+interface RigOptions {
+  era?: Era;
+  pages?: number;
+  kind?: ClientKind;
+  mm?: Partial<Record<string, number>>;
+  dataWords?: number[];
+  /** machine.stableWrites: the backing device needs stable pages. */
+  stableWrites?: boolean;
+  /** The era's native bugs (default on). */
+  nativeBugs?: boolean;
+}
+
+function rig(policy: Policy, o: RigOptions = {}): Rig {
   const k = K.boot(
     {
       normalFrames: 512, movableFrames: 0, daxFrames: 0, huge2mPages: 0, huge1gPages: 0, folioPools: [], wordsPerPage: 4,
       nrMms: 1, vaPages: 1 << 18, maxVmas: 8, nrFiles: 1, filePages: FILE_PAGES, nrCpus: 2,
     },
-    { era: o.era ?? 'v6.3' },
+    { era: o.era ?? 'v6.3', nativeBugs: o.nativeBugs ?? true },
   );
   k.vmstatThreshold = 0;
   const lab = Lab.create({
@@ -49,7 +61,7 @@ function rig(policy: Policy, o: { era?: Era; pages?: number; kind?: ClientKind; 
   const clock = { t: 0 };
   const onSleep: Rig['onSleep'] = { fn: null };
   const ops = new MmOps({
-    lab, policy, mmOps: MmOpsSchema.parse({ writebackUs: 1000, waitTimeoutMs: 5, ...o.mm }), regions: [region],
+    lab, policy, mmOps: MmOpsSchema.parse({ writebackUs: 1000, waitTimeoutMs: 5, ...o.mm }), regions: [region], stableWrites: o.stableWrites ?? false,
     actorKinds: [o.kind ?? 'dio', 'dio'], coordActor: COORD, seed: 42, ...(o.dataWords ? { dataWords: o.dataWords } : {}),
     now: () => clock.t,
     sleep: (ms) => {
@@ -154,8 +166,8 @@ describe('writeback', () => {
     expect(disk(r, 0)).toBe(7);
   });
 
-  it('ignore: a pinned page is written, and a DMA write during the I/O is an O3 unstable page', () => {
-    const r = rig('ignore');
+  it('ignore on a stable-writes device: a pinned page is written, and a DMA write during the I/O is an O3 unstable page', () => {
+    const r = rig('ignore', { stableWrites: true });
     const o1 = installPinCheckOracle(r.k, r.lab, { coordActor: COORD });
     const p = pin(r, 3);
     setData(r, p, 1);
@@ -172,7 +184,7 @@ describe('writeback', () => {
   });
 
   it('an unstable page with no pin holder left is blamed on the writer of the changed word (dataWords)', () => {
-    const r = rig('ignore', { dataWords: [2] });
+    const r = rig('ignore', { dataWords: [2], stableWrites: true });
     const pages = new Int32Array(1);
     expect(K.pin_user_pages_fast(r.mm, r.addr + PAGE, 1, K.FOLL_WRITE, pages)).toBe(1); // never in a ledger
     const p = pages[0]!;
@@ -406,6 +418,7 @@ describe('O1 bracket', () => {
     lab.add(lab.ghostIndex(head), GHOST_PIN);
     expect(K.page_ref_count(head)).toBeLessThan(0);
     expect(K.page_maybe_dma_pinned(head + 77)).toBe(true);
+    expect(o1.checks).toBe(1);
     expect(o1.falseNegatives).toBe(0);
     expect(o1.falsePositives.overflow).toBe(0); // a pin is held: a true positive
     expect(lab.violations()).toEqual([]);
@@ -418,10 +431,10 @@ describe('O1 bracket', () => {
   });
 });
 
-describe('refuse-longterm (>= v6.5)', () => {
-  it('a writable longterm pin of a file mapping is -EFAULT, fast and slow; others are unaffected', () => {
-    const r = rig('refuse-longterm');
-    r.k.refuseLongtermFile = true;
+describe('v6.18 refuses writable longterm file pins (v6.5+; the era, not a policy)', () => {
+  it('a writable longterm pin of a file mapping is -EFAULT, fast and slow; others are unaffected (v6.18/mm/gup.c:1182-1197, 2738)', () => {
+    const r = rig('mainline', { era: 'v6.18' });
+    expect(r.k.refuseLongtermFile).toBe(true); // EraSpec.refuseLongtermFile
     touch(r, 0, 2, true); // writable PTEs: gup-fast would take them
     const pages = new Int32Array(2);
     expect(K.pin_longterm_pages_fast(r.mm, r.addr, 2, K.FOLL_WRITE, pages)).toBe(-K.EFAULT);

@@ -38,4 +38,9 @@ export const RFC_2019: EraSpec = {
   gupArgRules: 'rfc-2019',
   longtermLoop: 'rfc-2019',
   refuseLongtermFile: false,
+  // The postings touch no reclaim or migration code: the mm side is v5.6's (shrink_page_list
+  // releases buffers after try_to_unmap with no pin check, v5.6/mm/vmscan.c:1302-1394;
+  // try_to_unmap_one has none either, v5.6/mm/rmap.c:1366).
+  reclaimKeepsPinned: false,
+  migratePinCheck: false,
 };

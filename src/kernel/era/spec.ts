@@ -99,4 +99,30 @@ export interface EraSpec {
    * mapping is -EFAULT in check_vma_flags() and left to the slow path by gup_fast_folio_allowed().
    */
   readonly refuseLongtermFile: boolean;
+
+  // ---- the mm side: reclaim and migration (mm/vmscan.c, mm/rmap.c, mm/migrate.c) ----
+  /**
+   * shrink_folio_list() keeps a maybe-pinned folio after try_to_unmap(), before its fs private
+   * data is released (d824ec2a1546 "mm: do not reclaim private data from pinned page":
+   * v6.3/mm/vmscan.c:1921, v6.18/mm/vmscan.c:1407). Without it (v5.7/mm/vmscan.c:1301-1393,
+   * shrink_page_list: try_to_unmap, then try_to_release_page) reclaim strips a pinned clean page's
+   * buffers and __remove_mapping's freeze fails: kernel-notes 4.1. The writeback policy decides
+   * whether reclaim follows the era (`mainline`) or not (src/coordinator/policies/).
+   */
+  readonly reclaimKeepsPinned: boolean;
+  /**
+   * try_to_migrate_one() asks about pins of an exclusive anon page right after clearing its PTE
+   * (page_try_share_anon_rmap → page_maybe_dma_pinned → -EBUSY, the PTE restored:
+   * v6.3/mm/rmap.c:2058, v6.3/include/linux/rmap.h:350; folio_try_share_anon_rmap_pte /
+   * hugetlb_try_share_anon_rmap: v6.18/mm/rmap.c:2517-2530, v6.18/include/linux/rmap.h:528, 833).
+   * false: try_to_unmap(TTU_MIGRATION) has no pin check (v5.6/mm/rmap.c:1366, v5.7/mm/rmap.c:1362
+   * try_to_unmap_one); only the refcount compare of migrate_page_move_mapping() finds a pin, and
+   * migration fails with -EAGAIN after the PTEs were replaced and are put back.
+   *
+   * In every era an order-0 anon page's refcount is compared, not frozen (v5.7/mm/migrate.c:410-413,
+   * v6.3/mm/migrate.c:419-422, v6.18/mm/migrate.c:572-590 freezes only large rmappable folios), and
+   * a page-cache page's is frozen under the xarray lock (v5.7/mm/migrate.c:428-433,
+   * v6.3/mm/migrate.c:437, v6.18/mm/migrate.c:600): src/kernel/migrate.ts.
+   */
+  readonly migratePinCheck: boolean;
 }

@@ -31,4 +31,10 @@ export const V5_7: EraSpec = {
   gupArgRules: 'rfc-2019',
   longtermLoop: 'v5.7',
   refuseLongtermFile: false,
+  // shrink_page_list(): try_to_unmap (v5.7/mm/vmscan.c:1301), then try_to_release_page (:1393):
+  // no pin check; a pinned page loses its buffers and the freeze (:887) fails. kernel-notes 4.1.
+  reclaimKeepsPinned: false,
+  // try_to_unmap_one(TTU_MIGRATION) (v5.7/mm/rmap.c:1362) never asks about pins; the refcount
+  // compare of migrate_page_move_mapping() (v5.7/mm/migrate.c:412, 428) catches them.
+  migratePinCheck: false,
 };

@@ -23,4 +23,8 @@ export const V6_18: EraSpec = {
   gupArgRules: 'is_valid_gup_args',
   longtermLoop: 'v6.3',
   refuseLongtermFile: true,
+  // d824ec2a1546 as in v6.3 (v6.18/mm/vmscan.c:1407).
+  reclaimKeepsPinned: true,
+  // folio_try_share_anon_rmap_pte() / hugetlb_try_share_anon_rmap() (v6.18/mm/rmap.c:2517-2530, include/linux/rmap.h:528, 833).
+  migratePinCheck: true,
 };

@@ -22,4 +22,8 @@ export const V6_3: EraSpec = {
   gupArgRules: 'is_valid_gup_args',
   longtermLoop: 'v6.3',
   refuseLongtermFile: false,
+  // d824ec2a1546: folio_maybe_dma_pinned() → activate_locked after the unmap (v6.3/mm/vmscan.c:1921).
+  reclaimKeepsPinned: true,
+  // page_try_share_anon_rmap() from try_to_migrate_one() (v6.3/mm/rmap.c:2058, include/linux/rmap.h:350).
+  migratePinCheck: true,
 };
