@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ERA_ALIASES, ERAS } from '../mem/layout.js';
+import { CURRENT_ERA } from '../kernel/era/index.js';
 import { FAULT_NAMES } from './faults.js';
 
 /**
@@ -112,7 +113,7 @@ export const ScenarioSchema = z
     seed: int(0, 2 ** 31 - 1).default(1),
     durationMs: int(1, 24 * 3600 * 1000).default(10_000),
     // Old era names still load (seed-2019 is rfc-2019).
-    era: z.preprocess((v) => (typeof v === 'string' ? (ERA_ALIASES[v] ?? v) : v), z.enum(ERAS)).default('v6.3'),
+    era: z.preprocess((v) => (typeof v === 'string' ? (ERA_ALIASES[v] ?? v) : v), z.enum(ERAS)).default(CURRENT_ERA),
     policy: z
       .enum(POLICIES, { error: (iss) => (typeof iss.input === 'string' ? REMOVED_POLICIES[iss.input] : undefined) })
       .default('mainline'),

@@ -201,7 +201,8 @@ describe('faults explore cannot show as the model stands (why: FAULT_EXPLORE[nam
 
 /** Every client kind and every mm operation, a few pages each (the clean-model campaigns). */
 const MIXED: ScenarioInput = {
-  name: 'explore-mixed', seed: 1, policy: 'skip',
+  // v6.3: the last tree that lets RDMA take a writable longterm pin of a file page (v6.18 refuses it).
+  name: 'explore-mixed', seed: 1, era: 'v6.3', policy: 'skip',
   clients: [
     { kind: 'dio', mapping: 'file', file: 0, pages: 4, bufferPages: 2, writeRatio: 0.7 },
     { kind: 'rdma', mapping: 'file', file: 0, offset: 2, pages: 4, bufferPages: 2, holdOps: 2, writeRatio: 1 },
