@@ -11,6 +11,7 @@ import { writeJsonReport } from '../report/json.js';
 import type { RunReport } from '../report/types.js';
 import { applyOverrides, loadScenario, type ScenarioOverrides } from '../scenario/load.js';
 import { CLIENT_KINDS, DELAYS, POLICIES, ScenarioError, type ClientKind, type Scenario } from '../scenario/schema.js';
+import { resolveClientModules } from '../coordinator/client-modules.js';
 import type { RunEngine, RunProgress } from './engine.js';
 import { addExploreCommands, lazyExploreEngine, type ExploreEngine } from './explore.js';
 import { ExitCode } from './exit-codes.js';
@@ -111,7 +112,7 @@ export function createCli(deps: CliDeps): Cli {
         pages: o.pages,
         oracles: o.oracles === false ? false : undefined,
       };
-      scenario = applyOverrides(await loadScenario(path), overrides);
+      scenario = await resolveClientModules(applyOverrides(await loadScenario(path), overrides));
     } catch (e) {
       if (e instanceof ScenarioError) {
         err(`pinlab run: ${e.message}\n`);

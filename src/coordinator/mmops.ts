@@ -48,7 +48,7 @@ import {
 } from '../kernel/writeback.js';
 import { ACTOR_STAT, EVENT, type Lab, ORACLE, VIOLATION_KIND } from '../oracle/lab.js';
 import { pinHolder, pinHolders } from '../oracle/o1.js';
-import { type ClientKind, type MmOpsSchema, type Policy } from '../scenario/schema.js';
+import { type EntryKind, type MmOpsSchema, type Policy } from '../scenario/schema.js';
 import { type ActorSpec } from '../clients/types.js';
 
 export type MmOpsConfig = z.output<typeof MmOpsSchema>;
@@ -65,7 +65,7 @@ export interface MmOpsOptions {
   mmOps: MmOpsConfig;
   regions: MmRegion[];
   /** Kind of each lab actor, by actor index ('rdma' actors are asked to revoke). */
-  actorKinds: ClientKind[];
+  actorKinds: EntryKind[];
   /** The coordinator's own lab actor (its event ring). */
   coordActor: number;
   seed: number;
@@ -119,7 +119,7 @@ export class MmOps {
   private readonly cfg: MmOpsConfig;
   private readonly regions: MmRegion[];
   private readonly fileRegions: MmRegion[];
-  private readonly actorKinds: ClientKind[];
+  private readonly actorKinds: EntryKind[];
   private readonly coordActor: number;
   private readonly rng: ReturnType<typeof xoroshiro128plus>;
   private readonly now: () => number;

@@ -55,8 +55,9 @@ function planActors(s: Scenario): ActorSpec[] {
   for (const c of s.clients) {
     let sharedAddr = -1; // c.shared: the region every actor of this entry uses
     for (let j = 0; j < c.count; j++) {
-      const n = perKind.get(c.kind) ?? 0;
-      perKind.set(c.kind, n + 1);
+      const prefix = c.name ?? c.kind;
+      const n = perKind.get(prefix) ?? 0;
+      perKind.set(prefix, n + 1);
       const actor = specs.length;
       const addr = sharedAddr >= 0 ? sharedAddr : do_mmap(mm_of(c.mm), {
         length: c.pages * PAGE_SIZE,
@@ -68,7 +69,8 @@ function planActors(s: Scenario): ActorSpec[] {
       if (c.shared && addr >= 0) sharedAddr = addr;
       if (addr < 0) throw new Error(`cannot map the region of ${c.kind}#${n} (${c.pages} pages of ${c.mapping}): ${addr}`);
       specs.push({
-        actor, cpu: actor + 1, name: `${c.kind}#${n}`, kind: c.kind, mm: c.mm, addr, pages: c.pages,
+        actor, cpu: actor + 1, name: `${prefix}#${n}`, kind: c.kind, mm: c.mm, addr, pages: c.pages,
+        ...(c.module !== undefined ? { module: c.module } : {}), params: c.params,
         mapping: c.mapping, file: c.file, offset: c.offset, bufferPages: c.bufferPages, holdOps: c.holdOps,
         writeRatio: c.writeRatio, fast: c.fast, dataWord: actor % s.machine.wordsPerPage,
       });
