@@ -225,6 +225,20 @@ export function createCli(deps: CliDeps): Cli {
     addExploreCommands(program, { io, setCode, engine: deps.explore ?? lazyExploreEngine, logIntervalMs: deps.logIntervalMs });
 
     program
+      .command('gup-test')
+      .description("the kernel selftest mm/gup_test on the model, with its getopt flags and TAP output (pinlab gup-test --help)");
+    program
+      .command('init')
+      .description('write a starter scenario, a custom client and a vitest test into [dir] (default .)');
+    program
+      .command('schema')
+      .description('print the scenario JSON Schema')
+      .action(async () => {
+        out(JSON.stringify((await import('../scenario/json-schema.js')).scenarioJsonSchema(), null, 2) + '\n');
+        setCode(ExitCode.Ok);
+      });
+
+    program
       .command('list')
       .description(`list the names a scenario or option can use: ${Object.keys(LIST_TOPICS).join(', ')}`)
       .addArgument(new Argument('[topic]', 'what to list (default: everything)').choices(Object.keys(LIST_TOPICS)))
@@ -239,6 +253,9 @@ export function createCli(deps: CliDeps): Cli {
 
   return {
     async main(args) {
+      // gup-test takes the selftest's getopt command line, which commander would not parse as getopt does.
+      if (args[0] === 'gup-test') return (await import('./gup-test.js')).gupTestMain(args.slice(1), io);
+      if (args[0] === 'init') return (await import('./init.js')).initMain(args.slice(1), io);
       let code: ExitCode = ExitCode.Ok;
       const program = buildProgram((c) => (code = c));
       try {
