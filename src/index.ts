@@ -6,8 +6,14 @@
  */
 import { runScenario as runStress, shutdownPool, type RunOptions } from './coordinator/run.js';
 import {
-  exploreScenario, replaySchedule, shutdownExplore, type ExploreOptions, type ExploreReport, type ReplayOptions,
-  type ReplayReport, type ExploreTrialReport,
+  exploreScenario,
+  replaySchedule,
+  shutdownExplore,
+  type ExploreOptions,
+  type ExploreReport,
+  type ReplayOptions,
+  type ReplayReport,
+  type ExploreTrialReport,
 } from './coordinator/explore.js';
 import { shrinkFailure, type ShrinkOptions, type ShrinkResult } from './sched/shrink.js';
 import { parseScenario, type Scenario, type ScenarioInput } from './scenario/schema.js';
@@ -16,12 +22,29 @@ import type { RunReport } from './report/types.js';
 
 export { defineClient } from './clients/define.js';
 export type {
-  ClientContext, ClientDefinition, ClientEventName, ClientKernel, ClientRegion, ClientStatName,
+  ClientContext,
+  ClientDefinition,
+  ClientEventName,
+  ClientKernel,
+  ClientRegion,
+  ClientStatName,
 } from './clients/define.js';
 export { ClientModuleError } from './clients/module.js';
 export {
-  defineScenario, parseScenario, ScenarioError, DEFAULT_SCENARIO, CLIENT_KINDS, POLICIES, DELAYS, MAPPINGS,
-  type Scenario, type ScenarioInput, type ClientSpec, type Policy, type ClientKind, type EntryKind,
+  defineScenario,
+  parseScenario,
+  ScenarioError,
+  DEFAULT_SCENARIO,
+  CLIENT_KINDS,
+  POLICIES,
+  DELAYS,
+  MAPPINGS,
+  type Scenario,
+  type ScenarioInput,
+  type ClientSpec,
+  type Policy,
+  type ClientKind,
+  type EntryKind,
 } from './scenario/schema.js';
 export { loadScenario } from './scenario/load.js';
 export { FAULT_NAMES } from './scenario/faults.js';
@@ -31,7 +54,12 @@ export { readScheduleFile, writeScheduleFile } from './sched/schedule.js';
 export type { RunReport, Violation, ActorReport, EventRecord } from './report/types.js';
 export type { RunOptions, RunProgress } from './coordinator/run.js';
 export type {
-  ExploreOptions, ExploreReport, ExploreTrialReport, ExploreProgress, ReplayOptions, ReplayReport,
+  ExploreOptions,
+  ExploreReport,
+  ExploreTrialReport,
+  ExploreProgress,
+  ReplayOptions,
+  ReplayReport,
 } from './coordinator/explore.js';
 export type { ScheduleFile, ScheduleStep, ScheduleViolation } from './sched/schedule.js';
 export type { ShrinkOptions, ShrinkResult } from './sched/shrink.js';
@@ -73,7 +101,10 @@ export function replay(file: string | ScheduleFile, options: ReplayOptions = {})
  * replay. Resolves to the ShrinkResult (`schedule`, `stats.verified`); default budget 20 s.
  */
 export function shrink(
-  scenario: Scenario | ScenarioInput, options: ExploreOptions, failure: ExploreTrialReport, shrinkOptions: ShrinkOptions = {},
+  scenario: Scenario | ScenarioInput,
+  options: ExploreOptions,
+  failure: ExploreTrialReport,
+  shrinkOptions: ShrinkOptions = {},
 ): Promise<ShrinkResult> {
   return shrinkFailure(scenario, options, failure, shrinkOptions);
 }

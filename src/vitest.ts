@@ -77,7 +77,8 @@ function duration(name: string, v: number | string): number {
 function envInt(name: string, min: number): number | undefined {
   const v = process.env[name];
   if (v === undefined || v === '') return undefined;
-  if (!/^\s*\d+\s*$/.test(v) || Number(v) < min || Number(v) > 2 ** 31 - 1) throw new RangeError(`${name}: expected an integer >= ${min}, got ${JSON.stringify(v)}`);
+  if (!/^\s*\d+\s*$/.test(v) || Number(v) < min || Number(v) > 2 ** 31 - 1)
+    throw new RangeError(`${name}: expected an integer >= ${min}, got ${JSON.stringify(v)}`);
   return Number(v);
 }
 
@@ -120,17 +121,25 @@ export async function exploreClean(scenario: Scenario | ScenarioInput, options: 
     }
   }
   const v: Violation = violations[0] ?? {
-    oracle: failure.outcome, kind: failure.outcome, page: -1, actors: [], detail: failure.errors[0] ?? 'no violation recorded', events: {},
+    oracle: failure.outcome,
+    kind: failure.outcome,
+    page: -1,
+    actors: [],
+    detail: failure.errors[0] ?? 'no violation recorded',
+    events: {},
   };
   const command = file !== undefined ? `npx pinlab replay ${shell(file)}` : '(no schedule file was written)';
   throw new PinlabViolation(
     message(
-      `pinlab: ${v.oracle} (${v.kind}) on page ${v.page}${v.where !== undefined ? ` (file ${v.where})` : ''} — actors ${v.actors.join(', ') || '(none)'}; ` +
+      `pinlab: ${v.oracle} (${v.kind}) on page ${v.page}${v.where !== undefined ? ` (${v.where})` : ''} — actors ${v.actors.join(', ') || '(none)'}; ` +
         `explore trial ${failure.trial} of ${trials}, seed ${seed}, strategy ${report.strategy}${report.depth !== undefined ? ` (depth ${report.depth})` : ''}`,
       v,
       [`schedule: ${file ?? '(none)'}`, `replay: ${command}`],
     ),
-    v, seed, file, command,
+    v,
+    seed,
+    file,
+    command,
   );
 }
 
@@ -157,11 +166,18 @@ export async function runClean(scenario: Scenario | ScenarioInput, options: RunC
   const command = `npx pinlab run ${shell(file)} --seed ${seed}`;
   throw new PinlabViolation(
     message(
-      `pinlab: ${v.oracle} (${v.kind}) on page ${v.page}${v.where !== undefined ? ` (file ${v.where})` : ''} — actors ${v.actors.join(', ') || '(none)'}; ` +
+      `pinlab: ${v.oracle} (${v.kind}) on page ${v.page}${v.where !== undefined ? ` (${v.where})` : ''} — actors ${v.actors.join(', ') || '(none)'}; ` +
         `stress run, seed ${seed}`,
       v,
-      [`scenario: ${file}`, `re-run: ${command}`, 'a stress run is not replayable step by step; exploreClean on the same scenario gives a schedule file and a replay command'],
+      [
+        `scenario: ${file}`,
+        `re-run: ${command}`,
+        'a stress run is not replayable step by step; exploreClean on the same scenario gives a schedule file and a replay command',
+      ],
     ),
-    v, seed, undefined, command,
+    v,
+    seed,
+    undefined,
+    command,
   );
 }

@@ -62,8 +62,20 @@ export function parseGupTestArgs(argv: readonly string[]): GupTestArgs | { error
   const g = getopt(argv, GUP_TEST_OPTSTRING);
   if (g.error !== undefined) return { error: g.error };
   const a: GupTestArgs = {
-    cmd: GUP_CMD.GUP_FAST_BENCHMARK, size: 128 * MB, repeats: 1, nrPages: 1, gupFlags: 0, testFlags: 0, whichPages: [],
-    nthreads: 1, write: true, shared: false, hugetlb: false, touch: false, thp: -1, file: '/dev/zero',
+    cmd: GUP_CMD.GUP_FAST_BENCHMARK,
+    size: 128 * MB,
+    repeats: 1,
+    nrPages: 1,
+    gupFlags: 0,
+    testFlags: 0,
+    whichPages: [],
+    nthreads: 1,
+    write: true,
+    shared: false,
+    hugetlb: false,
+    touch: false,
+    thp: -1,
+    file: '/dev/zero',
   };
   const num = (o: string, s: string): number | { error: string } => {
     const v = strtol0(s);
@@ -73,26 +85,67 @@ export function parseGupTestArgs(argv: readonly string[]): GupTestArgs | { error
     const v = arg !== undefined && 'mrnFj'.includes(opt) ? num(opt, arg) : 0;
     if (typeof v === 'object') return v;
     switch (opt) {
-      case 'a': a.cmd = GUP_CMD.PIN_FAST_BENCHMARK; break;
-      case 'b': a.cmd = GUP_CMD.PIN_BASIC_TEST; break;
-      case 'L': a.cmd = GUP_CMD.PIN_LONGTERM_BENCHMARK; break;
-      case 'c': a.cmd = GUP_CMD.DUMP_USER_PAGES_TEST; a.whichPages = [1]; break;
-      case 'p': a.testFlags |= 0x1; break; // GUP_TEST_FLAG_DUMP_PAGES_USE_PIN
-      case 'F': a.gupFlags = v; break;
-      case 'j': a.nthreads = v; break;
-      case 'm': a.size = v * MB; break;
-      case 'r': a.repeats = v; break;
-      case 'n': a.nrPages = v; break;
-      case 't': a.thp = 1; break;
-      case 'T': a.thp = 0; break;
-      case 'U': a.cmd = GUP_CMD.GUP_BASIC_TEST; break;
-      case 'u': a.cmd = GUP_CMD.GUP_FAST_BENCHMARK; break;
-      case 'w': a.write = true; break;
-      case 'W': a.write = false; break;
-      case 'f': a.file = arg!; break;
-      case 'S': a.shared = true; break;
-      case 'H': a.hugetlb = true; break;
-      case 'z': a.touch = true; break;
+      case 'a':
+        a.cmd = GUP_CMD.PIN_FAST_BENCHMARK;
+        break;
+      case 'b':
+        a.cmd = GUP_CMD.PIN_BASIC_TEST;
+        break;
+      case 'L':
+        a.cmd = GUP_CMD.PIN_LONGTERM_BENCHMARK;
+        break;
+      case 'c':
+        a.cmd = GUP_CMD.DUMP_USER_PAGES_TEST;
+        a.whichPages = [1];
+        break;
+      case 'p':
+        a.testFlags |= 0x1;
+        break; // GUP_TEST_FLAG_DUMP_PAGES_USE_PIN
+      case 'F':
+        a.gupFlags = v;
+        break;
+      case 'j':
+        a.nthreads = v;
+        break;
+      case 'm':
+        a.size = v * MB;
+        break;
+      case 'r':
+        a.repeats = v;
+        break;
+      case 'n':
+        a.nrPages = v;
+        break;
+      case 't':
+        a.thp = 1;
+        break;
+      case 'T':
+        a.thp = 0;
+        break;
+      case 'U':
+        a.cmd = GUP_CMD.GUP_BASIC_TEST;
+        break;
+      case 'u':
+        a.cmd = GUP_CMD.GUP_FAST_BENCHMARK;
+        break;
+      case 'w':
+        a.write = true;
+        break;
+      case 'W':
+        a.write = false;
+        break;
+      case 'f':
+        a.file = arg!;
+        break;
+      case 'S':
+        a.shared = true;
+        break;
+      case 'H':
+        a.hugetlb = true;
+        break;
+      case 'z':
+        a.touch = true;
+        break;
     }
     // -n negative: size / psize() with the size known so far (gup_test.c:140-144).
     if (opt === 'n' && v < 0) a.nrPages = Math.floor(a.size / 4096);
@@ -111,20 +164,25 @@ export function parseGupTestArgs(argv: readonly string[]): GupTestArgs | { error
   if (a.repeats < 0) return { error: `-r: repeats must be >= 0, got ${a.repeats}` };
   if (a.size / 4096 > 1 << 20) return { error: `-m: the model's machine holds at most 4096 MB, got ${a.size / MB} MB` };
   if (a.file !== '/dev/zero' && !a.shared && !a.hugetlb) {
-    return { error: `-f ${a.file} without -S maps a file MAP_PRIVATE (copy-on-write file pages): the model has no counterpart; add -S for the shared page cache` };
+    return {
+      error: `-f ${a.file} without -S maps a file MAP_PRIVATE (copy-on-write file pages): the model has no counterpart; add -S for the shared page cache`,
+    };
   }
   return a;
 }
 
-const isBenchmark = (cmd: GupCmd): boolean => cmd === GUP_CMD.GUP_FAST_BENCHMARK || cmd === GUP_CMD.PIN_FAST_BENCHMARK || cmd === GUP_CMD.PIN_LONGTERM_BENCHMARK;
+const isBenchmark = (cmd: GupCmd): boolean =>
+  cmd === GUP_CMD.GUP_FAST_BENCHMARK || cmd === GUP_CMD.PIN_FAST_BENCHMARK || cmd === GUP_CMD.PIN_LONGTERM_BENCHMARK;
 
 /** Run `pinlab gup-test` with argv (after the command name); resolves to the exit code. */
 export async function gupTestMain(argv: readonly string[], io: GupTestIO): Promise<ExitCode> {
   const out = (s: string): void => void io.stdout.write(s);
   const err = (s: string): void => void io.stderr.write(s);
   if (argv.includes('--help') || argv.includes('-h')) {
-    out(`usage: pinlab gup-test [-abcLUu] [-m MB] [-r repeats] [-n pages] [-F flags] [-j threads] [-wWSHzptT] [-f file] [page...]\n` +
-      `  the kernel selftest tools/testing/selftests/mm/gup_test.c on the model (getopt "${GUP_TEST_OPTSTRING}")\n`);
+    out(
+      `usage: pinlab gup-test [-abcLUu] [-m MB] [-r repeats] [-n pages] [-F flags] [-j threads] [-wWSHzptT] [-f file] [page...]\n` +
+        `  the kernel selftest tools/testing/selftests/mm/gup_test.c on the model (getopt "${GUP_TEST_OPTSTRING}")\n`,
+    );
     return ExitCode.Ok;
   }
   const a = parseGupTestArgs(argv);
@@ -136,13 +194,23 @@ export async function gupTestMain(argv: readonly string[], io: GupTestIO): Promi
   // ksft_print_header(); ksft_set_plan(nthreads) (gup_test.c:206-207)
   out('TAP version 13\n');
   out(`1..${a.nthreads}\n`);
-  if (a.thp !== -1) out(`# ${a.thp === 1 ? 'MADV_HUGEPAGE (-t)' : 'MADV_NOHUGEPAGE (-T)'}: advice only; the model has no transparent huge pages, the region stays in base pages\n`);
+  if (a.thp !== -1)
+    out(
+      `# ${a.thp === 1 ? 'MADV_HUGEPAGE (-t)' : 'MADV_NOHUGEPAGE (-T)'}: advice only; the model has no transparent huge pages, the region stays in base pages\n`,
+    );
   const { runGupTest } = await import('../coordinator/gup-test.js');
   const name = GUP_CMD_NAMES[a.cmd];
   const results: Array<{ status: number; notPinned: number; notPinnable: number; verified: number }> = [];
   const run = await runGupTest({
-    cmd: a.cmd, size: a.size, repeats: a.repeats, nrPagesPerCall: a.nrPages, gupFlags: a.gupFlags | (a.write ? FOLL_WRITE : 0),
-    testFlags: a.testFlags, whichPages: a.whichPages, nthreads: a.nthreads, touch: a.touch,
+    cmd: a.cmd,
+    size: a.size,
+    repeats: a.repeats,
+    nrPagesPerCall: a.nrPages,
+    gupFlags: a.gupFlags | (a.write ? FOLL_WRITE : 0),
+    testFlags: a.testFlags,
+    whichPages: a.whichPages,
+    nthreads: a.nthreads,
+    touch: a.touch,
     mapping: a.hugetlb ? 'hugetlb' : a.shared ? 'file' : 'anon',
     onResult: (t: number, r: GupTestResult) => {
       const acc = (results[t] ??= { status: 0, notPinned: 0, notPinnable: 0, verified: 0 });
@@ -153,7 +221,9 @@ export async function gupTestMain(argv: readonly string[], io: GupTestIO): Promi
       for (const l of r.log) for (const line of l.split('\n')) err(`kernel: ${line}\n`);
       if (r.ret !== 0) return;
       if (isBenchmark(a.cmd)) {
-        out(`# ${name}: Time: get:${r.gup.get_delta_usec} put:${r.gup.put_delta_usec} us# ${r.gup.size !== a.size ? `, truncated (size: ${r.gup.size})# ` : ''}\n`);
+        out(
+          `# ${name}: Time: get:${r.gup.get_delta_usec} put:${r.gup.put_delta_usec} us# ${r.gup.size !== a.size ? `, truncated (size: ${r.gup.size})# ` : ''}\n`,
+        );
       } else {
         out(`# ${name}: done\n`);
         if (r.gup.size !== a.size) out(`# Truncated (size: ${r.gup.size})\n`);

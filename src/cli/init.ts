@@ -26,6 +26,15 @@ function examplesDir(): string {
   throw new Error('pinlab init: the package has no examples/ directory');
 }
 
+/** dist/scenario.schema.json of this package (built; from src/cli in a checkout, from dist/src/cli installed). */
+function schemaFile(): string {
+  for (const p of ['../../scenario.schema.json', '../../dist/scenario.schema.json']) {
+    const f = fileURLToPath(new URL(p, import.meta.url));
+    if (existsSync(f)) return f;
+  }
+  return fileURLToPath(new URL('../../dist/scenario.schema.json', import.meta.url));
+}
+
 /** Run `pinlab init` with argv (after the command name); resolves to the exit code. */
 export async function initMain(argv: readonly string[], io: { stdout: OutStream; stderr: OutStream }): Promise<ExitCode> {
   const bad = (m: string): ExitCode => {
@@ -38,16 +47,23 @@ export async function initMain(argv: readonly string[], io: { stdout: OutStream;
   const dir = resolve(args[0] ?? '.');
   if (existsSync(dir) && !statSync(dir).isDirectory()) return bad(`${args[0]}: is not a directory`);
   const clash = Object.values(STARTER_FILES).filter((f) => existsSync(join(dir, f)));
-  if (clash.length > 0) return bad(`${clash.map((f) => join(relative(process.cwd(), dir) || '.', f)).join(', ')}: already exist${clash.length === 1 ? 's' : ''}; not overwriting`);
+  if (clash.length > 0)
+    return bad(`${clash.map((f) => join(relative(process.cwd(), dir) || '.', f)).join(', ')}: already exist${clash.length === 1 ? 's' : ''}; not overwriting`);
   await mkdir(dir, { recursive: true });
   const src = examplesDir();
   for (const [from, to] of Object.entries(STARTER_FILES)) await copyFile(join(src, from), join(dir, to));
-  // The scenario's $schema points into node_modules of the project the files land in.
+  // The scenario's $schema points at this package's schema file, relative to where the scenario lands.
   const scenario = join(dir, STARTER_FILES['uring.scenario.json']!);
-  await writeFile(scenario, (await readFile(scenario, 'utf8')).replace(/"\$schema": "[^"]*"/, `"$schema": "./node_modules/pinlab/dist/scenario.schema.json"`));
+  const ref = relative(dir, schemaFile()).split('\\').join('/');
+  await writeFile(
+    scenario,
+    (await readFile(scenario, 'utf8')).replace(/"\$schema": "[^"]*"/, `"$schema": ${JSON.stringify(ref.startsWith('.') ? ref : `./${ref}`)}`),
+  );
   const shown = relative(process.cwd(), dir) || '.';
   io.stdout.write(
-    `pinlab init: wrote ${Object.values(STARTER_FILES).map((f) => join(shown, f)).join(', ')}\n` +
+    `pinlab init: wrote ${Object.values(STARTER_FILES)
+      .map((f) => join(shown, f))
+      .join(', ')}\n` +
       `  npx pinlab run ${join(shown, 'uring.scenario.json')} --duration 2s    # stress mode\n` +
       `  npx pinlab explore ${join(shown, 'uring.scenario.json')} --trials 200  # deterministic\n` +
       `  npx vitest run ${join(shown, 'uring.test.ts')}                         # the race test (needs vitest)\n`,

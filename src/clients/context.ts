@@ -8,9 +8,7 @@ import { page_data } from '../kernel/filemap.js';
 import { PAGE_SIZE } from '../kernel/mm.js';
 import { ACTOR_STAT, EVENT, type EventKind } from '../oracle/lab.js';
 import { type Actor } from './actor.js';
-import {
-  type ClientContext, type ClientEventName, type ClientKernel, type ClientRegion, type ClientStatName,
-} from './define.js';
+import { type ClientContext, type ClientEventName, type ClientKernel, type ClientRegion, type ClientStatName } from './define.js';
 
 type PageArray = kernelApi.PageArray;
 type Gup = (mm: kernelApi.MmStruct, start: number, nr_pages: number, gup_flags: number, pages: PageArray) => number;
@@ -42,8 +40,16 @@ interface Held {
 export function createClientContext(a: Actor, params: Readonly<Record<string, number | string | boolean>> = {}): ClientContext {
   const spec = a.spec;
   const region: ClientRegion = Object.freeze({
-    addr: spec.addr, pages: spec.pages, mapping: spec.mapping, file: spec.file, offset: spec.offset,
-    bufferPages: spec.bufferPages, holdOps: spec.holdOps, writeRatio: spec.writeRatio, fast: spec.fast, mm: spec.mm,
+    addr: spec.addr,
+    pages: spec.pages,
+    mapping: spec.mapping,
+    file: spec.file,
+    offset: spec.offset,
+    bufferPages: spec.bufferPages,
+    holdOps: spec.holdOps,
+    writeRatio: spec.writeRatio,
+    fast: spec.fast,
+    mm: spec.mm,
   });
   const held = new Map<number, Held>();
   const refs = new Map<number, number>();
@@ -151,8 +157,13 @@ export function createClientContext(a: Actor, params: Readonly<Record<string, nu
     get_user_pages_fast: getting(kernelApi.get_user_pages_fast),
     get_user_pages: getting(kernelApi.get_user_pages),
     get_user_pages_remote: getting(kernelApi.get_user_pages_remote),
-    unpin_user_page, unpin_user_pages, unpin_user_pages_dirty_lock, put_page,
-    put_user_page: unpin_user_page, put_user_pages: unpin_user_pages, put_user_pages_dirty_lock: unpin_user_pages_dirty_lock,
+    unpin_user_page,
+    unpin_user_pages,
+    unpin_user_pages_dirty_lock,
+    put_page,
+    put_user_page: unpin_user_page,
+    put_user_pages: unpin_user_pages,
+    put_user_pages_dirty_lock: unpin_user_pages_dirty_lock,
   });
 
   const ctx: ClientContext = Object.freeze({
@@ -173,7 +184,7 @@ export function createClientContext(a: Actor, params: Readonly<Record<string, nu
       write(pfn: number): number {
         const h = held.get(pfn);
         if (h === undefined) throw new Error(`${spec.name}: dma.write(${pfn}): the client holds no pin or reference on pfn ${pfn}`);
-        a.dmaWrite(pfn, h.pageInRegion < 0 ? 0 : h.pageInRegion, a.pinnedGen(pfn), h.epoch);
+        a.dmaWrite(pfn, Math.max(0, h.pageInRegion), a.pinnedGen(pfn), h.epoch);
         return mem.load(page_data(pfn) + spec.dataWord);
       },
       read(pfn: number): number {
@@ -189,7 +200,7 @@ export function createClientContext(a: Actor, params: Readonly<Record<string, nu
     doing: (kind: ClientEventName, page: number) => a.doing(eventOf(kind), page),
     stat(name: ClientStatName, delta = 1): void {
       const s = (ACTOR_STAT as Record<string, number>)[name.toUpperCase()];
-      if (s === undefined || name === 'state' as string) throw new RangeError(`stat: unknown counter '${name}'`);
+      if (s === undefined || name === ('state' as string)) throw new RangeError(`stat: unknown counter '${name}'`);
       a.stat(s, delta);
     },
     fault: (name: string) => a.k.fault(name),

@@ -37,13 +37,35 @@ export interface ClientRegion {
 
 /** Event kinds a client may record in its event ring (reported with every violation). */
 export type ClientEventName =
-  | 'pin' | 'unpin' | 'dma_write' | 'dma_read' | 'get' | 'put' | 'gup_fail' | 'register' | 'deregister'
-  | 'odp_fault' | 'odp_retry' | 'odp_install' | 'odp_access' | 'invalidate' | 'revoked';
+  | 'pin'
+  | 'unpin'
+  | 'dma_write'
+  | 'dma_read'
+  | 'get'
+  | 'put'
+  | 'gup_fail'
+  | 'register'
+  | 'deregister'
+  | 'odp_fault'
+  | 'odp_retry'
+  | 'odp_install'
+  | 'odp_access'
+  | 'invalidate'
+  | 'revoked';
 
 /** Per-actor counters a client may add to (shown in the report's actor table). */
 export type ClientStatName =
-  | 'pins' | 'unpins' | 'gets' | 'puts' | 'dma_writes' | 'dma_reads' | 'gup_fails' | 'registrations'
-  | 'odp_faults' | 'odp_retries' | 'odp_accesses';
+  | 'pins'
+  | 'unpins'
+  | 'gets'
+  | 'puts'
+  | 'dma_writes'
+  | 'dma_reads'
+  | 'gup_fails'
+  | 'registrations'
+  | 'odp_faults'
+  | 'odp_retries'
+  | 'odp_accesses';
 
 /**
  * Everything a client gets. All of it acts on the actor's own thread and machine; nothing may be
@@ -120,7 +142,8 @@ const NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
 
 /** Why a value is not a client definition, or null if it is one. */
 export function clientShapeProblem(value: unknown): string | null {
-  if (value === null || typeof value !== 'object') return `expected an object made by defineClient({ name, setup, step, teardown }), got ${value === null ? 'null' : typeof value}`;
+  if (value === null || typeof value !== 'object')
+    return `expected an object made by defineClient({ name, setup, step, teardown }), got ${value === null ? 'null' : typeof value}`;
   const d = value as Record<string, unknown>;
   if (typeof d['name'] !== 'string' || !NAME_RE.test(d['name'])) {
     return `name: expected 1-32 letters, digits, '_' or '-' starting with a letter, got ${JSON.stringify(d['name'])}`;

@@ -7,13 +7,9 @@
  * What the kernel writes to its log (WARN, dump_page, pr_info) is returned as `log` lines.
  */
 import { FOLL_LONGTERM } from '../kernel/constants.js';
-import {
-  get_user_pages, get_user_pages_fast, pin_user_pages, pin_user_pages_fast, unpin_user_pages,
-} from '../kernel/gup.js';
+import { get_user_pages, get_user_pages_fast, pin_user_pages, pin_user_pages_fast, unpin_user_pages } from '../kernel/gup.js';
 import { type MmStruct, PAGE_SIZE, mmap_read_lock, mmap_read_unlock } from '../kernel/mm.js';
-import {
-  compound_head, compound_order, page_mapcount, page_ref_count, page_zonenum, put_page,
-} from '../kernel/page.js';
+import { compound_head, compound_order, page_mapcount, page_ref_count, page_zonenum, put_page } from '../kernel/page.js';
 import { compound_pincount, page_maybe_dma_pinned } from '../kernel/pin.js';
 import { ZONE } from '../mem/layout.js';
 
@@ -62,8 +58,11 @@ const usec = (ms: number): number => Math.max(0, Math.round(ms * 1000));
 /** dump_page(): one line with the fields mm/debug.c prints that the model has. */
 export function dump_page(page: number, reason: string): string {
   const head = compound_head(page);
-  return `page:pfn ${page} refcount:${page_ref_count(head)} mapcount:${page_mapcount(page)} head:${head} order:${compound_order(head)}` +
-    (compound_order(head) > 0 ? ` pincount:${compound_pincount(head)}` : '') + ` zone:${page_zonenum(page)}\npage dumped because: ${reason}`;
+  return (
+    `page:pfn ${page} refcount:${page_ref_count(head)} mapcount:${page_mapcount(page)} head:${head} order:${compound_order(head)}` +
+    (compound_order(head) > 0 ? ` pincount:${compound_pincount(head)}` : '') +
+    ` zone:${page_zonenum(page)}\npage dumped because: ${reason}`
+  );
 }
 
 /** The ioctl on `mm` (current->mm). gup.which_pages is 1-based, as the selftest fills it. */
@@ -108,9 +107,10 @@ export function gup_test_ioctl(mm: MmStruct, cmd: GupCmd, input: GupTest): GupTe
           nr = pin_user_pages(mm, addr, nr, gup.gup_flags | FOLL_LONGTERM, at);
           break;
         case GUP_CMD.DUMP_USER_PAGES_TEST:
-          nr = (gup.test_flags & GUP_TEST_FLAG_DUMP_PAGES_USE_PIN) !== 0
-            ? pin_user_pages(mm, addr, nr, gup.gup_flags, at)
-            : get_user_pages(mm, addr, nr, gup.gup_flags, at);
+          nr =
+            (gup.test_flags & GUP_TEST_FLAG_DUMP_PAGES_USE_PIN) !== 0
+              ? pin_user_pages(mm, addr, nr, gup.gup_flags, at)
+              : get_user_pages(mm, addr, nr, gup.gup_flags, at);
           break;
       }
       if (nr <= 0) break;
@@ -153,14 +153,20 @@ export function gup_test_ioctl(mm: MmStruct, cmd: GupCmd, input: GupTest): GupTe
       for (let j = 0; j < GUP_TEST_MAX_PAGES_TO_DUMP; j++) {
         const index = gup.which_pages[j] ?? 0;
         if (index) {
-          log.push(`---- page #${index - 1}, starting from user virt addr: 0x${gup.addr.toString(16)}`, dump_page(pages[index - 1]!, 'gup_test: dump_pages() test'));
+          log.push(
+            `---- page #${index - 1}, starting from user virt addr: 0x${gup.addr.toString(16)}`,
+            dump_page(pages[index - 1]!, 'gup_test: dump_pages() test'),
+          );
         }
       }
     }
 
     // put_back_pages() (gup_test.c:10-37), timed.
     t0 = performance.now();
-    const pin = cmd === GUP_CMD.PIN_FAST_BENCHMARK || cmd === GUP_CMD.PIN_BASIC_TEST || cmd === GUP_CMD.PIN_LONGTERM_BENCHMARK ||
+    const pin =
+      cmd === GUP_CMD.PIN_FAST_BENCHMARK ||
+      cmd === GUP_CMD.PIN_BASIC_TEST ||
+      cmd === GUP_CMD.PIN_LONGTERM_BENCHMARK ||
       (cmd === GUP_CMD.DUMP_USER_PAGES_TEST && (gup.test_flags & GUP_TEST_FLAG_DUMP_PAGES_USE_PIN) !== 0);
     if (pin) unpin_user_pages(pages, nr_pages);
     else for (let j = 0; j < nr_pages; j++) put_page(pages[j]!);

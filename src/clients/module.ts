@@ -48,7 +48,12 @@ function ensureTsHook(): void {
     let code: string;
     try {
       code = esbuild.transformSync(source, {
-        loader: 'ts', format: 'cjs', target: 'node20', sourcefile: filename, sourcemap: 'inline', supported: { 'dynamic-import': true },
+        loader: 'ts',
+        format: 'cjs',
+        target: 'node20',
+        sourcefile: filename,
+        sourcemap: 'inline',
+        supported: { 'dynamic-import': true },
       }).code;
     } catch (e) {
       const msg = e instanceof Error ? e.message.split('\n').slice(0, 3).join(' ') : String(e);

@@ -50,8 +50,15 @@ export async function runGupTest(o: GupTestRunOptions): Promise<GupTestRun> {
   const huge = o.mapping === 'hugetlb' ? Math.ceil(o.size / (2 << 20)) : 0;
   const k = boot(
     {
-      normalFrames: Math.max(1024, pages + 1024), movableFrames: 0, huge2mPages: huge, wordsPerPage: 1, nrFiles: 1,
-      filePages: Math.max(1, pages), nrMms: 1, nrCpus: o.nthreads + 1, vaPages: Math.max(1 << 18, 2 * pages + (1 << 12)),
+      normalFrames: Math.max(1024, pages + 1024),
+      movableFrames: 0,
+      huge2mPages: huge,
+      wordsPerPage: 1,
+      nrFiles: 1,
+      filePages: Math.max(1, pages),
+      nrMms: 1,
+      nrCpus: o.nthreads + 1,
+      vaPages: Math.max(1 << 18, 2 * pages + (1 << 12)),
     },
     { era: o.era ?? 'v6.3', cpu: 0 },
   );
@@ -73,26 +80,39 @@ export async function runGupTest(o: GupTestRunOptions): Promise<GupTestRun> {
     }
   }
   const gup: GupTest = {
-    get_delta_usec: 0, put_delta_usec: 0, addr, size: pages * PAGE_SIZE, nr_pages_per_call: o.nrPagesPerCall,
-    gup_flags: gupFlags, test_flags: o.testFlags, which_pages: o.whichPages,
+    get_delta_usec: 0,
+    put_delta_usec: 0,
+    addr,
+    size: pages * PAGE_SIZE,
+    nr_pages_per_call: o.nrPagesPerCall,
+    gup_flags: gupFlags,
+    test_flags: o.testFlags,
+    which_pages: o.whichPages,
   };
   const url = workerUrl('../../workers/gup-test-thread', import.meta.url);
   const threads = await Promise.all(
-    Array.from({ length: o.nthreads }, (_, t) =>
-      new Promise<{ status: number; error?: string }>((done) => {
-        const data: GupThreadData = {
-          machineSab: k.mem.sab, machineConfig: k.layout.config, era: k.era, cpu: t + 1, cmd: o.cmd, gup,
-          repeats: isBenchmark(o.cmd) ? o.repeats : 1,
-        };
-        const w = startWorker(url, { workerData: data });
-        let status = 0;
-        w.on('message', (r: GupTestResult) => {
-          status = r.ret;
-          o.onResult(t, r);
-        });
-        w.once('error', (e) => done({ status: -1, error: e instanceof Error ? e.message : String(e) }));
-        w.once('exit', () => done({ status }));
-      }),
+    Array.from(
+      { length: o.nthreads },
+      (_, t) =>
+        new Promise<{ status: number; error?: string }>((done) => {
+          const data: GupThreadData = {
+            machineSab: k.mem.sab,
+            machineConfig: k.layout.config,
+            era: k.era,
+            cpu: t + 1,
+            cmd: o.cmd,
+            gup,
+            repeats: isBenchmark(o.cmd) ? o.repeats : 1,
+          };
+          const w = startWorker(url, { workerData: data });
+          let status = 0;
+          w.on('message', (r: GupTestResult) => {
+            status = r.ret;
+            o.onResult(t, r);
+          });
+          w.once('error', (e) => done({ status: -1, error: e instanceof Error ? e.message : String(e) }));
+          w.once('exit', () => done({ status }));
+        }),
     ),
   );
   return { threads, warnings: readWarnings(k.mem).warn as Record<string, number> };

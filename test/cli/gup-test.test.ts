@@ -29,7 +29,8 @@ const TIME = /^# (\w+): Time: get:(\d+) put:(\d+) us# $/;
 describe('getopt as glibc does it', () => {
   it('grouped flags, attached and separate arguments, permuted operands, strtol base 0', () => {
     expect(getopt(['-ct', '-F', '0x1', '-n32', '0', '19'], 'm:r:n:F:f:abcj:tTLUuwWSHpz')).toEqual({
-      opts: [{ opt: 'c' }, { opt: 't' }, { opt: 'F', arg: '0x1' }, { opt: 'n', arg: '32' }], operands: ['0', '19'],
+      opts: [{ opt: 'c' }, { opt: 't' }, { opt: 'F', arg: '0x1' }, { opt: 'n', arg: '32' }],
+      operands: ['0', '19'],
     });
     expect(getopt(['-q'], 'ab').error).toBe("invalid option -- 'q'");
     expect(getopt(['-n'], 'n:').error).toBe("option requires an argument -- 'n'");

@@ -15,7 +15,10 @@ import { parseScenario } from '../../src/scenario/schema.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/clients/${name}`, import.meta.url));
 const uring = (params: Record<string, string> = {}): ScenarioInput => ({
-  name: 'uring', seed: 3, durationMs: 1500, policy: 'skip',
+  name: 'uring',
+  seed: 3,
+  durationMs: 1500,
+  policy: 'skip',
   clients: [{ kind: 'custom', module: fixture('uring.ts'), count: 2, pages: 32, bufferPages: 4, holdOps: 20, params }, { kind: 'dio' }],
 });
 
@@ -114,9 +117,15 @@ describe('bad client modules are bad input', () => {
     await writeFile(file, JSON.stringify({ clients: [{ kind: 'custom', module: fixture('shape.ts') }] }));
     const rel = join(dir, 'rel.json');
     await writeFile(rel, JSON.stringify({ clients: [{ kind: 'custom', module: './nowhere.ts' }] }));
-    for (const [path, msg] of [[file, /shape\.ts: its export is not a client/], [rel, new RegExp(`${dir}/nowhere\\.ts not found`)]] as const) {
+    for (const [path, msg] of [
+      [file, /shape\.ts: its export is not a client/],
+      [rel, new RegExp(`${dir}/nowhere\\.ts not found`)],
+    ] as const) {
       let stderr = '';
-      const cli = createCli({ runScenario: lazyRunScenario, io: { stderr: { write: (s: string) => ((stderr += s), true), isTTY: false } as never, stdout: { write: () => true } as never } });
+      const cli = createCli({
+        runScenario: lazyRunScenario,
+        io: { stderr: { write: (s: string) => ((stderr += s), true), isTTY: false } as never, stdout: { write: () => true } as never },
+      });
       expect(await cli.main(['run', path, '-q'])).toBe(ExitCode.BadInput);
       expect(stderr).toMatch(msg);
     }
