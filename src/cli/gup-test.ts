@@ -57,6 +57,16 @@ export interface GupTestArgs {
   file: string;
 }
 
+/** The flags that choose the ioctl command (gup_test.c:103-122, 151-156). */
+const CMD_OF: Partial<Record<string, GupCmd>> = {
+  a: GUP_CMD.PIN_FAST_BENCHMARK,
+  b: GUP_CMD.PIN_BASIC_TEST,
+  L: GUP_CMD.PIN_LONGTERM_BENCHMARK,
+  c: GUP_CMD.DUMP_USER_PAGES_TEST,
+  U: GUP_CMD.GUP_BASIC_TEST,
+  u: GUP_CMD.GUP_FAST_BENCHMARK,
+};
+
 /** Parse the selftest's command line; returns the args or a one-line problem. */
 export function parseGupTestArgs(argv: readonly string[]): GupTestArgs | { error: string } {
   const g = getopt(argv, GUP_TEST_OPTSTRING);
@@ -84,23 +94,17 @@ export function parseGupTestArgs(argv: readonly string[]): GupTestArgs | { error
   for (const { opt, arg } of g.opts) {
     const v = arg !== undefined && 'mrnFj'.includes(opt) ? num(opt, arg) : 0;
     if (typeof v === 'object') return v;
+    const cmd = CMD_OF[opt];
+    if (cmd !== undefined) {
+      a.cmd = cmd;
+      // -c: dump page 0 (index 1) unless operands name pages (gup_test.c:112-122).
+      if (opt === 'c') a.whichPages = [1];
+      continue;
+    }
     switch (opt) {
-      case 'a':
-        a.cmd = GUP_CMD.PIN_FAST_BENCHMARK;
-        break;
-      case 'b':
-        a.cmd = GUP_CMD.PIN_BASIC_TEST;
-        break;
-      case 'L':
-        a.cmd = GUP_CMD.PIN_LONGTERM_BENCHMARK;
-        break;
-      case 'c':
-        a.cmd = GUP_CMD.DUMP_USER_PAGES_TEST;
-        a.whichPages = [1];
-        break;
-      case 'p':
+      case 'p': // GUP_TEST_FLAG_DUMP_PAGES_USE_PIN
         a.testFlags |= 0x1;
-        break; // GUP_TEST_FLAG_DUMP_PAGES_USE_PIN
+        break;
       case 'F':
         a.gupFlags = v;
         break;
@@ -121,12 +125,6 @@ export function parseGupTestArgs(argv: readonly string[]): GupTestArgs | { error
         break;
       case 'T':
         a.thp = 0;
-        break;
-      case 'U':
-        a.cmd = GUP_CMD.GUP_BASIC_TEST;
-        break;
-      case 'u':
-        a.cmd = GUP_CMD.GUP_FAST_BENCHMARK;
         break;
       case 'w':
         a.write = true;

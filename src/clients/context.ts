@@ -80,39 +80,30 @@ export function createClientContext(a: Actor, params: Readonly<Record<string, nu
     }
   };
 
-  const pinning = <F extends Gup | GupSlow>(fn: F): F =>
+  /** A GUP call that records what it took: pins in the ghost ledger, references for the use-after-free check. */
+  const taking = <F extends Gup | GupSlow>(fn: F, pin: boolean): F =>
     ((mm: kernelApi.MmStruct, start: number, nr: number, flags: number, pages: PageArray | null): number => {
       const first = firstPage(mm, start);
       const epochs = epochsBefore(first, Math.max(0, nr));
       const r = (fn as GupSlow)(mm, start, nr, flags, pages);
       if (r > 0 && pages !== null) {
-        a.ledgerAdd(pages, r);
+        if (pin) {
+          a.ledgerAdd(pages, r);
+        } else {
+          a.refsAdd(pages, r);
+          for (let i = 0; i < r; i++) refs.set(pages[i]!, (refs.get(pages[i]!) ?? 0) + 1);
+        }
         remember(pages, r, first, epochs);
-        a.stat(ACTOR_STAT.PINS, r);
-        a.event(EVENT.PIN, pages[0]!, r);
+        a.stat(pin ? ACTOR_STAT.PINS : ACTOR_STAT.GETS, r);
+        a.event(pin ? EVENT.PIN : EVENT.GET, pages[0]!, r);
       } else if (r < 0) {
         a.stat(ACTOR_STAT.GUP_FAILS);
         a.event(EVENT.GUP_FAIL, first, r);
       }
       return r;
     }) as F;
-  const getting = <F extends Gup | GupSlow>(fn: F): F =>
-    ((mm: kernelApi.MmStruct, start: number, nr: number, flags: number, pages: PageArray | null): number => {
-      const first = firstPage(mm, start);
-      const epochs = epochsBefore(first, Math.max(0, nr));
-      const r = (fn as GupSlow)(mm, start, nr, flags, pages);
-      if (r > 0 && pages !== null) {
-        a.refsAdd(pages, r);
-        remember(pages, r, first, epochs);
-        for (let i = 0; i < r; i++) refs.set(pages[i]!, (refs.get(pages[i]!) ?? 0) + 1);
-        a.stat(ACTOR_STAT.GETS, r);
-        a.event(EVENT.GET, pages[0]!, r);
-      } else if (r < 0) {
-        a.stat(ACTOR_STAT.GUP_FAILS);
-        a.event(EVENT.GUP_FAIL, first, r);
-      }
-      return r;
-    }) as F;
+  const pinning = <F extends Gup | GupSlow>(fn: F): F => taking(fn, true);
+  const getting = <F extends Gup | GupSlow>(fn: F): F => taking(fn, false);
   const unpinned = (pages: ArrayLike<number>, n: number): void => {
     if (n <= 0) return;
     a.ledgerRemove(pages, n); // before the unpin RMW
