@@ -32,7 +32,10 @@ function run(cmd: string, args: string[], cwd: string, timeoutMs = 60_000, env: 
   });
 }
 const npx = (args: string[], timeoutMs?: number): Promise<Ran> => run('npx', ['--no-install', 'pinlab', ...args], proj, timeoutMs);
-const vitest = (file: string): Promise<Ran> => run(process.execPath, [join(proj, 'node_modules/vitest/vitest.mjs'), 'run', file], proj, 120_000);
+/** The bin npm linked on install (what npx runs), without npx's own start-up cost. */
+const pinlab = (args: string[], timeoutMs?: number): Promise<Ran> => run(join(proj, 'node_modules/.bin/pinlab'), args, proj, timeoutMs);
+const vitest = (file: string, env: NodeJS.ProcessEnv = {}): Promise<Ran> =>
+  run(process.execPath, [join(proj, 'node_modules/vitest/vitest.mjs'), 'run', file], proj, 120_000, env);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pinlab-pack-'));
@@ -70,22 +73,23 @@ describe('the packed tarball, installed', () => {
   });
 
   it('pinlab init writes a starter whose .ts scenario and custom client run in run and explore mode', async () => {
-    const init = await npx(['init', 'starter']);
+    const init = await pinlab(['init', 'starter']);
     expect(init.code, init.stderr).toBe(0);
     const json = JSON.parse(await readFile(join(proj, 'starter/uring.scenario.json'), 'utf8')) as { $schema: string };
     expect(json.$schema).toBe('../node_modules/pinlab/dist/scenario.schema.json');
     await writeFile(join(proj, 'starter/uring.scenario.ts'), await readFile(join(repo, 'examples/uring.scenario.ts'), 'utf8'));
-    const r = await npx(['run', 'starter/uring.scenario.ts', '--duration', '2s']);
+    const r = await pinlab(['run', 'starter/uring.scenario.ts', '--duration', '1s']);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(r.stdout).toMatch(/uring#0\s+custom\s+done/);
-    const x = await npx(['explore', 'starter/uring.scenario.ts', '--trials', '30', '-q']);
+    const x = await pinlab(['explore', 'starter/uring.scenario.ts', '--trials', '20', '-q']);
     expect(x.code, x.stderr + x.stdout).toBe(0);
     expect(x.stdout).toMatch(/participants uring#0, uring#1, dio#0, coordinator/);
-    expect((await npx(['init', 'starter'])).code).toBe(2); // never overwrites
+    expect((await pinlab(['init', 'starter'])).code).toBe(2); // never overwrites
   });
 
   it('pinlab/vitest: the starter test passes on the clean client; with the planted bug it fails with a replay line that reproduces it', async () => {
-    const clean = await vitest('starter/uring.test.ts');
+    // CI's knob, through the environment: fewer trials for the clean campaign.
+    const clean = await vitest('starter/uring.test.ts', { PINLAB_TRIALS: '50' });
     expect(clean.code, clean.stdout + clean.stderr).toBe(0);
     const text = await readFile(join(proj, 'starter/uring.test.ts'), 'utf8');
     expect(text).toContain('params: {},');
@@ -142,7 +146,7 @@ describe('the packed tarball, installed', () => {
   });
 
   it('npx pinlab gup-test runs the selftest line on the installed package', async () => {
-    const r = await npx(['gup-test', '-a', '-n', '512', '-r', '2', '-m', '8']);
+    const r = await pinlab(['gup-test', '-a', '-n', '512', '-r', '2', '-m', '8']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.split('\n').filter((l) => /^# PIN_FAST_BENCHMARK: Time: get:\d+ put:\d+ us# $/.test(l))).toHaveLength(2);
   });
