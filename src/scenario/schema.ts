@@ -12,6 +12,7 @@ export const POLICIES = ['ignore', 'skip', 'bounce', 'wait', 'revoke', 'refuse-l
 export type Policy = (typeof POLICIES)[number];
 /** Policies under which the model must run clean (everything but the pre-2019 `ignore`). */
 export const SAFE_POLICIES = ['skip', 'bounce', 'wait', 'revoke', 'refuse-longterm'] as const satisfies readonly Policy[];
+/** Delay injection levels of stress mode (`--delay`): seeded spins at shared accesses, none by default. */
 export const DELAYS = ['off', 'light', 'heavy'] as const;
 /** The built-in clients. */
 export const CLIENT_KINDS = ['dio', 'rdma', 'odp', 'get'] as const;
@@ -19,6 +20,7 @@ export type ClientKind = (typeof CLIENT_KINDS)[number];
 /** A client entry's kind: a built-in, or `custom` (a defineClient module named by `module`). */
 export const ENTRY_KINDS = [...CLIENT_KINDS, 'custom'] as const;
 export type EntryKind = (typeof ENTRY_KINDS)[number];
+/** What a client's region maps: file pages (shared page cache, the default), anonymous memory, CMA (ZONE_MOVABLE) or hugetlb pages. */
 export const MAPPINGS = ['anon', 'file', 'cma', 'hugetlb'] as const;
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -171,6 +173,7 @@ export function withModulePathsFrom(s: Scenario, baseDir: string): Scenario {
   return { ...s, clients: s.clients.map((c) => (c.module === undefined ? c : { ...c, module: absoluteModulePath(c.module, baseDir) })) };
 }
 
+/** A scenario (or its file, or a custom client module) is bad input; `issues` holds one line per problem, each naming the field. */
 export class ScenarioError extends Error {
   constructor(readonly issues: string[]) {
     super(`invalid scenario:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
