@@ -40,8 +40,12 @@ export interface RunCleanOptions {
   time?: number | string;
   /** Run seed (default: the scenario's; env PINLAB_SEED). */
   seed?: number;
-  /** Where the scenario of a failing run is written, for the re-run command (default `pinlab-schedules`). */
+  /** Where the scenario of a failing run and the schedule explore finds for it are written (default `pinlab-schedules`). */
   outDir?: string;
+  /** After a stress violation, explore the scenario for this long (ms) to get a replayable schedule (default 20 000; 0: don't). */
+  exploreMs?: number;
+  /** Trials of that explore campaign (default 500). */
+  exploreTrials?: number;
 }
 
 /** The one error exploreClean and runClean throw when an oracle is violated. */
@@ -146,8 +150,10 @@ export async function exploreClean(scenario: Scenario | ScenarioInput, options: 
 /**
  * Run `scenario` in stress mode (real threads; default 2 s, stopping at the first violation) and
  * resolve to the clean RunReport, or throw PinlabViolation naming the oracle, page, actors and
- * seed, with the scenario written to `outDir` and the `npx pinlab run …` command that re-runs it
- * (a stress run is not replayable step by step: explore the same scenario for a schedule).
+ * seed, with the scenario written to `outDir` and the `npx pinlab run …` command that re-runs it.
+ * A stress run is not replayable step by step, so after a violation the scenario is explored
+ * (PCT, up to `exploreTrials`/`exploreMs`) for the same oracle: when found, the error carries that
+ * schedule file and its `npx pinlab replay …` command (`command`), else the re-run command.
  * An internal failure (a client threw, a thread died) throws Error with the report's failures.
  */
 export async function runClean(scenario: Scenario | ScenarioInput, options: RunCleanOptions = {}): Promise<RunReport> {
@@ -163,7 +169,25 @@ export async function runClean(scenario: Scenario | ScenarioInput, options: RunC
   await mkdir(dir, { recursive: true });
   const file = join(dir, `scenario-${s.name}-seed${seed}.json`.replace(/[^\w./-]+/g, '_'));
   await writeFile(file, JSON.stringify(report.scenario, null, 2) + '\n');
-  const command = `npx pinlab run ${shell(file)} --seed ${seed}`;
+  const rerun = `npx pinlab run ${shell(file)} --seed ${seed}`;
+  // A stress run is not replayable step by step: look for the same oracle's violation under the
+  // deterministic scheduler, within a bound, to hand over a schedule file and its replay command.
+  const budgetMs = options.exploreMs ?? 20_000;
+  let scheduleFile: string | undefined;
+  let found: Violation | undefined;
+  if (budgetMs > 0) {
+    const x = await explore(report.scenario, {
+      strategy: 'pct',
+      seed,
+      trials: options.exploreTrials ?? 500,
+      outDir: dir,
+      signal: AbortSignal.timeout(budgetMs),
+    });
+    const f = x.failures.find((t) => t.violations.some((w) => w.oracle === v.oracle)) ?? x.failure;
+    scheduleFile = f?.scheduleFile;
+    found = f?.violations.find((w) => w.oracle === v.oracle) ?? f?.violations[0];
+  }
+  const command = scheduleFile !== undefined ? `npx pinlab replay ${shell(scheduleFile)}` : rerun;
   throw new PinlabViolation(
     message(
       `pinlab: ${v.oracle} (${v.kind}) on page ${v.page}${v.where !== undefined ? ` (${v.where})` : ''} — actors ${v.actors.join(', ') || '(none)'}; ` +
@@ -171,13 +195,18 @@ export async function runClean(scenario: Scenario | ScenarioInput, options: RunC
       v,
       [
         `scenario: ${file}`,
-        `re-run: ${command}`,
-        'a stress run is not replayable step by step; exploreClean on the same scenario gives a schedule file and a replay command',
+        `re-run: ${rerun}`,
+        scheduleFile !== undefined
+          ? `explore found ${found !== undefined ? `${found.oracle} (${found.kind}) on page ${found.page}` : 'a failure'} in the same scenario (strategy pct, seed ${seed}); schedule: ${scheduleFile}`
+          : budgetMs > 0
+            ? `explore did not find it in ${options.exploreTrials ?? 500} trials or ${budgetMs} ms (a stress run is not replayable step by step)`
+            : 'a stress run is not replayable step by step (exploreMs 0: no explore campaign)',
+        `replay: ${scheduleFile !== undefined ? command : '(no schedule)'}`,
       ],
     ),
     v,
     seed,
-    undefined,
+    scheduleFile,
     command,
   );
 }

@@ -83,12 +83,23 @@ describe('exploreClean', () => {
 });
 
 describe('runClean', () => {
-  it('the planted bug throws PinlabViolation with the scenario written and the re-run command', async () => {
+  it('the planted bug throws PinlabViolation with the scenario written, and a schedule explore found for it', async () => {
     const e = await runClean(uring({ bug: 'get' }), { time: '10s', outDir: dir }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(PinlabViolation);
     const v = e as PinlabViolation;
-    expect(v.command).toMatch(/^npx pinlab run \S+scenario-uring-seed3\.json --seed 3$/);
-    expect(existsSync(v.command.split(' ')[3]!)).toBe(true);
     expect(v.message).toMatch(/stress run, seed 3/);
+    const rerun = /re-run: (npx pinlab run (\S+scenario-uring-seed3\.json) --seed 3)$/m.exec(v.message);
+    expect(rerun, v.message).not.toBeNull();
+    expect(existsSync(rerun![2]!)).toBe(true);
+    expect(v.scheduleFile, v.message).toBeDefined();
+    expect(v.command).toBe(`npx pinlab replay ${v.scheduleFile}`);
+    expect(v.message).toContain(`replay: ${v.command}`);
+  });
+
+  it('with exploreMs 0 the error carries the re-run command only', async () => {
+    const e = await runClean(uring({ bug: 'get' }), { time: '10s', outDir: dir, exploreMs: 0 }).catch((x: unknown) => x);
+    const v = e as PinlabViolation;
+    expect(v.scheduleFile).toBeUndefined();
+    expect(v.command).toMatch(/^npx pinlab run \S+ --seed 3$/);
   });
 });
