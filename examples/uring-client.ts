@@ -52,5 +52,7 @@ export default defineClient<Buffer>({
     ctx.dma.write(b.pages[ctx.random.int(0, b.n - 1)]!);
     if (--b.left <= 0) unregister(ctx, b);
   },
+  // Policy revoke (a layout-lease analogue): writeback asks for the buffer back; unregister at once.
+  revoke: (ctx, b) => unregister(ctx, b),
   teardown: (ctx, b) => unregister(ctx, b),
 });

@@ -8,12 +8,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadClientModule } from '../src/clients/module.js';
 
 /** What the probe posts: the client's name, or the problem. */
-export type ProbeResult = { ok: true; name: string } | { ok: false; problem: string };
+export type ProbeResult = { ok: true; name: string; revocable: boolean } | { ok: false; problem: string };
 
 const { file } = workerData as { file: string };
 let result: ProbeResult;
 try {
-  result = { ok: true, name: loadClientModule(file).name };
+  const def = loadClientModule(file);
+  result = { ok: true, name: def.name, revocable: typeof def.revoke === 'function' };
 } catch (e) {
   result = { ok: false, problem: e instanceof Error && 'problem' in e ? String((e as { problem: unknown }).problem) : String(e) };
 }

@@ -131,6 +131,12 @@ export interface ClientDefinition<S = unknown> {
   readonly setup?: (ctx: ClientContext) => S;
   /** One operation. Synchronous; it must not block without bound (the run's stop is checked between steps). */
   readonly step: (ctx: ClientContext, state: S) => void;
+  /**
+   * Policy `revoke` (a layout-lease analogue): writeback asks the client to release the pins it
+   * holds, as it asks RDMA to deregister. Called on the actor's thread between steps, once per
+   * request; the request is acknowledged when it returns. Default: none (the client is never asked).
+   */
+  readonly revoke?: (ctx: ClientContext, state: S) => void;
   /** Release everything the client still holds (pins, references). Called once, also after a step threw. Default: nothing. */
   readonly teardown?: (ctx: ClientContext, state: S) => void;
 }
@@ -149,7 +155,7 @@ export function clientShapeProblem(value: unknown): string | null {
     return `name: expected 1-32 letters, digits, '_' or '-' starting with a letter, got ${JSON.stringify(d['name'])}`;
   }
   if (typeof d['step'] !== 'function') return `step: expected a function (ctx, state) => void, got ${typeof d['step']}`;
-  for (const f of ['setup', 'teardown']) {
+  for (const f of ['setup', 'teardown', 'revoke']) {
     if (d[f] !== undefined && typeof d[f] !== 'function') return `${f}: expected a function or nothing, got ${typeof d[f]}`;
   }
   return null;

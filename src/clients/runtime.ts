@@ -63,7 +63,18 @@ export function runActor(init: ActorInit, spec: ActorSpec, opts: RunActorOptions
     state = def.setup === undefined ? undefined : synchronous(spec.name, 'setup', def.setup(ctx));
     setUp = true;
     let ops = 0;
+    let revokesSeen = 0;
     while (!lab.stopped() && ops < maxOps) {
+      // Policy revoke asks through the actor's REVOKE_REQ word; a client with a handler answers between steps.
+      if (def.revoke !== undefined) {
+        const req = lab.load(base + ACTOR_STAT.REVOKE_REQ);
+        if (req !== revokesSeen) {
+          revokesSeen = req;
+          ctx.event('revoked', 0, req);
+          synchronous(spec.name, 'revoke', def.revoke(ctx, state) as unknown);
+          lab.store(base + ACTOR_STAT.REVOKE_ACK, req);
+        }
+      }
       synchronous(spec.name, 'step', def.step(ctx, state) as unknown);
       // Fold this cpu's vmstat deltas at every operation boundary: a thread that dies takes its
       // unfolded deltas with it (the kernel folds a dead CPU's diffs in its hotplug callback).

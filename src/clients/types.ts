@@ -28,6 +28,8 @@ export interface ActorSpec {
   kind: EntryKind;
   /** kind 'custom': absolute path of the client module. */
   module?: string;
+  /** kind 'custom': the client has a revoke handler (policy revoke asks it to release its pins). */
+  revocable?: boolean;
   /** The entry's params (ctx.params). */
   params?: Record<string, number | string | boolean>;
   mm: number;

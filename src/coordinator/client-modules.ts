@@ -20,7 +20,12 @@ export interface ClientModuleOptions {
   timeoutMs?: number;
 }
 
-const cache = new Map<string, { mtimeMs: number; name: string }>();
+const cache = new Map<string, { mtimeMs: number; name: string; revocable: boolean }>();
+
+/** What the last check of the client module at `file` (absolute) found: its name and whether it has a revoke handler. */
+export function clientModuleInfo(file: string): { name: string; revocable: boolean } | undefined {
+  return cache.get(file);
+}
 
 function probe(file: string, timeoutMs: number): Promise<ProbeResult> {
   return new Promise((done) => {
@@ -80,7 +85,7 @@ export async function resolveClientModules(s: Scenario, opts: ClientModuleOption
           return c;
         }
         name = r.name;
-        cache.set(file, { mtimeMs: st.mtimeMs, name });
+        cache.set(file, { mtimeMs: st.mtimeMs, name, revocable: r.revocable });
       }
       return { ...c, module: file, name: c.name ?? name };
     }),

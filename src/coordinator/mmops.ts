@@ -66,6 +66,8 @@ export interface MmOpsOptions {
   regions: MmRegion[];
   /** Kind of each lab actor, by actor index ('rdma' actors are asked to revoke). */
   actorKinds: EntryKind[];
+  /** Custom clients with a revoke handler, by actor (policy revoke asks them as it asks RDMA). Default: none. */
+  revocable?: boolean[];
   /** The coordinator's own lab actor (its event ring). */
   coordActor: number;
   seed: number;
@@ -120,6 +122,7 @@ export class MmOps {
   private readonly regions: MmRegion[];
   private readonly fileRegions: MmRegion[];
   private readonly actorKinds: EntryKind[];
+  private readonly revocable: boolean[];
   private readonly coordActor: number;
   private readonly rng: ReturnType<typeof xoroshiro128plus>;
   private readonly now: () => number;
@@ -138,6 +141,7 @@ export class MmOps {
     this.regions = o.regions;
     this.fileRegions = o.regions.filter((r) => r.mapping === 'file');
     this.actorKinds = o.actorKinds;
+    this.revocable = o.revocable ?? [];
     this.coordActor = o.coordActor;
     this.rng = xoroshiro128plus(o.seed | 0);
     this.now = o.now ?? (() => performance.now());
@@ -343,14 +347,15 @@ export class MmOps {
   }
 
   /**
-   * Policy revoke (a layout-lease analogue): ask every RDMA actor whose ledger holds a pin on the
+   * Policy revoke (a layout-lease analogue): ask every RDMA actor (or custom client with a revoke
+   * handler) whose ledger holds a pin on the
    * page to deregister — Atomics.add on its REVOKE_REQ — and wait up to waitTimeoutMs for each
    * REVOKE_ACK to reach the value requested. True if every holder asked acknowledged and the page
    * then reads unpinned.
    */
   private revoke(page: number): boolean {
     const lab = this.lab;
-    const holders = pinHolders(lab, current.layout, compound_head(page)).filter((a) => this.actorKinds[a] === 'rdma');
+    const holders = pinHolders(lab, current.layout, compound_head(page)).filter((a) => this.actorKinds[a] === 'rdma' || this.revocable[a] === true);
     const asked: { ack: number; req: number }[] = [];
     for (const a of holders) {
       const req = lab.add(lab.actorBase(a) + ACTOR_STAT.REVOKE_REQ, 1) + 1;

@@ -18,6 +18,7 @@ import { checkConservation, checkLostWrites, checkNoLeaks } from '../oracle/fina
 import { installPinCheckOracle, type PinCheckOracle } from '../oracle/o1.js';
 import { type Scenario } from '../scenario/schema.js';
 import { MmOps, type MmOpsOptions } from './mmops.js';
+import { clientModuleInfo } from './client-modules.js';
 
 /** Everything planned on the main thread; plain data, so it crosses to worker threads. */
 export interface RunPlan {
@@ -70,7 +71,7 @@ function planActors(s: Scenario): ActorSpec[] {
       if (addr < 0) throw new Error(`cannot map the region of ${c.kind}#${n} (${c.pages} pages of ${c.mapping}): ${addr}`);
       specs.push({
         actor, cpu: actor + 1, name: `${prefix}#${n}`, kind: c.kind, mm: c.mm, addr, pages: c.pages,
-        ...(c.module !== undefined ? { module: c.module } : {}), params: c.params,
+        ...(c.module !== undefined ? { module: c.module, revocable: clientModuleInfo(c.module)?.revocable === true } : {}), params: c.params,
         mapping: c.mapping, file: c.file, offset: c.offset, bufferPages: c.bufferPages, holdOps: c.holdOps,
         writeRatio: c.writeRatio, fast: c.fast, dataWord: actor % s.machine.wordsPerPage,
       });
@@ -130,6 +131,7 @@ export function setupCoordinator(
     mmOps: s.mm,
     regions: specs.map((x) => ({ actor: x.name, kind: x.kind, mm: x.mm, addr: x.addr, pages: x.pages, mapping: x.mapping, file: x.file, offset: x.offset })),
     actorKinds: specs.map((x) => x.kind),
+    revocable: specs.map((x) => x.revocable === true),
     coordActor,
     seed: s.seed,
     dataWords: specs.map((x) => x.dataWord),

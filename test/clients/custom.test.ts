@@ -62,6 +62,13 @@ describe('a custom client in stress mode', () => {
     expect(r.violations[0]!.actors.some((a) => a.startsWith('uring#'))).toBe(true);
   });
 
+  it('under policy revoke, writeback asks a custom client with a revoke handler for its pins, and gets them', async () => {
+    const r = await runScenario({ ...uring(), policy: 'revoke', clients: [{ ...uring().clients[0]!, holdOps: 100_000 }] });
+    expect(r.outcome, JSON.stringify(r.violations.slice(0, 1))).toBe('clean');
+    expect(r.mm['revoke:requested']).toBeGreaterThan(0);
+    expect(r.mm['revoke:ok']).toBeGreaterThan(0);
+  });
+
   it('a client that never unpins leaves its ledger non-empty: O2', async () => {
     const r = await runScenario({ name: 'leak', durationMs: 200, clients: [{ kind: 'custom', module: fixture('leaks.ts'), pages: 4, bufferPages: 1 }] });
     expect(r.outcome).toBe('violation');
