@@ -12,14 +12,16 @@ import { ExitCode } from '../../src/cli/exit-codes.js';
 import { resolveClientModules } from '../../src/coordinator/client-modules.js';
 import { defineClient, explore, replay, runScenario, ScenarioError, shutdown, type ScenarioInput } from '../../src/index.js';
 import { parseScenario } from '../../src/scenario/schema.js';
+import { exampleClient } from '../fixtures/example-client.js';
 
+const uringClient = exampleClient();
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/clients/${name}`, import.meta.url));
 const uring = (params: Record<string, string> = {}): ScenarioInput => ({
   name: 'uring',
   seed: 3,
   durationMs: 1500,
   policy: 'skip',
-  clients: [{ kind: 'custom', module: fixture('uring.ts'), count: 2, pages: 32, bufferPages: 4, holdOps: 20, params }, { kind: 'dio' }],
+  clients: [{ kind: 'custom', module: uringClient, count: 2, pages: 32, bufferPages: 4, holdOps: 20, params }, { kind: 'dio' }],
 });
 
 let dir: string;

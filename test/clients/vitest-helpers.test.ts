@@ -4,10 +4,10 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { shutdown, type ScenarioInput } from '../../src/index.js';
 import { exploreClean, PinlabViolation, runClean } from '../../src/vitest.js';
+import { exampleClient } from '../fixtures/example-client.js';
 
 const uring = (params: Record<string, string> = {}): ScenarioInput => ({
   name: 'uring',
@@ -16,7 +16,7 @@ const uring = (params: Record<string, string> = {}): ScenarioInput => ({
   clients: [
     {
       kind: 'custom',
-      module: fileURLToPath(new URL('../fixtures/clients/uring.ts', import.meta.url)),
+      module: exampleClient(),
       count: 2,
       pages: 32,
       bufferPages: 4,
