@@ -13,6 +13,8 @@
  */
 import { readFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { CLIENT_BRAND, type ClientDefinition, clientShapeProblem } from './define.js';
 
 /** A client module failed to load or does not default-export a client. The message names the module and the problem. */
@@ -54,6 +56,12 @@ function ensureTsHook(): void {
         sourcefile: filename,
         sourcemap: 'inline',
         supported: { 'dynamic-import': true },
+        // CommonJS has no import.meta: give the module its own, as ESM would.
+        define: {
+          'import.meta.url': JSON.stringify(pathToFileURL(filename).href),
+          'import.meta.filename': JSON.stringify(filename),
+          'import.meta.dirname': JSON.stringify(dirname(filename)),
+        },
       }).code;
     } catch (e) {
       const msg = e instanceof Error ? e.message.split('\n').slice(0, 3).join(' ') : String(e);

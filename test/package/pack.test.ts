@@ -146,6 +146,20 @@ describe('the packed tarball, installed', () => {
     expect(tsc.code, tsc.stdout + tsc.stderr).toBe(0);
   });
 
+  it('a .ts client module gets its own import.meta and imports a .ts helper as ./helper.js', async () => {
+    await run('mkdir', ['-p', join(proj, 'meta')], proj);
+    await writeFile(join(proj, 'meta/helper.ts'), 'export const expected: string = "meta-client.ts";\n');
+    await writeFile(
+      join(proj, 'meta/meta-client.ts'),
+      `import { defineClient } from 'pinlab';\nimport { expected } from './helper.js';\n` +
+        `const here: string = import.meta.url;\n` +
+        `export default defineClient({ name: 'meta', setup() { if (!here.startsWith('file://') || !here.endsWith(expected) || !import.meta.dirname.endsWith('meta')) throw new Error('import.meta: ' + here); }, step() {} });\n`,
+    );
+    await writeFile(join(proj, 'meta/meta.json'), JSON.stringify({ durationMs: 300, clients: [{ kind: 'custom', module: './meta-client.ts' }] }));
+    const r = await pinlab(['run', 'meta/meta.json', '-q']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
+
   it('npx pinlab gup-test runs the selftest line on the installed package', async () => {
     const r = await pinlab(['gup-test', '-a', '-n', '512', '-r', '2', '-m', '8']);
     expect(r.code, r.stderr).toBe(0);
