@@ -226,9 +226,11 @@ export function createCli(deps: CliDeps): Cli {
 
     program
       .command('gup-test')
+      .argument('[options...]', "the selftest's flags: -a|-b|-L|-c|-U|-u, -m MB, -r N, -n N, -F flags, -j N, -w|-W, -S, -H, -z, -p, -t|-T, -f file")
       .description("the kernel selftest mm/gup_test on the model, with its getopt flags and TAP output (pinlab gup-test --help)");
     program
       .command('init')
+      .argument('[dir]', 'where to write the files (default: the working directory)')
       .description('write a starter scenario, a custom client and a vitest test into [dir] (default .)');
     program
       .command('schema')
