@@ -11,6 +11,7 @@ import { writeJsonReport } from '../report/json.js';
 import type { RunReport } from '../report/types.js';
 import { applyOverrides, loadScenario, type ScenarioOverrides } from '../scenario/load.js';
 import { CLIENT_KINDS, DELAYS, POLICIES, ScenarioError, type ClientKind, type Scenario } from '../scenario/schema.js';
+import { resolveClientModules } from '../coordinator/client-modules.js';
 import type { RunEngine, RunProgress } from './engine.js';
 import { addExploreCommands, lazyExploreEngine, type ExploreEngine } from './explore.js';
 import { ExitCode } from './exit-codes.js';
@@ -111,7 +112,7 @@ export function createCli(deps: CliDeps): Cli {
         pages: o.pages,
         oracles: o.oracles === false ? false : undefined,
       };
-      scenario = applyOverrides(await loadScenario(path), overrides);
+      scenario = await resolveClientModules(applyOverrides(await loadScenario(path), overrides));
     } catch (e) {
       if (e instanceof ScenarioError) {
         err(`pinlab run: ${e.message}\n`);
@@ -224,6 +225,22 @@ export function createCli(deps: CliDeps): Cli {
     addExploreCommands(program, { io, setCode, engine: deps.explore ?? lazyExploreEngine, logIntervalMs: deps.logIntervalMs });
 
     program
+      .command('gup-test')
+      .argument('[options...]', "the selftest's flags: -a|-b|-L|-c|-U|-u, -m MB, -r N, -n N, -F flags, -j N, -w|-W, -S, -H, -z, -p, -t|-T, -f file")
+      .description("the kernel selftest mm/gup_test on the model, with its getopt flags and TAP output (pinlab gup-test --help)");
+    program
+      .command('init')
+      .argument('[dir]', 'where to write the files (default: the working directory)')
+      .description('write a starter scenario, a custom client and a vitest test into [dir] (default .)');
+    program
+      .command('schema')
+      .description('print the scenario JSON Schema')
+      .action(async () => {
+        out(JSON.stringify((await import('../scenario/json-schema.js')).scenarioJsonSchema(), null, 2) + '\n');
+        setCode(ExitCode.Ok);
+      });
+
+    program
       .command('list')
       .description(`list the names a scenario or option can use: ${Object.keys(LIST_TOPICS).join(', ')}`)
       .addArgument(new Argument('[topic]', 'what to list (default: everything)').choices(Object.keys(LIST_TOPICS)))
@@ -238,6 +255,9 @@ export function createCli(deps: CliDeps): Cli {
 
   return {
     async main(args) {
+      // gup-test takes the selftest's getopt command line, which commander would not parse as getopt does.
+      if (args[0] === 'gup-test') return (await import('./gup-test.js')).gupTestMain(args.slice(1), io);
+      if (args[0] === 'init') return (await import('./init.js')).initMain(args.slice(1), io);
       let code: ExitCode = ExitCode.Ok;
       const program = buildProgram((c) => (code = c));
       try {

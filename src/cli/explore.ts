@@ -23,6 +23,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { ExploreOptions, ExploreProgress, ExploreReport, ReplayOptions, ReplayReport } from '../coordinator/explore.js';
 import { eraInfo, fmtDuration, fmtNum, nativeNote, violationBlock } from '../report/text.js';
 import type { Violation } from '../report/types.js';
+import { resolveClientModules } from '../coordinator/client-modules.js';
 import { applyOverrides, loadScenario } from '../scenario/load.js';
 import { ScenarioError, type Scenario } from '../scenario/schema.js';
 import type { ScheduleFile, ScheduleViolation } from '../sched/schedule.js';
@@ -256,7 +257,7 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     if (o.depth !== undefined && o.strategy !== 'pct') return bad(`--depth applies to --strategy pct only (got --strategy ${o.strategy})`);
     let scenario: Scenario;
     try {
-      scenario = applyOverrides(await loadScenario(path), { faults: o.fault });
+      scenario = await resolveClientModules(applyOverrides(await loadScenario(path), { faults: o.fault }));
     } catch (e) {
       if (e instanceof ScenarioError) return bad(e.message);
       err(`pinlab explore: cannot load the scenario: ${errorText(e)}\n`);

@@ -7,25 +7,26 @@ import { attach } from '../kernel/boot.js';
 import { type KernelContext } from '../kernel/context.js';
 import { ACTOR_STAT, ACTOR_STATE, LAB_HDR, Lab } from '../oracle/lab.js';
 import { Actor } from './actor.js';
-import { type Client } from './client.js';
+import { BUILTIN_CLIENTS } from './builtin.js';
+import { createClientContext } from './context.js';
+import { type ClientDefinition } from './define.js';
 import { delayHook } from './delay.js';
-import { DioClient } from './dio.js';
-import { GetClient } from './get.js';
-import { OdpClient } from './odp.js';
-import { RdmaClient } from './rdma.js';
+import { loadClientModule } from './module.js';
 import { type ActorInit, type ActorResult, type ActorSpec } from './types.js';
 
-export function makeClient(a: Actor): Client {
-  switch (a.spec.kind) {
-    case 'dio':
-      return new DioClient(a);
-    case 'rdma':
-      return new RdmaClient(a);
-    case 'odp':
-      return new OdpClient(a);
-    case 'get':
-      return new GetClient(a);
-  }
+/** The definition an actor runs: a built-in by kind, or the default export of its client module. */
+export function clientDefinitionOf(spec: ActorSpec): ClientDefinition {
+  if (spec.kind !== 'custom') return BUILTIN_CLIENTS[spec.kind] as ClientDefinition;
+  if (spec.module === undefined) throw new Error(`${spec.name}: a custom client needs a module`);
+  return loadClientModule(spec.module);
+}
+
+const isThenable = (v: unknown): boolean =>
+  v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+
+function synchronous<T>(name: string, what: string, v: T): T {
+  if (isThenable(v)) throw new Error(`${name}: ${what} returned a promise; client functions must be synchronous`);
+  return v;
 }
 
 /** Read an actor's stats block into a plain record. */
@@ -48,16 +49,32 @@ export function runActor(init: ActorInit, spec: ActorSpec, opts: RunActorOptions
   const lab = new Lab(init.labSab, init.labConfig);
   k.mem.hook = delayHook(init.delay, init.seed ^ Math.imul(spec.actor + 7, 0x85ebca6b));
   opts.attached?.(k, lab);
+  const def = clientDefinitionOf(spec);
   const a = new Actor(k, lab, init, spec);
-  const client = makeClient(a);
+  const ctx = createClientContext(a, spec.params);
   const base = lab.actorBase(spec.actor);
   lab.store(base + ACTOR_STAT.STATE, ACTOR_STATE.RUNNING);
   while (Atomics.load(lab.i32, LAB_HDR.START_GATE) === 0 && !lab.stopped()) Atomics.wait(lab.i32, LAB_HDR.START_GATE, 0, 5);
   let error: string | undefined;
+  let state: unknown;
+  let setUp = false;
   try {
+    state = def.setup === undefined ? undefined : synchronous(spec.name, 'setup', def.setup(ctx));
+    setUp = true;
     let ops = 0;
+    let revokesSeen = 0;
     while (!lab.stopped() && ops < maxOps) {
-      client.step();
+      // Policy revoke asks through the actor's REVOKE_REQ word; a client with a handler answers between steps.
+      if (def.revoke !== undefined) {
+        const req = lab.load(base + ACTOR_STAT.REVOKE_REQ);
+        if (req !== revokesSeen) {
+          revokesSeen = req;
+          ctx.event('revoked', 0, req);
+          synchronous(spec.name, 'revoke', def.revoke(ctx, state) as unknown);
+          lab.store(base + ACTOR_STAT.REVOKE_ACK, req);
+        }
+      }
+      synchronous(spec.name, 'step', def.step(ctx, state) as unknown);
       // Fold this cpu's vmstat deltas at every operation boundary: a thread that dies takes its
       // unfolded deltas with it (the kernel folds a dead CPU's diffs in its hotplug callback).
       k.vmstat_flush();
@@ -73,7 +90,7 @@ export function runActor(init: ActorInit, spec: ActorSpec, opts: RunActorOptions
     lab.add(base + ACTOR_STAT.ERRORS, 1);
   } finally {
     try {
-      client.release();
+      if (setUp && def.teardown !== undefined) synchronous(spec.name, 'teardown', def.teardown(ctx, state) as unknown);
     } catch (e) {
       error ??= `release failed: ${e instanceof Error ? e.message : String(e)}`;
     }

@@ -1,7 +1,7 @@
 /** What an actor thread is given (all plain data: it crosses to a worker by structured clone). */
 import { type Era, type MachineConfig } from '../mem/layout.js';
 import { type LabConfig } from '../oracle/lab.js';
-import { type ClientKind, type Policy } from '../scenario/schema.js';
+import { type EntryKind, type Policy } from '../scenario/schema.js';
 
 export type Delay = 'off' | 'light' | 'heavy';
 
@@ -27,7 +27,13 @@ export interface ActorSpec {
   actor: number; // index into the lab's actor blocks
   cpu: number; // per-cpu vmstat slot (the coordinator is cpu 0)
   name: string; // "dio#0"
-  kind: ClientKind;
+  kind: EntryKind;
+  /** kind 'custom': absolute path of the client module. */
+  module?: string;
+  /** kind 'custom': the client has a revoke handler (policy revoke asks it to release its pins). */
+  revocable?: boolean;
+  /** The entry's params (ctx.params). */
+  params?: Record<string, number | string | boolean>;
   mm: number;
   /** Region start (bytes) and size (pages) in `mm`, mapped by the coordinator before start. */
   addr: number;
@@ -51,7 +57,7 @@ export interface ActorSpec {
 export interface ActorResult {
   actor: number;
   name: string;
-  kind: ClientKind;
+  kind: EntryKind;
   stats: Record<string, number>;
   /** Set when the actor's protocol threw (the thread survived). */
   error?: string;

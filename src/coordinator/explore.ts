@@ -38,6 +38,7 @@ import {
 } from '../sched/schedule.js';
 import { type RunPlan, finishRun, prepareRun, releaseFailedActorsPins, setupCoordinator } from './setup.js';
 import { buildViolations } from './violations.js';
+import { resolveClientModules } from './client-modules.js';
 
 export const EXPLORE_REPORT_SCHEMA = 1;
 
@@ -357,7 +358,7 @@ function scheduleOf(r: Resolved, run: TrialRun, mode: Mode): ScheduleFile {
 export async function runExploreTrial(
   scenario: Scenario | ScenarioInput, options: ExploreOptions, trial: number,
 ): Promise<ExploreTrialReport> {
-  const r0 = resolve(scenario, options);
+  const r0 = resolve(await resolveClientModules(parseScenario(scenario)), options);
   const pctSteps = r0.strategy === 'pct' ? r0.pctSteps ?? (await calibrate(r0)) : 0;
   const r: Resolved = { ...r0, pctSteps };
   const mode: Mode = { kind: r.strategy, depth: r.depth, pctSteps };
@@ -378,7 +379,7 @@ async function calibrate(r: Omit<Resolved, 'pctSteps'>): Promise<number> {
  */
 export async function exploreScenario(scenario: Scenario | ScenarioInput, options: ExploreOptions = {}): Promise<ExploreReport> {
   const t0 = performance.now();
-  const r0 = resolve(scenario, options);
+  const r0 = resolve(await resolveClientModules(parseScenario(scenario)), options);
   const trialsRequested = options.trials ?? 100;
   if (!Number.isInteger(trialsRequested) || trialsRequested < 0) throw new RangeError(`explore: trials must be an integer >= 0, got ${trialsRequested}`);
   let calibrationSteps: number | undefined;
@@ -492,7 +493,7 @@ const sameViolation = (a: ScheduleViolation | null | undefined, b: ScheduleViola
 export async function replaySchedule(file: string | ScheduleFile, options: ReplayOptions = {}): Promise<ReplayReport> {
   const t0 = performance.now();
   const f = typeof file === 'string' ? readScheduleFile(file) : checkScheduleFile(file);
-  const r0 = resolve(f.scenario as ScenarioInput, {
+  const r0 = resolve(await resolveClientModules(parseScenario(f.scenario)), {
     machine: 'scenario', seed: f.seed, points: f.points, opsPerActor: f.opsPerActor, mmSteps: f.mmSteps, mmIntervalUs: f.mmIntervalUs ?? 0,
     maxSteps: f.maxSteps,
     ...(options.runner !== undefined ? { runner: options.runner } : {}),

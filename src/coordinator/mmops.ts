@@ -55,7 +55,7 @@ import {
 import { EVENT, type Lab, ORACLE, VIOLATION_KIND } from '../oracle/lab.js';
 import { pinHolder } from '../oracle/o1.js';
 import { type PolicyHost, type WritebackPolicy, writebackPolicy } from './policies/index.js';
-import { type ClientKind, type MmOpsSchema, type Policy } from '../scenario/schema.js';
+import { type EntryKind, type MmOpsSchema, type Policy } from '../scenario/schema.js';
 import { type ActorSpec } from '../clients/types.js';
 
 export type MmOpsConfig = z.output<typeof MmOpsSchema>;
@@ -74,7 +74,9 @@ export interface MmOpsOptions {
   stableWrites?: boolean;
   regions: MmRegion[];
   /** Kind of each lab actor, by actor index ('rdma' actors are asked to revoke). */
-  actorKinds: ClientKind[];
+  actorKinds: EntryKind[];
+  /** Custom clients with a revoke handler, by actor (policy revoke asks them as it asks RDMA). Default: none. */
+  revocable?: boolean[];
   /** The coordinator's own lab actor (its event ring). */
   coordActor: number;
   seed: number;
@@ -131,7 +133,8 @@ export class MmOps {
   private readonly cfg: MmOpsConfig;
   private readonly regions: MmRegion[];
   private readonly fileRegions: MmRegion[];
-  private readonly actorKinds: ClientKind[];
+  private readonly actorKinds: EntryKind[];
+  private readonly revocable: boolean[];
   private readonly coordActor: number;
   private readonly rng: ReturnType<typeof xoroshiro128plus>;
   private readonly now: () => number;
@@ -151,6 +154,7 @@ export class MmOps {
     this.regions = o.regions;
     this.fileRegions = o.regions.filter((r) => r.mapping === 'file');
     this.actorKinds = o.actorKinds;
+    this.revocable = o.revocable ?? [];
     this.coordActor = o.coordActor;
     this.rng = xoroshiro128plus(o.seed | 0);
     this.now = o.now ?? (() => performance.now());
@@ -159,7 +163,7 @@ export class MmOps {
     this.weights = MM_OPS.map((op) => Math.max(0, Math.round(this.cfg[op] * 1000)));
     this.totalWeight = this.weights.reduce((a, b) => a + b, 0);
     this.host = {
-      lab: this.lab, actorKinds: this.actorKinds, coordActor: this.coordActor, waitTimeoutMs: this.cfg.waitTimeoutMs,
+      lab: this.lab, actorKinds: this.actorKinds, revocable: this.revocable, coordActor: this.coordActor, waitTimeoutMs: this.cfg.waitTimeoutMs,
       now: this.now, sleep: this.sleep, completeDue: (t) => this.completeDue(t), bump: (key) => this.bump(key),
     };
   }

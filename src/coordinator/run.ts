@@ -11,6 +11,7 @@ import { ACTOR_STAT, LAB_HDR } from '../oracle/lab.js';
 import { type Scenario } from '../scenario/schema.js';
 import { REPORT_SCHEMA_VERSION, type ActorReport, type RunReport } from '../report/types.js';
 import { buildViolations } from './violations.js';
+import { resolveClientModules } from './client-modules.js';
 import { finishRun, prepareRun, releaseFailedActorsPins, setupCoordinator } from './setup.js';
 import { ActorPool } from './pool.js';
 import { installStoreBuffer } from './store-buffer.js';
@@ -52,8 +53,14 @@ export async function shutdownPool(): Promise<void> {
   if (p !== null) await p.destroy();
 }
 
-export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<RunReport> {
+/**
+ * Run a (parsed) scenario in stress mode. Resolves to the report; its `outcome` says clean,
+ * violation or internal. Throws ScenarioError when a custom client module is bad (missing, throws
+ * while loading, no defineClient export, too slow to load).
+ */
+export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Promise<RunReport> {
   const t0 = performance.now();
+  const s = await resolveClientModules(scenario);
   const { k, lab, plan } = prepareRun(s);
   const { specs, coordActor, init } = plan;
   if (opts.chaos !== undefined) {

@@ -18,6 +18,7 @@ import { checkConservation, checkLostWrites, checkNoLeaks } from '../oracle/fina
 import { installPinCheckOracle, type PinCheckOracle } from '../oracle/o1.js';
 import { type Scenario } from '../scenario/schema.js';
 import { MmOps, type MmOpsOptions } from './mmops.js';
+import { clientModuleInfo } from './client-modules.js';
 
 /** Everything planned on the main thread; plain data, so it crosses to worker threads. */
 export interface RunPlan {
@@ -55,8 +56,9 @@ function planActors(s: Scenario): ActorSpec[] {
   for (const c of s.clients) {
     let sharedAddr = -1; // c.shared: the region every actor of this entry uses
     for (let j = 0; j < c.count; j++) {
-      const n = perKind.get(c.kind) ?? 0;
-      perKind.set(c.kind, n + 1);
+      const prefix = c.name ?? c.kind;
+      const n = perKind.get(prefix) ?? 0;
+      perKind.set(prefix, n + 1);
       const actor = specs.length;
       const addr = sharedAddr >= 0 ? sharedAddr : do_mmap(mm_of(c.mm), {
         length: c.pages * PAGE_SIZE,
@@ -68,7 +70,8 @@ function planActors(s: Scenario): ActorSpec[] {
       if (c.shared && addr >= 0) sharedAddr = addr;
       if (addr < 0) throw new Error(`cannot map the region of ${c.kind}#${n} (${c.pages} pages of ${c.mapping}): ${addr}`);
       specs.push({
-        actor, cpu: actor + 1, name: `${c.kind}#${n}`, kind: c.kind, mm: c.mm, addr, pages: c.pages,
+        actor, cpu: actor + 1, name: `${prefix}#${n}`, kind: c.kind, mm: c.mm, addr, pages: c.pages,
+        ...(c.module !== undefined ? { module: c.module, revocable: clientModuleInfo(c.module)?.revocable === true } : {}), params: c.params,
         mapping: c.mapping, file: c.file, offset: c.offset, bufferPages: c.bufferPages, holdOps: c.holdOps, prefault: c.prefault,
         writeRatio: c.writeRatio, fast: c.fast, dataWord: actor % s.machine.wordsPerPage,
       });
@@ -130,6 +133,7 @@ export function setupCoordinator(
     mmOps: s.mm,
     regions: specs.map((x) => ({ actor: x.name, kind: x.kind, mm: x.mm, addr: x.addr, pages: x.pages, mapping: x.mapping, file: x.file, offset: x.offset })),
     actorKinds: specs.map((x) => x.kind),
+    revocable: specs.map((x) => x.revocable === true),
     coordActor,
     seed: s.seed,
     dataWords: specs.map((x) => x.dataWord),

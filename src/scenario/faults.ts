@@ -301,6 +301,7 @@ export const FAULTS: readonly FaultEntry[] = [
   },
 ];
 
+/** The names of the fault catalogue's entries, usable in a scenario's `faults` and `--fault`. */
 export const FAULT_NAMES: readonly string[] = FAULTS.map((f) => f.name);
 
 export function faultEntry(name: string): FaultEntry | undefined {

@@ -3,13 +3,14 @@
  * command-line overrides. Every failure is a ScenarioError whose lines name the file or the field.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { extname, resolve } from 'node:path';
+import { dirname, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   CLIENT_KINDS,
   DEFAULT_SCENARIO,
   ScenarioError,
   parseScenario,
+  withModulePathsFrom,
   type ClientKind,
   type Scenario,
   type ScenarioInput,
@@ -55,8 +56,9 @@ export async function loadScenario(path?: string): Promise<Scenario> {
   }
 
   const ext = extname(abs).toLowerCase();
-  if (JSON_EXTS.has(ext)) return parseScenario(await readJsonScenario(path, abs));
-  if (MODULE_EXTS.has(ext)) return parseScenario(await importModuleScenario(path, abs));
+  // Custom client modules are named relative to the scenario file.
+  if (JSON_EXTS.has(ext)) return withModulePathsFrom(parseScenario(await readJsonScenario(path, abs)), dirname(abs));
+  if (MODULE_EXTS.has(ext)) return withModulePathsFrom(parseScenario(await importModuleScenario(path, abs)), dirname(abs));
   throw new ScenarioError([
     `${path}: unsupported scenario file type '${ext || '(none)'}', expected .json, .ts, .mts, .js or .mjs`,
   ]);

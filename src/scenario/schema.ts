@@ -2,6 +2,8 @@
  * Scenarios: what runs (clients, mm operations, machine), for how long, under which era, policy,
  * delay injection and faults. Validated with zod; every error names the field and what it expects.
  */
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ERA_ALIASES, ERAS } from '../mem/layout.js';
 import { CURRENT_ERA } from '../kernel/era/index.js';
@@ -24,16 +26,31 @@ export const REMOVED_POLICIES: Readonly<Record<string, string>> = {
   'refuse-longterm':
     "'refuse-longterm' was removed: refusing writable longterm pins of file mappings is the kernel's own behaviour from v6.5, use --era v6.18 --policy mainline",
 };
+/** Delay injection levels of stress mode (`--delay`): seeded spins at shared accesses, none by default. */
 export const DELAYS = ['off', 'light', 'heavy'] as const;
+/** The built-in clients. */
 export const CLIENT_KINDS = ['dio', 'rdma', 'odp', 'get'] as const;
 export type ClientKind = (typeof CLIENT_KINDS)[number];
+/** A client entry's kind: a built-in, or `custom` (a defineClient module named by `module`). */
+export const ENTRY_KINDS = [...CLIENT_KINDS, 'custom'] as const;
+export type EntryKind = (typeof ENTRY_KINDS)[number];
+/** What a client's region maps: file pages (shared page cache, the default), anonymous memory, CMA (ZONE_MOVABLE) or hugetlb pages. */
 export const MAPPINGS = ['anon', 'file', 'cma', 'hugetlb'] as const;
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
 export const ClientSchema = z
   .object({
-    kind: z.enum(CLIENT_KINDS),
+    kind: z.enum(ENTRY_KINDS).describe("a built-in client (dio, rdma, odp, get) or 'custom' (a defineClient module)"),
+    /**
+     * kind 'custom': the client module (.ts/.js), a path relative to the scenario file (or, for a
+     * scenario object passed to runScenario/explore, to the working directory), or a file: URL.
+     */
+    module: z.string().min(1).optional().describe("kind 'custom': path of the module whose default export is defineClient({...})"),
+    /** Actor name prefix (actors are named `<name>#<i>`). Default: the kind, or the custom client's own name. */
+    name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,31}$/, 'expected 1-32 letters, digits, _ or - starting with a letter').optional(),
+    /** Free-form settings handed to a custom client as ctx.params. */
+    params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).default({}),
     count: int(1, 16).default(1),
     /** What the client's buffer maps: file pages (shared page cache), anonymous, CMA, or hugetlb. */
     mapping: z.enum(MAPPINGS).default('file'),
@@ -147,6 +164,12 @@ export const ScenarioSchema = z
       });
     }
     s.clients.forEach((c, i) => {
+      if (c.kind === 'custom' && c.module === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['clients', i, 'module'], message: "kind 'custom' needs module: the path of a defineClient module" });
+      }
+      if (c.kind !== 'custom' && c.module !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['clients', i, 'module'], message: `module is only for kind 'custom' (this entry is '${c.kind}')` });
+      }
       if (c.mapping === 'file' && c.offset + c.pages > s.machine.filePages) {
         ctx.addIssue({ code: 'custom', path: ['clients', i, 'pages'], message: `offset + pages (${c.offset + c.pages}) exceeds machine.filePages (${s.machine.filePages})` });
       }
@@ -173,6 +196,19 @@ export function defineScenario(input: ScenarioInput): ScenarioInput {
   return input;
 }
 
+/** A client module path as a scenario writes it (relative, absolute, or a file: URL) made absolute against `baseDir`. */
+export function absoluteModulePath(module: string, baseDir: string): string {
+  if (module.startsWith('file:')) return fileURLToPath(module);
+  return isAbsolute(module) ? module : resolve(baseDir, module);
+}
+
+/** The scenario with every custom client's `module` made absolute against `baseDir` (the scenario file's directory). */
+export function withModulePathsFrom(s: Scenario, baseDir: string): Scenario {
+  if (!s.clients.some((c) => c.module !== undefined)) return s;
+  return { ...s, clients: s.clients.map((c) => (c.module === undefined ? c : { ...c, module: absoluteModulePath(c.module, baseDir) })) };
+}
+
+/** A scenario (or its file, or a custom client module) is bad input; `issues` holds one line per problem, each naming the field. */
 export class ScenarioError extends Error {
   constructor(readonly issues: string[]) {
     // One issue stays on one line (e.g. a removed policy and what to use instead).

@@ -56,7 +56,7 @@ export interface PctBound {
 }
 
 export function pctBound(n: number, k: number, d: number, trials: number): PctBound {
-  const bound = 1 / (n * Math.pow(Math.max(1, k), d - 1));
+  const bound = 1 / (n * Math.max(1, k) ** (d - 1));
   // (1 − b)^N via log1p, accurate for tiny b.
   const missProbability = trials === 0 ? 1 : Math.exp(trials * Math.log1p(-Math.min(bound, 1)));
   return { n, k, d, bound, trials, missProbability };

@@ -81,10 +81,12 @@ export interface ScheduleFile {
   violations: ScheduleViolation[];
 }
 
+/** A file is not a valid schedule file (the message names the field). */
 export class ScheduleFileError extends Error {
   override name = 'ScheduleFileError';
 }
 
+/** Write a schedule file (creating its directory), one step per line; throws the filesystem's error. */
 export function writeScheduleFile(path: string, f: ScheduleFile): void {
   mkdirSync(dirname(path), { recursive: true });
   // One step per line: diffable, and still a single JSON document.

@@ -122,14 +122,15 @@ export function formatShrinkMeasures(a: ShrinkMeasure, b: ShrinkMeasure): string
 }
 
 /** Participant names of a scenario's client entries, as setup.ts planActors names them ("kind#n"). */
-function entryNames(clients: readonly { kind: string; count: number }[]): string[][] {
+function entryNames(clients: readonly { kind: string; name?: string; count: number }[]): string[][] {
   const per = new Map<string, number>();
   return clients.map((c) => {
     const names: string[] = [];
     for (let j = 0; j < c.count; j++) {
-      const n = per.get(c.kind) ?? 0;
-      per.set(c.kind, n + 1);
-      names.push(`${c.kind}#${n}`);
+      const prefix = c.name ?? c.kind;
+      const n = per.get(prefix) ?? 0;
+      per.set(prefix, n + 1);
+      names.push(`${prefix}#${n}`);
     }
     return names;
   });

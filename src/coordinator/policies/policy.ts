@@ -6,13 +6,15 @@
  */
 import { type EraSpec } from '../../kernel/era/index.js';
 import { type Lab } from '../../oracle/lab.js';
-import { type ClientKind, type Policy } from '../../scenario/schema.js';
+import { type EntryKind, type Policy } from '../../scenario/schema.js';
 
 /** What MmOps lends a policy that waits for pins to go away (wait, revoke). */
 export interface PolicyHost {
   readonly lab: Lab;
   /** Kind of each lab actor, by actor index. */
-  readonly actorKinds: readonly ClientKind[];
+  readonly actorKinds: readonly EntryKind[];
+  /** Custom clients with a revoke handler, by actor (policy revoke asks them as it asks RDMA). */
+  readonly revocable: readonly boolean[];
   readonly coordActor: number;
   /** How long a policy may wait for a pinned page, ms (mm.waitTimeoutMs). */
   readonly waitTimeoutMs: number;

@@ -1,6 +1,6 @@
 /**
  * `revoke` (a layout-lease analogue): with the page unlocked and redirtied, ask every RDMA actor
- * whose ledger holds a pin on it to deregister — Atomics.add on its REVOKE_REQ — and wait up to
+ * (or custom client with a revoke handler) whose ledger holds a pin on it to deregister — Atomics.add on its REVOKE_REQ — and wait up to
  * mm.waitTimeoutMs for each REVOKE_ACK to reach the value asked and the page to read unpinned;
  * then write it (once), else skip it. No kernel does this for page-cache writeback: layout leases
  * for fsdax (Ira Weiny 2019) were not merged; ODP-style invalidation is the nearest relative.
@@ -28,7 +28,7 @@ export const REVOKE: WritebackPolicy = {
   safeOn: () => true,
   release(page: number, host: PolicyHost): boolean {
     const lab = host.lab;
-    const holders = pinHolders(lab, current.layout, compound_head(page)).filter((a) => host.actorKinds[a] === 'rdma');
+    const holders = pinHolders(lab, current.layout, compound_head(page)).filter((a) => host.actorKinds[a] === 'rdma' || host.revocable[a] === true);
     const asked: { ack: number; req: number }[] = [];
     for (const a of holders) {
       const req = lab.add(lab.actorBase(a) + ACTOR_STAT.REVOKE_REQ, 1) + 1;
