@@ -25,6 +25,7 @@
  */
 import { GUP_CMD, GUP_CMD_NAMES, type GupCmd, type GupTestResult } from '../clients/gup-test.js';
 import { errname } from '../kernel/constants.js';
+import { CURRENT_ERA, ERA_SPECS, FOLL_UNKNOWN, follTranslator } from '../kernel/era/index.js';
 import { ExitCode } from './exit-codes.js';
 import { getopt, strtol0 } from './getopt.js';
 import type { OutStream } from './progress.js';
@@ -189,6 +190,16 @@ export async function gupTestMain(argv: readonly string[], io: GupTestIO): Promi
     out('TAP version 13\nBail out! Wrong argument\n');
     return ExitCode.BadInput;
   }
+  // -F is a raw flag word in the selftest's own tree (v6.18: the FOLL_* enum of mm_types.h and
+  // mm/internal.h); the model's API takes its named constants, so translate it (era/foll.ts).
+  const gupFlags = follTranslator(ERA_SPECS[CURRENT_ERA].foll)(a.gupFlags);
+  if ((gupFlags & FOLL_UNKNOWN) !== 0) {
+    err(
+      `pinlab gup-test: -F 0x${a.gupFlags.toString(16)}: a bit that ${CURRENT_ERA}'s FOLL_* flags do not define, or one the model has no counterpart for (FOLL_NOFAULT, FOLL_INTERRUPTIBLE, FOLL_PCI_P2PDMA, ...)\n`,
+    );
+    out('TAP version 13\nBail out! Wrong argument\n');
+    return ExitCode.BadInput;
+  }
   // ksft_print_header(); ksft_set_plan(nthreads) (gup_test.c:206-207)
   out('TAP version 13\n');
   out(`1..${a.nthreads}\n`);
@@ -204,7 +215,8 @@ export async function gupTestMain(argv: readonly string[], io: GupTestIO): Promi
     size: a.size,
     repeats: a.repeats,
     nrPagesPerCall: a.nrPages,
-    gupFlags: a.gupFlags | (a.write ? FOLL_WRITE : 0),
+    gupFlags: gupFlags | (a.write ? FOLL_WRITE : 0),
+    era: CURRENT_ERA,
     testFlags: a.testFlags,
     whichPages: a.whichPages,
     nthreads: a.nthreads,

@@ -10,6 +10,7 @@ import { readWarnings } from '../kernel/context.js';
 import { handle_mm_fault } from '../kernel/fault.js';
 import { PAGE_SIZE, do_mmap, find_vma, mm_of, mmap_read_lock, mmap_read_unlock } from '../kernel/mm.js';
 import { FOLL_TOUCH } from '../kernel/constants.js';
+import { CURRENT_ERA } from '../kernel/era/index.js';
 import { type GupCmd, type GupTest, type GupTestResult } from '../clients/gup-test.js';
 import { startWorker, workerUrl } from '../util/worker-url.js';
 import type { GupThreadData } from '../../workers/gup-test-thread.js';
@@ -60,7 +61,7 @@ export async function runGupTest(o: GupTestRunOptions): Promise<GupTestRun> {
       nrCpus: o.nthreads + 1,
       vaPages: Math.max(1 << 18, 2 * pages + (1 << 12)),
     },
-    { era: o.era ?? 'v6.3', cpu: 0 },
+    { era: o.era ?? CURRENT_ERA, cpu: 0 },
   );
   const mm = mm_of(0);
   const addr = do_mmap(mm, { length: pages * PAGE_SIZE, kind: o.mapping, file: 0, offset: 0, ...(o.mapping === 'hugetlb' ? { order: PMD_ORDER } : {}) });
