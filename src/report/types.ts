@@ -38,6 +38,13 @@ export interface RunReport {
   /** 'clean' (0), 'violation' (1), 'internal' (3): the CLI's exit code follows it. */
   outcome: 'clean' | 'violation' | 'internal';
   stoppedBy: 'duration' | 'signal' | 'failure' | 'violation';
+  /** stoppedBy 'signal': which one (set by the CLI, which owns the signal handlers). */
+  signal?: 'SIGINT' | 'SIGTERM';
+  /**
+   * Why the run proves nothing although it found no violation (empty or absent: it did real work):
+   * a client kind that took no pins or made no accesses, a coordinator that did no mm operation.
+   */
+  vacuous?: string[];
   durationMs: number;
   actors: ActorReport[];
   mm: Record<string, number>; // coordinator operations done, by kind, and their outcomes
