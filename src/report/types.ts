@@ -37,7 +37,8 @@ export interface RunReport {
   scenario: Scenario;
   /** 'clean' (0), 'violation' (1), 'internal' (3): the CLI's exit code follows it. */
   outcome: 'clean' | 'violation' | 'internal';
-  stoppedBy: 'duration' | 'signal' | 'failure' | 'violation';
+  /** 'deadlock': the liveness watchdog aborted the run (an O5 deadlock is among the violations). */
+  stoppedBy: 'duration' | 'signal' | 'failure' | 'violation' | 'deadlock';
   /** stoppedBy 'signal': which one (set by the CLI, which owns the signal handlers). */
   signal?: 'SIGINT' | 'SIGTERM';
   /**
