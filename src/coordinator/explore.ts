@@ -38,6 +38,7 @@ import {
 } from '../sched/schedule.js';
 import { type RunPlan, finishRun, prepareRun, releaseFailedActorsPins, setupCoordinator } from './setup.js';
 import { buildViolations } from './violations.js';
+import { addWork, vacuousKinds } from './vacuity.js';
 
 export const EXPLORE_REPORT_SCHEMA = 1;
 
@@ -462,7 +463,7 @@ export async function exploreScenario(scenario: Scenario | ScenarioInput, option
     hashes.push(run.report.traceHash);
     for (const key of ['blocks', 'timeoutWakes', 'flushes', 'drains', 'time'] as const) counters[key] += run.report.counters[key];
     if (participants.length === 0) participants = [...run.labels.names];
-    countWork(work, r.scenario, run.result);
+    addWork(work, r.scenario, (p) => run.result.results[p]?.stats);
     if (run.report.outcome === 'clean') clean++;
     else if (run.report.outcome === 'too-long') failures.push(run.report);
     else {
@@ -495,7 +496,7 @@ export async function exploreScenario(scenario: Scenario | ScenarioInput, option
     schema: EXPLORE_REPORT_SCHEMA, mode: 'explore', scenario: r.scenario, strategy: r.strategy,
     ...(r.strategy === 'pct' ? { depth: r.depth } : {}), seed: r.seed, points: r.points, opsPerActor: r.opsPerActor,
     mmSteps: r.mmSteps, mmIntervalUs: r.mmIntervalUs, maxSteps: r.maxSteps, livelockWindow: r.livelockWindow, participants, outcome,
-    vacuous: trials > 0 && first === undefined ? vacuousKinds(r.scenario, work) : [], trialsRequested, trials, steps,
+    vacuous: trials > 0 && first === undefined ? vacuousKinds(r.scenario, work, ' in any trial') : [], trialsRequested, trials, steps,
     stepsPerSec: Math.round((steps * 1000) / Math.max(1, durationMs)),
     trialsPerSec: Math.round((trials * 1000 * 10) / Math.max(1, durationMs)) / 10,
     switches, durationMs: Math.round(durationMs), meanStepsPerTrial: trials > 0 ? Math.round(steps / trials) : 0,
@@ -505,24 +506,6 @@ export async function exploreScenario(scenario: Scenario | ScenarioInput, option
       : {}),
     ...(first !== undefined ? { failure: first } : {}), failures, stoppedBy,
   };
-}
-
-/** What shows that a client kind did its job: pins for DIO and RDMA, references for GET, accesses for ODP. */
-const WORK_STAT: Record<string, string> = { dio: 'pins', rdma: 'pins', get: 'gets', odp: 'odp_accesses' };
-
-function countWork(work: Map<string, number>, s: Scenario, result: TrialResult): void {
-  let p = 0;
-  for (const c of s.clients) {
-    for (let j = 0; j < c.count; j++, p++) {
-      const n = result.results[p]?.stats?.[WORK_STAT[c.kind]!] ?? 0;
-      work.set(c.kind, (work.get(c.kind) ?? 0) + n);
-    }
-  }
-}
-
-function vacuousKinds(s: Scenario, work: ReadonlyMap<string, number>): string[] {
-  const kinds = [...new Set(s.clients.map((c) => c.kind))];
-  return kinds.filter((k) => (work.get(k) ?? 0) === 0).map((k) => `${k} clients ${k === 'odp' ? 'made no access' : k === 'get' ? 'took no reference' : 'took no pins'} in any trial`);
 }
 
 export interface ReplayOptions {

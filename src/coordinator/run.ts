@@ -14,6 +14,7 @@ import { readVmstat, readWarnings } from '../kernel/context.js';
 import { machineWordName } from '../sched/labels.js';
 import { describeDeadlock } from './deadlock.js';
 import { startWatchdog } from './watchdog.js';
+import { addWork, vacuousKinds } from './vacuity.js';
 import { type Scenario } from '../scenario/schema.js';
 import { REPORT_SCHEMA_VERSION, type ActorReport, type RunReport } from '../report/types.js';
 import { buildViolations } from './violations.js';
@@ -249,11 +250,19 @@ async function runWatched(s: Scenario, opts: RunOptions, t0: number, { k, lab, p
   // of the harness. With the violation reported, the outcome is 'violation'.
   const kernelBugsOnly = violations.length > 0 && [...errors.values()].every((e) => e.startsWith('KernelBug: ') || e.startsWith('RunAborted'));
   const totalOps = actors.reduce((n, a) => n + a.ops, 0);
+  const work = new Map<string, number>();
+  addWork(work, s, (i) => actors[i]?.stats);
+  const vacuous = [
+    ...vacuousKinds(s, work),
+    ...actors.filter((a) => a.ops === 0).map((a) => `${a.name} finished no operation (the run was shorter than its warm-up?)`),
+    ...(mmSteps === 0 ? ['the coordinator did no mm operation'] : []),
+  ];
   const report: RunReport = {
     schema: REPORT_SCHEMA_VERSION,
     scenario: s,
     outcome: errors.size > 0 && !kernelBugsOnly ? 'internal' : violations.length > 0 ? 'violation' : 'clean',
     stoppedBy,
+    vacuous,
     durationMs: Math.round(performance.now() - t0),
     actors,
     mm: mmops.stats(),

@@ -168,6 +168,17 @@ export function releaseFailedActorsPins(lab: Lab, plan: RunPlan, failed: Readonl
   return notes;
 }
 
+/** Per file, the page range [start, end) that the clients' file regions cover. */
+function usedFileRanges(specs: readonly ActorSpec[]): Map<number, [number, number]> {
+  const out = new Map<number, [number, number]>();
+  for (const x of specs) {
+    if (x.mapping !== 'file') continue;
+    const r = out.get(x.file);
+    out.set(x.file, r === undefined ? [x.offset, x.offset + x.pages] : [Math.min(r[0], x.offset), Math.max(r[1], x.offset + x.pages)]);
+  }
+  return out;
+}
+
 /**
  * End of run: write everything back, run O2 (conservation) and O3 (lost writes) while the regions
  * are mapped, read the counters, unmap everything and drop the page cache, then check for leaks.
@@ -201,7 +212,9 @@ export function finishRun(k: KernelContext, lab: Lab, plan: RunPlan, mmops: MmOp
   const { warn, bug } = readWarnings(k.mem);
   const tornDown = trusted && survived(() => {
     for (const mm of mms) for (const v of vmas(mm)) do_munmap(mm, v.start * PAGE_SIZE, (v.end - v.start) * PAGE_SIZE);
-    for (let f = 0; f < s.machine.nrFiles; f++) truncate_inode_pages_range(f, 0, s.machine.filePages);
+    // Only the file ranges the clients mapped can hold page cache: teardown costs what the run
+    // used, not the machine's size (a page cached elsewhere would show as a leak).
+    for (const [f, [start, end]] of usedFileRanges(plan.specs)) truncate_inode_pages_range(f, start, end);
   });
   if (s.oracles && failed.size === 0 && tornDown) checkNoLeaks(lab);
   return { vmstat, warnings: warn as Record<string, number>, bugs: bug as Record<string, number> };
