@@ -3,7 +3,8 @@
  * and the actors' regions, setting the coordinator up on whichever thread plays it, releasing a
  * failed actor's pins, and the end-of-run oracles with teardown.
  */
-import { PMD_ORDER, PUD_ORDER, type MachineConfig } from '../mem/layout.js';
+import { PMD_ORDER, PUD_ORDER } from '../mem/layout.js';
+import { machineConfigOf } from '../scenario/machine.js';
 import { boot } from '../kernel/boot.js';
 import { KernelBug, type KernelContext, readVmstat, readWarnings } from '../kernel/context.js';
 import { do_mmap, mm_of, PAGE_SIZE, vmas } from '../kernel/mm.js';
@@ -27,25 +28,6 @@ export interface RunPlan {
   /** The coordinator's lab actor block (its event ring): the last one. */
   coordActor: number;
   init: ActorInit;
-}
-
-function machineConfig(s: Scenario, nrActors: number): Partial<MachineConfig> {
-  const m = s.machine;
-  const regionPages = s.clients.reduce((n, c) => n + (c.shared ? 1 : c.count) * c.pages, 0);
-  return {
-    normalFrames: m.normalFrames,
-    movableFrames: m.movableFrames,
-    daxFrames: m.daxFrames,
-    huge2mPages: m.huge2mPages,
-    huge1gPages: m.huge1gPages,
-    wordsPerPage: m.wordsPerPage,
-    nrFiles: m.nrFiles,
-    filePages: m.filePages,
-    nrMms: m.nrMms,
-    nrCpus: nrActors + 1,
-    maxVmas: Math.max(32, 8 * nrActors + 16),
-    vaPages: Math.max(1 << 18, 4 * regionPages + (1 << 12)),
-  };
 }
 
 /** Expand client entries into actors and map each actor's region in its mm. */
@@ -85,7 +67,7 @@ export function prepareRun(s: Scenario): { k: KernelContext; lab: Lab; plan: Run
   const nrActors = s.clients.reduce((n, c) => n + c.count, 0);
   let k: KernelContext;
   try {
-    k = boot(machineConfig(s, nrActors), { era: s.era, cpu: 0, faults: s.faults });
+    k = boot(machineConfigOf(s), { era: s.era, cpu: 0, faults: s.faults });
   } catch (e) {
     // Every machine field in range, but together too big (the 8 GiB SAB limit, the pfn field): bad input.
     if (e instanceof RangeError && e.message.startsWith('machine config')) throw new ScenarioError([`machine: ${e.message.replace(/^machine config: /, '')}`]);

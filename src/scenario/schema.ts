@@ -3,7 +3,8 @@
  * delay injection and faults. Validated with zod; every error names the field and what it expects.
  */
 import { z } from 'zod';
-import { ERAS } from '../mem/layout.js';
+import { computeLayout, ERAS } from '../mem/layout.js';
+import { machineConfigOf } from './machine.js';
 import { FAULT_NAMES } from './faults.js';
 
 export const POLICIES = ['ignore', 'skip', 'bounce', 'wait', 'revoke', 'refuse-longterm'] as const;
@@ -114,6 +115,12 @@ export const ScenarioSchema = z
         ctx.addIssue({ code: 'custom', path: ['faults', i], message: `unknown fault '${f}': expected one of ${FAULT_NAMES.join(', ')}` });
       }
     });
+    try {
+      computeLayout(machineConfigOf(s)); // every field in range, but the whole may still be too big
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      ctx.addIssue({ code: 'custom', path: ['machine'], message: e.message.replace(/^machine config: /, '') });
+    }
     const actors = s.clients.reduce((n, c) => n + c.count, 0);
     if (actors > s.machine.wordsPerPage) {
       ctx.addIssue({
