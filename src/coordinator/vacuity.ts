@@ -7,16 +7,31 @@
  */
 import { type Scenario } from '../scenario/schema.js';
 
-/** The statistic that shows a client kind did its job: pins for DIO and RDMA, references for GET, accesses for ODP. */
-export const WORK_STAT: Readonly<Record<string, string>> = { dio: 'pins', rdma: 'pins', get: 'gets', odp: 'odp_accesses' };
+/**
+ * The work a client kind did, from its statistics: pins for DIO and RDMA, references for GET; for
+ * ODP, device accesses plus device faults whose walk found the page (an install or a retry).
+ */
+export function workOf(kind: string, stats: Record<string, number> | undefined): number {
+  if (stats === undefined) return 0;
+  switch (kind) {
+    case 'odp':
+      return (stats['odp_accesses'] ?? 0) + Math.max(0, (stats['odp_faults'] ?? 0) - (stats['gup_fails'] ?? 0));
+    case 'get':
+      return stats['gets'] ?? 0;
+    default:
+      return stats['pins'] ?? 0;
+  }
+}
 
-const NOTHING_DONE: Readonly<Record<string, string>> = { dio: 'took no pins', rdma: 'took no pins', get: 'took no references', odp: 'made no access' };
+const NOTHING_DONE: Readonly<Record<string, string>> = {
+  dio: 'took no pins', rdma: 'took no pins', get: 'took no references', odp: 'made no access and mapped no page',
+};
 
 /** Add each actor's work statistic (actors in plan order: the scenario's clients expanded by count). */
 export function addWork(work: Map<string, number>, s: Scenario, statsOf: (actor: number) => Record<string, number> | undefined): void {
   let actor = 0;
   for (const c of s.clients) {
-    for (let j = 0; j < c.count; j++, actor++) work.set(c.kind, (work.get(c.kind) ?? 0) + (statsOf(actor)?.[WORK_STAT[c.kind]!] ?? 0));
+    for (let j = 0; j < c.count; j++, actor++) work.set(c.kind, (work.get(c.kind) ?? 0) + workOf(c.kind, statsOf(actor)));
   }
 }
 
