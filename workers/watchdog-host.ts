@@ -6,8 +6,9 @@
 import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { computeLayout } from '../src/mem/layout.js';
-import { ACTOR_STAT, ACTOR_STATE, LAB_HDR, Lab, VIOLATION_KIND } from '../src/oracle/lab.js';
+import { ACTOR_STAT, ACTOR_STATE, LAB_HDR, LOCK_WORDS, Lab, VIOLATION_KIND } from '../src/oracle/lab.js';
 import { readLockState } from '../src/oracle/liveness.js';
+import { sampleThread } from '../src/oracle/thread-cpu.js';
 import { describeDeadlock, type ThreadLockState } from '../src/coordinator/deadlock.js';
 import { LivenessJudge } from '../src/coordinator/liveness-judge.js';
 import { type WatchdogConfig } from '../src/coordinator/watchdog.js';
@@ -32,6 +33,17 @@ function judged(t: WatchdogConfig['threads'][number]): boolean {
   return lab.stat(t.actor, ACTOR_STAT.STATE) === ACTOR_STATE.RUNNING;
 }
 
+const lastCpu = cfg.threads.map(() => -1);
+
+/** Whether the thread had a chance to run since the last tick: its CPU time moved, or it chose to sleep. */
+function hadChance(t: WatchdogConfig['threads'][number], i: number): boolean {
+  const s = sampleThread(lab.load(lab.actorBase(t.actor) + LOCK_WORDS.TID));
+  if (s === null) return true;
+  const ran = s.cpu !== lastCpu[i];
+  lastCpu[i] = s.cpu;
+  return ran || s.state !== 'R';
+}
+
 function lockStates(stalled: ReadonlyMap<number, number>): ThreadLockState[] {
   return cfg.threads.map((t, i) => ({ name: t.name, ...readLockState(lab, t.actor), ...(stalled.has(i) ? { stalledMs: stalled.get(i)! } : {}) }));
 }
@@ -46,7 +58,7 @@ function tick(): void {
     process.kill(process.pid, 'SIGKILL');
     return;
   }
-  const verdicts = judge.tick(performance.now(), cfg.threads.map(beatOf), cfg.threads.map(judged));
+  const verdicts = judge.tick(performance.now(), cfg.threads.map(beatOf), cfg.threads.map(judged), cfg.threads.map(hadChance));
   const coordinatorStalled = verdicts.find((v) => cfg.threads[v.thread]!.role === 'coordinator');
   for (const v of verdicts) {
     const t = cfg.threads[v.thread]!;

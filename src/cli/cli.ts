@@ -94,10 +94,14 @@ export function guardedStream(stream: NodeJS.WriteStream): OutStream {
   };
 }
 
+// One guard per process stream, however many CLIs are created (each guard adds an 'error' listener).
+let processStreams: { stdout: OutStream; stderr: OutStream } | undefined;
+
 function processIO(): CliIO {
+  processStreams ??= { stdout: guardedStream(process.stdout), stderr: guardedStream(process.stderr) };
   return {
-    stdout: guardedStream(process.stdout),
-    stderr: guardedStream(process.stderr),
+    stdout: processStreams.stdout,
+    stderr: processStreams.stderr,
     onInterrupt(handler) {
       const onInt = (): void => handler('SIGINT');
       const onTerm = (): void => handler('SIGTERM');

@@ -76,9 +76,10 @@ export const ACTOR_STAT_WORDS = 32;
 /**
  * Lock words of an actor block, past ACTOR_STAT (not statistics): the machine word the thread waits
  * on (index + 1, 0 none) and HELD_SLOTS slots of the lock words it holds (index + 1, 0 empty),
- * kept by the thread's lockdep so a watchdog thread can report a deadlock.
+ * kept by the thread's lockdep so a watchdog thread can report a deadlock; and TID, the thread's
+ * kernel thread id (0 unknown), so the watchdog can see whether the OS let it run.
  */
-export const LOCK_WORDS = { AWAIT: 20, HELD: 21, HELD_SLOTS: 10 } as const;
+export const LOCK_WORDS = { AWAIT: 20, HELD: 21, HELD_SLOTS: 10, TID: 31 } as const;
 
 export const ACTOR_STATE = { IDLE: 0, RUNNING: 1, DONE: 2, DEAD: 3 } as const;
 

@@ -8,6 +8,7 @@
 import { type LockTracker } from '../kernel/context.js';
 import { type FutexWait, type FutexWaitResult } from '../mem/futex.js';
 import { LAB_HDR, LOCK_WORDS, type Lab } from './lab.js';
+import { currentTid } from './thread-cpu.js';
 
 /** Thrown by a watched wait once the watchdog has aborted the run (a deadlock or a hung coordinator). */
 export class RunAborted extends Error {
@@ -16,6 +17,7 @@ export class RunAborted extends Error {
 
 /** A lockdep tracker writing the held lock words into `actor`'s lab block. */
 export function labLockTracker(lab: Lab, actor: number): LockTracker {
+  lab.store(lab.actorBase(actor) + LOCK_WORDS.TID, currentTid()); // for the watchdog's /proc reads
   const base = lab.actorBase(actor) + LOCK_WORDS.HELD;
   return {
     acquired(word) {

@@ -28,6 +28,15 @@ describe('LivenessJudge', () => {
     expect(j.progressMs).toBe(150); // 2 × 50 for the late tick, 50 for the next
   });
 
+  it('a thread that sat runnable while the OS ran others (no chance to run) is not aged', () => {
+    const j = new LivenessJudge(2, 500, 50);
+    const out = [];
+    for (let t = 0, b = 0; t <= 1800; t += 50, b++) out.push(...j.tick(t, [7, b], [true, true], [t % 200 === 0, true]));
+    expect(out).toEqual([]); // a chance one tick in four: 450 ms of chances in 1.8 s of wall time
+    for (let t = 1850, b = 100; t <= 2200; t += 50, b++) out.push(...j.tick(t, [7, b], [true, true], [true, true]));
+    expect(out.map((v) => v.thread)).toEqual([0]);
+  });
+
   it('every thread still for a whole window is a global stall; a thread not judged is never stalled', () => {
     const j = new LivenessJudge(3, 300, 50);
     const out = [];
