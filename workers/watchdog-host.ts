@@ -21,6 +21,9 @@ const tickMs = Math.max(10, Math.min(100, Math.floor(cfg.watchdogMs / 10)));
 const judge = new LivenessJudge(cfg.threads.length, cfg.watchdogMs, tickMs);
 const ringHead = (actor: number): number => lab.load(lab.actorBase(actor) + lab.layout.ringOff);
 let abortedAt: number | null = null;
+/** The coordinator's stall, summed over the windows it was reported in without a cycle. */
+const coordStalledMs: number[] = [];
+let lastCoordBeat = Number.NaN;
 
 function beatOf(t: WatchdogConfig['threads'][number]): number {
   if (t.role === 'coordinator') return lab.load(LAB_HDR.COORD_BEAT);
@@ -58,7 +61,14 @@ function tick(): void {
     process.kill(process.pid, 'SIGKILL');
     return;
   }
-  const verdicts = judge.tick(performance.now(), cfg.threads.map(beatOf), cfg.threads.map(judged), cfg.threads.map(hadChance));
+  const beats = cfg.threads.map(beatOf);
+  beats.forEach((b, i) => {
+    if (cfg.threads[i]!.role === 'coordinator' && b !== lastCoordBeat) {
+      lastCoordBeat = b;
+      coordStalledMs[i] = 0; // it moved: a later stall starts afresh
+    }
+  });
+  const verdicts = judge.tick(performance.now(), beats, cfg.threads.map(judged), cfg.threads.map(hadChance));
   const coordinatorStalled = verdicts.find((v) => cfg.threads[v.thread]!.role === 'coordinator');
   for (const v of verdicts) {
     const t = cfg.threads[v.thread]!;
@@ -66,10 +76,16 @@ function tick(): void {
       lab.violation(5, t.actor, lab.stat(t.actor, ACTOR_STAT.CUR_PAGE), VIOLATION_KIND.STALL, lab.stat(t.actor, ACTOR_STAT.CUR_OP), v.stalledMs);
     }
   }
-  // The coordinator is only ever aborted while it waits: a long operation that computes is not a hang.
+  // The coordinator is only ever aborted while it waits (a long operation that computes is not a
+  // hang), and only for a waits-for cycle — or a wait that has lasted four windows: a lock held by
+  // a thread busy in one long operation is not a deadlock.
   const coord = coordinatorStalled !== undefined ? cfg.threads[coordinatorStalled.thread]! : undefined;
   if (coord === undefined || readLockState(lab, coord.actor).awaits === null) return;
   const stalled = new Map(verdicts.map((v) => [v.thread, v.stalledMs]));
+  const coordIndex = coordinatorStalled!.thread;
+  coordStalledMs[coordIndex] = (coordStalledMs[coordIndex] ?? 0) + coordinatorStalled!.stalledMs;
+  const { cycle } = describeDeadlock(lockStates(stalled), (w) => machineWordName(layout, w));
+  if (cycle === null && coordStalledMs[coordIndex]! < 4 * cfg.watchdogMs) return;
   lab.violation(5, coord.actor, -1, VIOLATION_KIND.DEADLOCK, 0, coordinatorStalled!.stalledMs);
   parentPort!.postMessage({ type: 'deadlock', states: lockStates(stalled) });
   lab.store(LAB_HDR.ABORT, 1);

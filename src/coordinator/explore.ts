@@ -258,7 +258,8 @@ function resolve(input: Scenario | ScenarioInput, o: ExploreOptions): Omit<Resol
     opsPerActor, mmSteps,
     mmIntervalUs: int('mmIntervalUs', o.mmIntervalUs ?? 0, 0, 1_000_000_000),
     maxSteps,
-    livelockWindow: int('livelockWindow', o.livelockWindow ?? Math.min(derived.livelockWindow, maxSteps), 1, MAX_STEPS),
+    // Not shortened by a lower --max-steps: reaching that bound first is 'too long', not a livelock.
+    livelockWindow: int('livelockWindow', o.livelockWindow ?? derived.livelockWindow, 1, MAX_STEPS),
     pctSteps: o.pctSteps !== undefined ? int('pctSteps', o.pctSteps, 1) : undefined,
     runner: o.runner ?? sharedTrialRunner(),
   };

@@ -7,7 +7,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { set_current } from '../kernel/current.js';
 import { actorStats } from '../clients/runtime.js';
 import { type ActorResult } from '../clients/types.js';
-import { ACTOR_STAT, LAB_HDR, VIOLATION_KIND } from '../oracle/lab.js';
+import { ACTOR_STAT, LAB_HDR } from '../oracle/lab.js';
 import { labLockTracker, RunAborted, watchedFutexWait } from '../oracle/liveness.js';
 import { setFutexWait } from '../mem/futex.js';
 import { readVmstat, readWarnings } from '../kernel/context.js';
@@ -81,17 +81,21 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
   init.watched = true;
   k.lockdep = labLockTracker(lab, coordActor);
   const prevWait = setFutexWait(watchedFutexWait(lab, coordActor, k.mem.i32));
+  const cleanups: Array<() => Promise<void>> = [];
   try {
-    return await runWatched(s, opts, t0, { k, lab, plan, odp, o1, mmops });
+    return await runWatched(s, opts, t0, { k, lab, plan, odp, o1, mmops }, cleanups);
   } finally {
     setFutexWait(prevWait);
     k.lockdep = null;
+    for (const c of cleanups) await c(); // the watchdog thread, if the run threw before stopping it
   }
 }
 
 type Prepared = ReturnType<typeof prepareRun> & ReturnType<typeof setupCoordinator>;
 
-async function runWatched(s: Scenario, opts: RunOptions, t0: number, { k, lab, plan, odp, o1, mmops }: Prepared): Promise<RunReport> {
+async function runWatched(
+  s: Scenario, opts: RunOptions, t0: number, { k, lab, plan, odp, o1, mmops }: Prepared, cleanups: Array<() => Promise<void>>,
+): Promise<RunReport> {
   const { specs, coordActor, init } = plan;
   // Under delay injection, a fault's plain stores on this thread wait in a store buffer until its
   // next Atomics access, as TSO allows (src/coordinator/store-buffer.ts).
@@ -104,6 +108,7 @@ async function runWatched(s: Scenario, opts: RunOptions, t0: number, { k, lab, p
     labSab: lab.sab, labConfig: plan.labConfig, machineConfig: k.layout.config, watchdogMs: s.watchdogMs, graceMs: Math.max(3000, s.watchdogMs),
     threads: [...specs.map((x) => ({ actor: x.actor, name: x.name, role: 'actor' as const })), { actor: coordActor, name: 'coordinator', role: 'coordinator' as const }],
   });
+  cleanups.push(() => watchdog.stop());
   const results = new Map<string, ActorResult>();
   const errors = new Map<string, string>();
   let failed = false;

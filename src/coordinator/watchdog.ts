@@ -6,8 +6,9 @@
  *
  *   an actor stalls        O5 'stall' in the lab's violation log; the run goes on.
  *   the coordinator stalls O5 'deadlock': the watchdog posts the threads' lock states, then sets
- *   (in a wait)            LAB_HDR.ABORT, which makes every watched wait throw RunAborted; the main
- *                          thread unwinds, acknowledges (ABORT = 2) and writes the report.
+ *   in a wait, in a        LAB_HDR.ABORT, which makes every watched wait throw RunAborted; the main
+ *   waits-for cycle (or    thread unwinds, acknowledges (ABORT = 2) and writes the report.
+ *   for four windows)
  *   no acknowledgement     (the main thread is stuck outside any wait) within the grace period:
  *                          the watchdog prints the deadlock on stderr and ends the process with
  *                          SIGKILL (exit 137) — the one case where no report file is written.
@@ -78,7 +79,7 @@ export function startWatchdog(config: WatchdogConfig): Watchdog {
       });
     },
     async stop() {
-      await worker.terminate();
+      await worker.terminate(); // a second call resolves at once
     },
   };
 }

@@ -163,6 +163,18 @@ describe('bad input is exit 2, one line, no stack (issue 7 items 5 and 8)', () =
   });
 });
 
+describe('explore: a trial too long for its step bound (issue 7 item 1)', () => {
+  it('is not a violation: TRIAL TOO LONG, exit 4, no schedule file', async () => {
+    const p = await file('long.json', JSON.stringify({ name: 'long', clients: [{ kind: 'dio', pages: 64, bufferPages: 64 }] }));
+    const out = join(dir, 'long-out');
+    const r = await cli(['explore', p, '--trials', '2', '--strategy', 'random', '--max-steps', '200', '--out', out]);
+    expect(r.code, r.stdout + r.stderr).toBe(ExitCode.Inconclusive);
+    expect(r.stdout).toMatch(/^TRIAL TOO LONG \(raise --max-steps\) — trial 0 was still making progress at its bound of 200 steps; .* exit 4$/m);
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(out)).toBe(false);
+  }, 60_000);
+});
+
 describe('the terminal never sees raw control characters (issue 7 item 10)', () => {
   it('a scenario name with escape sequences is printed escaped', async () => {
     const p = await file('esc.json', JSON.stringify({ name: 'evil\u001b[2J\u0007\u009bname', clients: [{ kind: 'get' }] }));
