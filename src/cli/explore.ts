@@ -273,6 +273,8 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     } finally {
       intr.remove();
     }
+    // The rest of the command runs with the handlers installed, until its reports are written
+    // (kept at this indentation so the diff stays local).
     async function exploreRest(): Promise<ExitCode> {
     if (!o.quiet && !io.stderr.isTTY) err(`pinlab: exploring scenario ${scenario.name}: ${plural(trials, 'trial')}, ${desc}\n`);
     let report: ExploreReport;
@@ -431,6 +433,7 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     } finally {
       intr.remove();
     }
+    // The rest of the command, with the handlers installed until its reports are written.
     async function replayRest(): Promise<ExitCode> {
     let r: ReplayReport;
     try {
