@@ -3,7 +3,6 @@
  * (without node and the script), runs, writes to the injected streams and resolves to the exit code.
  * src/cli/index.ts binds it to the process; tests inject a fake engine and capture the output.
  */
-import { stat } from 'node:fs/promises';
 import { Argument, Command, CommanderError } from 'commander';
 import { ERAS } from '../mem/layout.js';
 import { fmtDuration, formatTextReport } from '../report/text.js';
@@ -14,17 +13,23 @@ import { CLIENT_KINDS, DELAYS, POLICIES, ScenarioError, type ClientKind, type Sc
 import { resolveClientModules } from '../coordinator/client-modules.js';
 import type { RunEngine, RunProgress } from './engine.js';
 import { addExploreCommands, lazyExploreEngine, type ExploreEngine } from './explore.js';
-import { ExitCode } from './exit-codes.js';
+import { ExitCode, signalExitCode, type StopSignal } from './exit-codes.js';
 import { formatList, LIST_TOPICS } from './list.js';
 import { collect, parseClients, parseDuration, parseInteger } from './options.js';
 import { createProgress, type OutStream } from './progress.js';
+import { outputPathProblem } from './output-path.js';
+import { escapeControl } from '../util/escape.js';
+import { installInterrupts } from './interrupts.js';
 
 export interface CliIO {
   stdout: OutStream;
   /** Progress, notes and errors. Its isTTY selects the progress bar or the plain log. */
   stderr: OutStream;
-  /** Register a Ctrl-C (SIGINT/SIGTERM) handler for the duration of a run; returns its remover. */
-  onInterrupt(handler: () => void): () => void;
+  /**
+   * Register a Ctrl-C (SIGINT/SIGTERM) handler for the duration of a command (until its reports
+   * are written); returns its remover. The handler is told which signal came (default SIGINT).
+   */
+  onInterrupt(handler: (signal?: StopSignal) => void): () => void;
   /** Leave at once (a second Ctrl-C). */
   exit(code: number): void;
   now(): number;
@@ -39,6 +44,8 @@ export interface CliDeps {
   version?: string;
   /** Minimum time between plain progress log lines (default 2000 ms). */
   logIntervalMs?: number;
+  /** Bound on loading a scenario module, ms (default 10 000). */
+  loadTimeoutMs?: number;
 }
 
 export interface Cli {
@@ -60,16 +67,50 @@ interface RunCommandOptions {
   quiet?: boolean;
 }
 
-function processIO(): CliIO {
+/**
+ * A process stream that a closed reader (EPIPE: `pinlab run | head -1`) cannot crash: the error
+ * is taken, and later writes are dropped, so the run ends with its verdict's exit code.
+ */
+export function guardedStream(stream: NodeJS.WriteStream): OutStream {
+  let broken = false;
+  stream.on('error', () => {
+    broken = true;
+  });
   return {
-    stdout: process.stdout,
-    stderr: process.stderr,
+    write: (chunk: string) => {
+      if (broken || stream.destroyed) return false;
+      try {
+        return stream.write(chunk);
+      } catch {
+        broken = true;
+        return false;
+      }
+    },
+    get isTTY() {
+      return stream.isTTY === true;
+    },
+    get columns() {
+      return stream.columns;
+    },
+  };
+}
+
+// One guard per process stream, however many CLIs are created (each guard adds an 'error' listener).
+let processStreams: { stdout: OutStream; stderr: OutStream } | undefined;
+
+function processIO(): CliIO {
+  processStreams ??= { stdout: guardedStream(process.stdout), stderr: guardedStream(process.stderr) };
+  return {
+    stdout: processStreams.stdout,
+    stderr: processStreams.stderr,
     onInterrupt(handler) {
-      process.on('SIGINT', handler);
-      process.on('SIGTERM', handler);
+      const onInt = (): void => handler('SIGINT');
+      const onTerm = (): void => handler('SIGTERM');
+      process.on('SIGINT', onInt);
+      process.on('SIGTERM', onTerm);
       return () => {
-        process.off('SIGINT', handler);
-        process.off('SIGTERM', handler);
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
       };
     },
     exit: (code) => process.exit(code),
@@ -77,12 +118,18 @@ function processIO(): CliIO {
   };
 }
 
+/**
+ * The exit code of a run report: 1 a violation, 3 an internal failure, 130/143 stopped by
+ * SIGINT/SIGTERM, 4 vacuous, 0 clean (in that order of precedence).
+ */
 export function exitCodeFor(report: RunReport): ExitCode {
   switch (report.outcome) {
-    case 'clean':
-      return report.violations.length ? ExitCode.Violation : ExitCode.Ok;
     case 'violation':
       return ExitCode.Violation;
+    case 'clean':
+      if (report.violations.length) return ExitCode.Violation;
+      if (report.stoppedBy === 'signal') return signalExitCode(report.signal ?? 'SIGINT');
+      return (report.vacuous ?? []).length > 0 ? ExitCode.Inconclusive : ExitCode.Ok;
     default:
       return ExitCode.Internal;
   }
@@ -94,11 +141,12 @@ function errorText(err: unknown): string {
 
 export function createCli(deps: CliDeps): Cli {
   const io: CliIO = { ...processIO(), ...deps.io };
-  const out = (s: string) => void io.stdout.write(s);
-  const err = (s: string) => void io.stderr.write(s);
+  // Everything printed is escaped: scenario names, file contents and messages may hold control characters.
+  const out = (s: string) => void io.stdout.write(escapeControl(s));
+  const err = (s: string) => void io.stderr.write(escapeControl(s));
 
   async function runCommand(path: string | undefined, o: RunCommandOptions): Promise<ExitCode> {
-    // 1. Scenario + overrides: any problem here is bad input.
+    // 1. Scenario + overrides + output paths: any problem here is bad input, found before the run.
     let scenario: Scenario;
     try {
       const overrides: ScenarioOverrides = {
@@ -112,7 +160,7 @@ export function createCli(deps: CliDeps): Cli {
         pages: o.pages,
         oracles: o.oracles === false ? false : undefined,
       };
-      scenario = await resolveClientModules(applyOverrides(await loadScenario(path), overrides));
+      scenario = await resolveClientModules(applyOverrides(await loadScenario(path, { timeoutMs: deps.loadTimeoutMs }), overrides));
     } catch (e) {
       if (e instanceof ScenarioError) {
         err(`pinlab run: ${e.message}\n`);
@@ -122,69 +170,65 @@ export function createCli(deps: CliDeps): Cli {
       return ExitCode.Internal;
     }
     if (o.json !== undefined) {
-      const st = await stat(o.json).catch(() => undefined);
-      if (st?.isDirectory()) {
-        err(`pinlab run: --json ${o.json}: is a directory, expected a file path\n`);
+      const problem = outputPathProblem(o.json, 'file');
+      if (problem !== null) {
+        err(`pinlab run: --json '${o.json}': ${problem}\n`);
         return ExitCode.BadInput;
       }
     }
 
-    // 2. Run, with progress and a cooperative Ctrl-C.
+    // 2. Run, with progress and a cooperative Ctrl-C (whose handlers stay until the reports are out).
     const progress = createProgress(io.stderr, { quiet: o.quiet, logIntervalMs: deps.logIntervalMs, now: io.now });
-    const controller = new AbortController();
-    let interrupts = 0;
-    const removeInterrupt = io.onInterrupt(() => {
-      interrupts++;
-      if (interrupts === 1) {
-        progress.note('pinlab: interrupted, stopping the run (press Ctrl-C again to quit at once)');
-        controller.abort();
-      } else {
-        progress.stop();
-        err('pinlab: quit\n');
-        io.exit(ExitCode.Internal);
-      }
-    });
-    if (!o.quiet && !io.stderr.isTTY) {
-      err(
-        `pinlab: running scenario ${scenario.name} for ${fmtDuration(scenario.durationMs)} ` +
-          `(era ${scenario.era}, policy ${scenario.policy}, seed ${scenario.seed})\n`,
-      );
-    }
-    let report: RunReport;
-    progress.start(scenario.durationMs);
+    const interrupts = installInterrupts(io, err, (m) => progress.note(escapeControl(m)), () => progress.stop(), 'run');
     try {
-      report = await deps.runScenario(scenario, {
-        signal: controller.signal,
-        onProgress: (p: RunProgress) => progress.update(p),
-      });
-    } catch (e) {
-      progress.stop();
-      err(`pinlab run: internal failure: ${errorText(e)}\n`);
-      return ExitCode.Internal;
-    } finally {
-      removeInterrupt();
-    }
-    progress.stop();
-    if (!o.quiet && io.stderr.isTTY) err('\n');
-
-    // 3. Reports: JSON first (so nothing is lost if the text fails), then the summary.
-    let code = exitCodeFor(report);
-    if (o.json !== undefined) {
+      if (!o.quiet && !io.stderr.isTTY) {
+        err(
+          `pinlab: running scenario ${scenario.name} for ${fmtDuration(scenario.durationMs)} ` +
+            `(era ${scenario.era}, policy ${scenario.policy}, seed ${scenario.seed})\n`,
+        );
+      }
+      let report: RunReport;
+      progress.start(scenario.durationMs);
       try {
-        const written = await writeJsonReport(o.json, report);
-        if (!o.quiet) err(`pinlab: JSON report written to ${written}\n`);
+        report = await deps.runScenario(scenario, {
+          signal: interrupts.signal,
+          onProgress: (p: RunProgress) => progress.update(p),
+        });
       } catch (e) {
-        err(`pinlab run: cannot write the JSON report to ${o.json}: ${e instanceof Error ? e.message : String(e)}\n`);
-        if (code === ExitCode.Ok) code = ExitCode.BadInput;
+        progress.stop();
+        if (e instanceof ScenarioError) {
+          err(`pinlab run: ${e.message}\n`);
+          return ExitCode.BadInput;
+        }
+        err(`pinlab run: internal failure: ${errorText(e)}\n`);
+        return ExitCode.Internal;
       }
+      progress.stop();
+      if (!o.quiet && io.stderr.isTTY) err('\n');
+      const signal = interrupts.received();
+      if (report.stoppedBy === 'signal' && signal !== undefined) report = { ...report, signal };
+
+      // 3. Reports: JSON first (so nothing is lost if the text fails), then the summary.
+      let code = exitCodeFor(report);
+      if (o.json !== undefined) {
+        try {
+          const written = await writeJsonReport(o.json, report);
+          if (!o.quiet) err(`pinlab: JSON report written to ${written}\n`);
+        } catch (e) {
+          err(`pinlab run: cannot write the JSON report to ${o.json}: ${e instanceof Error ? e.message : String(e)}\n`);
+          if (code === ExitCode.Ok) code = ExitCode.Internal;
+        }
+      }
+      try {
+        out(formatTextReport(report, { brief: o.quiet, exitCode: code }));
+      } catch (e) {
+        err(`pinlab run: cannot format the report: ${errorText(e)}\n`);
+        return ExitCode.Internal;
+      }
+      return code;
+    } finally {
+      interrupts.remove();
     }
-    try {
-      out(formatTextReport(report, { brief: o.quiet }));
-    } catch (e) {
-      err(`pinlab run: cannot format the report: ${errorText(e)}\n`);
-      return ExitCode.Internal;
-    }
-    return code;
   }
 
   function buildProgram(setCode: (c: ExitCode) => void): Command {
@@ -201,9 +245,11 @@ export function createCli(deps: CliDeps): Cli {
 
     program
       .command('run')
-      .description('run a scenario and report violations (exit 0 clean, 1 violation, 2 bad input, 3 internal failure)')
+      .description(
+        'run a scenario and report violations (exit 0 clean, 1 violation, 2 bad input, 3 internal failure, 4 vacuous, 130/143 stopped by SIGINT/SIGTERM)',
+      )
       .argument('[scenario]', 'a .json, .ts, .js or .mjs scenario file, or an embedded scenario name (default: the embedded default)')
-      .option('--duration <time>', 'run time in ms, or with a unit: 500ms, 10s, 2m, 1h', parseDuration)
+      .option('--duration <time>', 'run time with a unit: 500ms, 10s, 1.5s, 2m, 1h (a bare number is refused)', parseDuration)
       .option('--seed <n>', 'random seed', parseInteger)
       .option('--era <era>', `pin-accounting era: ${ERAS.join(', ')}`)
       .option('--policy <policy>', `writeback policy for pinned pages: ${POLICIES.join(', ')}`)

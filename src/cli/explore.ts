@@ -16,8 +16,7 @@
  * the process binding (index.ts) calls shutdownExploreEngine() before exiting.
  */
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { ExploreOptions, ExploreProgress, ExploreReport, ReplayOptions, ReplayReport } from '../coordinator/explore.js';
@@ -30,7 +29,11 @@ import type { ScheduleFile, ScheduleViolation } from '../sched/schedule.js';
 import type { ShrinkOptions, ShrinkResult } from '../sched/shrink.js';
 import { formatTraceColumns, schedulePreemptions } from '../sched/trace-columns.js';
 import type { CliIO } from './cli.js';
-import { ExitCode } from './exit-codes.js';
+import { ExitCode, signalExitCode } from './exit-codes.js';
+import { installInterrupts } from './interrupts.js';
+import { outputPathProblem } from './output-path.js';
+import { escapeControl } from '../util/escape.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { collect, parseInteger } from './options.js';
 import type { OutStream } from './progress.js';
 
@@ -105,7 +108,6 @@ function parseSeconds(value: string): number {
 const errorText = (e: unknown): string => (e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e));
 const plural = (n: number, word: string): string => `${fmtNum(n)} ${word}${n === 1 ? '' : 's'}`;
 const stepsPerSec = (steps: number, ms: number): number => Math.round((steps * 1000) / Math.max(1, ms));
-const clean = (s: string): string => s.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
 
 function violationsSection(vs: readonly Violation[], max = 3): string[] {
   if (vs.length === 0) return [];
@@ -195,43 +197,25 @@ function createExploreProgress(stream: OutStream, quiet: boolean | undefined, lo
 
 export function addExploreCommands(program: Command, ctx: ExploreCommandContext): void {
   const { io } = ctx;
-  const out = (s: string): void => void io.stdout.write(s);
-  const err = (s: string): void => void io.stderr.write(s);
-  const lines = (ls: string[]): void => out(ls.map(clean).join('\n') + '\n');
+  // Everything printed is escaped: names, labels and details may hold control characters.
+  const out = (s: string): void => void io.stdout.write(escapeControl(s));
+  const err = (s: string): void => void io.stderr.write(escapeControl(s));
+  const lines = (ls: string[]): void => out(ls.join('\n') + '\n');
 
-  /** Ctrl-C: the first stops cooperatively (between trials, or the shrink keeps its best), the second quits. */
-  function interrupts(note: (m: string) => void, stopProgress: () => void, what: string): { signal: AbortSignal; remove: () => void } {
-    const controller = new AbortController();
-    let n = 0;
-    const remove = io.onInterrupt(() => {
-      n++;
-      if (n === 1) {
-        note(`pinlab: interrupted, stopping the ${what} (press Ctrl-C again to quit at once)`);
-        controller.abort();
-      } else {
-        stopProgress();
-        err('pinlab: quit\n');
-        io.exit(ExitCode.Internal);
-      }
-    });
-    return { signal: controller.signal, remove };
-  }
+  /** Ctrl-C / SIGTERM: the first stops cooperatively (between trials, or the shrink keeps its best), the second quits. */
+  const interrupts = (note: (m: string) => void, stopProgress: () => void, what: string) => installInterrupts(io, err, note, stopProgress, what);
 
-  async function jsonTarget(path: string | undefined, cmd: string): Promise<boolean> {
-    if (path === undefined) return true;
-    const st = await stat(path).catch(() => undefined);
-    if (st?.isDirectory()) {
-      err(`pinlab ${cmd}: --json ${path}: is a directory, expected a file path\n`);
-      return false;
-    }
+  function outputProblem(path: string | undefined, option: string, kind: 'file' | 'directory', cmd: string): boolean {
+    if (path === undefined) return false;
+    const problem = outputPathProblem(path, kind);
+    if (problem === null) return false;
+    err(`pinlab ${cmd}: ${option} '${path}': ${problem}\n`);
     return true;
   }
 
   async function writeJson(path: string, value: unknown, cmd: string, quiet: boolean | undefined): Promise<boolean> {
     try {
-      const abs = resolve(path);
-      await mkdir(dirname(abs), { recursive: true });
-      await writeFile(abs, JSON.stringify(value, null, 2) + '\n');
+      const abs = await writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
       if (!quiet) err(`pinlab: JSON report written to ${abs}\n`);
       return true;
     } catch (e) {
@@ -263,9 +247,8 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
       err(`pinlab explore: cannot load the scenario: ${errorText(e)}\n`);
       return ExitCode.Internal;
     }
-    if (!(await jsonTarget(o.json, 'explore'))) return ExitCode.BadInput;
+    if (outputProblem(o.json, '--json', 'file', 'explore') || outputProblem(o.out, '--out', 'directory', 'explore')) return ExitCode.BadInput;
     const outDir = resolve(o.out);
-    if (existsSync(outDir) && !statSync(outDir).isDirectory()) return bad(`--out ${o.out}: is not a directory`);
 
     const trials = o.trials ?? DEFAULT_TRIALS;
     const options: ExploreOptions = {
@@ -284,7 +267,16 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
 
     // 2. Explore, with progress and a cooperative Ctrl-C.
     const progress = createExploreProgress(io.stderr, o.quiet, ctx.logIntervalMs ?? 2000, io.now);
-    const { signal, remove } = interrupts((m) => progress.note(m), () => progress.stop(), 'exploration');
+    const intr = interrupts((m) => progress.note(escapeControl(m)), () => progress.stop(), 'exploration');
+    const { signal } = intr;
+    try {
+      return await exploreRest();
+    } finally {
+      intr.remove();
+    }
+    // The rest of the command runs with the handlers installed, until its reports are written
+    // (kept at this indentation so the diff stays local).
+    async function exploreRest(): Promise<ExitCode> {
     if (!o.quiet && !io.stderr.isTTY) err(`pinlab: exploring scenario ${scenario.name}: ${plural(trials, 'trial')}, ${desc}\n`);
     let report: ExploreReport;
     let shrunk: ShrinkResult | undefined;
@@ -326,37 +318,48 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
       }
     } catch (e) {
       progress.stop();
-      if (e instanceof RangeError) return bad(e.message);
+      if (e instanceof RangeError || e instanceof ScenarioError) return bad(e.message);
       err(`pinlab explore: internal failure: ${errorText(e)}\n`);
       return ExitCode.Internal;
-    } finally {
-      remove();
     }
 
     // 4. Report: JSON first, then the text.
     const failure = report.failure;
+    const stopSignal = report.stoppedBy === 'signal' ? (intr.received() ?? 'SIGINT') : undefined;
+    const vacuous = report.vacuous ?? [];
     let code: ExitCode =
-      report.outcome === 'clean' ? ExitCode.Ok : report.outcome === 'violation' || report.outcome === 'livelock' ? ExitCode.Violation : ExitCode.Internal;
+      report.outcome === 'violation' || report.outcome === 'livelock' ? ExitCode.Violation
+      : report.outcome === 'internal' ? ExitCode.Internal
+      : stopSignal !== undefined ? signalExitCode(stopSignal)
+      : report.outcome === 'too-long' || vacuous.length > 0 ? ExitCode.Inconclusive
+      : ExitCode.Ok;
     if (o.json !== undefined) {
       const json = {
         ...report,
         era: eraInfo(scenario),
         ...(shrunk !== undefined ? { shrink: { stats: shrunk.stats, schedule: shrunk.schedule, ...(shrunkFile !== undefined ? { scheduleFile: shrunkFile } : {}) } } : {}),
       };
-      if (!(await writeJson(o.json, json, 'explore', o.quiet)) && code === ExitCode.Ok) code = ExitCode.BadInput;
+      if (!(await writeJson(o.json, stopSignal !== undefined ? { ...json, signal: stopSignal } : json, 'explore', o.quiet)) && code === ExitCode.Ok) {
+        code = ExitCode.Internal;
+      }
     }
     const text: string[] = [`explore ${scenario.name}: ${desc}`];
-    const stop = report.stoppedBy === 'signal' ? ' (stopped by Ctrl-C)' : '';
+    const stop = stopSignal !== undefined ? ` (stopped by ${stopSignal === 'SIGINT' ? 'Ctrl-C' : stopSignal})` : '';
     text.push(
       `trials ${fmtNum(report.trials)}/${fmtNum(report.trialsRequested)}${stop}   steps ${fmtNum(report.steps)}   ` +
         `${fmtNum(report.stepsPerSec)} steps/s   ${fmtNum(report.meanStepsPerTrial)} steps/trial   ${fmtDuration(report.durationMs)}` +
         (report.participants.length ? `   participants ${report.participants.join(', ')}` : ''),
     );
-    if (failure === undefined) {
+    if (failure === undefined || failure.outcome === 'too-long') {
       if (report.pct !== undefined) text.push((await import('../sched/pct.js')).formatPctBound(report.pct));
+      const ran = `${plural(report.trials, 'trial')} (${fmtNum(report.steps)} steps, ${fmtNum(report.stepsPerSec)} steps/s), strategy ${report.strategy}, seed ${report.seed}${stop}`;
       text.push(
-        `CLEAN — no violation in ${plural(report.trials, 'trial')} (${fmtNum(report.steps)} steps, ${fmtNum(report.stepsPerSec)} steps/s), ` +
-          `strategy ${report.strategy}, seed ${report.seed}${stop}${nativeNote(eraInfo(scenario))} — exit 0`,
+        failure !== undefined
+          ? `TRIAL TOO LONG (raise --max-steps) — trial ${failure.trial} was still making progress at its bound of ${fmtNum(report.maxSteps)} steps; ` +
+              `no violation in ${ran} — exit ${code}`
+          : stopSignal !== undefined ? `STOPPED — no violation in ${ran}; the exploration did not finish — exit ${code}`
+          : vacuous.length > 0 ? `VACUOUS — no violation, but the trials prove nothing: ${vacuous.join('; ')}; ${ran} — exit ${code}`
+          : `CLEAN — no violation in ${ran}${nativeNote(eraInfo(scenario))} — exit ${code}`,
       );
       lines(text);
       return code;
@@ -399,6 +402,7 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     );
     lines(text);
     return code;
+    }
   }
 
   async function replayCommand(file: string, o: ReplayCommandOptions): Promise<ExitCode> {
@@ -416,7 +420,7 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
       if (e instanceof ScheduleFileError) return bad(e.message);
       throw e;
     }
-    if (!(await jsonTarget(o.json, 'replay'))) return ExitCode.BadInput;
+    if (outputProblem(o.json, '--json', 'file', 'replay')) return ExitCode.BadInput;
     const lenient = o.lenient === true;
     const sname = typeof (f.scenario as { name?: unknown }).name === 'string' ? (f.scenario as { name: string }).name : '(unnamed)';
     const text: string[] = [
@@ -425,19 +429,27 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
       `recorded violation: ${f.violation !== null ? oneViolation(f.violation) : 'none'}`,
     ];
     // One trial: it is not stopped midway (the first Ctrl-C says so), the second quits.
-    const { remove } = interrupts((m) => err(m + '\n'), () => {}, 'replay after this trial');
+    const intr = interrupts((m) => err(m + '\n'), () => {}, 'replay after this trial');
+    try {
+      return await replayRest();
+    } finally {
+      intr.remove();
+    }
+    // The rest of the command, with the handlers installed until its reports are written.
+    async function replayRest(): Promise<ExitCode> {
     let r: ReplayReport;
     try {
       r = await ctx.engine.replaySchedule(f, { lenient });
     } catch (e) {
-      if (e instanceof ScheduleFileError || e instanceof ScenarioError) return bad(`${file}: ${e.message}`);
+      if (e instanceof ScheduleFileError || e instanceof ScenarioError || e instanceof RangeError) return bad(`${file}: ${e.message}`);
       err(`pinlab replay: internal failure: ${errorText(e)}\n`);
       return ExitCode.Internal;
-    } finally {
-      remove();
     }
     let code: ExitCode;
     text.push(`ran ${plural(r.steps, 'step')} in ${fmtDuration(r.durationMs)} (${fmtNum(stepsPerSec(r.steps, r.durationMs))} steps/s)`);
+    if (r.unfollowedSteps !== undefined) {
+      text.push(`the trial ended at step ${fmtNum(r.steps)}: the ${plural(r.unfollowedSteps, 'recorded step')} after it were not followed`);
+    }
     if (lenient && r.mismatches !== undefined) {
       const m = r.firstMismatch;
       text.push(
@@ -467,6 +479,10 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
           code = ExitCode.Violation;
           text.push(`REPRODUCED — ${oneViolation(first!)}${r.identical ? ' (identical trace)' : ''} — exit 1`);
           break;
+        case 'too-long':
+          code = ExitCode.Inconclusive;
+          text.push(`TRIAL TOO LONG (raise maxSteps in the file) — still making progress at ${plural(r.steps, 'step')} — exit 4`);
+          break;
         case 'different':
         case 'livelock':
           code = ExitCode.Violation;
@@ -483,13 +499,14 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
           text.push(`INTERNAL FAILURE — ${r.errors[0]?.split('\n')[0] ?? 'the replay did not finish'} — exit 3`);
       }
     }
-    if (o.json !== undefined && !(await writeJson(o.json, r, 'replay', o.quiet)) && code === ExitCode.Ok) code = ExitCode.BadInput;
+    if (o.json !== undefined && !(await writeJson(o.json, r, 'replay', o.quiet)) && code === ExitCode.Ok) code = ExitCode.Internal;
     if (code === ExitCode.Internal && r.outcome === 'divergence') {
       // The divergence is the message: on stderr too, so a script sees it.
       err(`pinlab replay: ${text[text.length - 1]}\n`);
     }
     lines(text);
     return code;
+    }
   }
 
   program
@@ -508,7 +525,11 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     .option('--ops <n>', 'client steps per actor per trial (default 2)', parseInteger)
     .option('--mm-steps <n>', 'coordinator mm steps per trial (default 3)', parseInteger)
     .option('--mm-interval <us>', 'logical µs the coordinator sleeps between its mm steps (default 0)', parseInteger)
-    .option('--max-steps <n>', 'scheduling steps after which a trial is a livelock (default 100000)', parseInteger)
+    .option(
+      '--max-steps <n>',
+      'step bound of a trial (default: derived from the trial\'s work); a trial still making progress at it is "too long" (exit 4), one whose participants stopped finishing operations is an O5 livelock',
+      parseInteger,
+    )
     .option('--out <dir>', 'directory for schedule files', './pinlab-schedules')
     .option('--no-shrink', 'report the failing trial as found, without shrinking it')
     .option('--shrink-seconds <s>', `time budget of the shrink (default ${DEFAULT_SHRINK_SECONDS})`, parseSeconds)

@@ -30,5 +30,8 @@ try {
   await shutdownEngine();
   await shutdownExploreEngine();
 } catch (err) {
-  process.stderr.write(`pinlab: shutting down the actor pool failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  if (!process.stderr.destroyed) process.stderr.write(`pinlab: shutting down the actor pool failed: ${err instanceof Error ? err.message : String(err)}\n`);
 }
+// Everything is written (stdout and stderr are synchronous for files and pipes on Linux): do not
+// wait for a stray handle, e.g. a timer left by a scenario module whose load timed out.
+process.exit(code);

@@ -4,11 +4,16 @@ import { CLIENT_KINDS, type ClientKind } from '../scenario/schema.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** "5000" (ms), "500ms", "10s", "1.5s", "2m", "1h" → milliseconds. */
+/**
+ * "500ms", "10s", "1.5s", "2m", "1h" → milliseconds. A bare number is refused: `--duration 5` read
+ * as 5 ms made a run that proved nothing, read as 5 s it would surprise the other half of users.
+ */
 export function parseDuration(value: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(value);
-  if (!m) throw new InvalidArgumentError('expected milliseconds or a number with a unit: 500ms, 10s, 2m, 1h.');
-  return Math.round(Number(m[1]) * UNIT_MS[(m[2] ?? 'ms').toLowerCase()]!);
+  const bare = /^\s*(\d+(?:\.\d+)?)\s*$/.exec(value);
+  if (bare) throw new InvalidArgumentError(`a bare number is ambiguous: write the unit, e.g. ${bare[1]}s or ${bare[1]}ms.`);
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/i.exec(value);
+  if (!m) throw new InvalidArgumentError('expected a number with a unit: 500ms, 10s, 2m, 1h.');
+  return Math.round(Number(m[1]) * UNIT_MS[m[2]!.toLowerCase()]!);
 }
 
 /** A decimal integer (range checks are left to the scenario schema, which names the field). */

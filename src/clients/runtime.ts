@@ -6,6 +6,9 @@
 import { attach } from '../kernel/boot.js';
 import { type KernelContext } from '../kernel/context.js';
 import { ACTOR_STAT, ACTOR_STATE, LAB_HDR, Lab } from '../oracle/lab.js';
+import { labLockTracker, watchedFutexWait } from '../oracle/liveness.js';
+import { setFutexWait } from '../mem/futex.js';
+import { mm_of, mmap_write_lock, mmap_write_unlock, vma_lock, vma_unlock } from '../kernel/mm.js';
 import { Actor } from './actor.js';
 import { BUILTIN_CLIENTS } from './builtin.js';
 import { createClientContext } from './context.js';
@@ -49,6 +52,27 @@ export function runActor(init: ActorInit, spec: ActorSpec, opts: RunActorOptions
   const lab = new Lab(init.labSab, init.labConfig);
   k.mem.hook = delayHook(init.delay, init.seed ^ Math.imul(spec.actor + 7, 0x85ebca6b));
   opts.attached?.(k, lab);
+  const prevWait = init.watched === true ? setFutexWait(watchedFutexWait(lab, spec.actor, k.mem.i32)) : null;
+  if (init.watched === true) k.lockdep = labLockTracker(lab, spec.actor);
+  try {
+    return runClientLoop(k, lab, init, spec, maxOps);
+  } finally {
+    if (prevWait !== null) setFutexWait(prevWait);
+    k.lockdep = null;
+  }
+}
+
+/** The lock-order bug of chaos 'lock-abba': VMA lock, a pause that lets munmap take mmap_lock, then mmap_lock. */
+function plantLockOrderBug(mmId: number): void {
+  const mm = mm_of(mmId);
+  vma_lock(mm);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+  mmap_write_lock(mm);
+  mmap_write_unlock(mm);
+  vma_unlock(mm);
+}
+
+function runClientLoop(k: KernelContext, lab: Lab, init: ActorInit, spec: ActorSpec, maxOps: number): ActorResult {
   const def = clientDefinitionOf(spec);
   const a = new Actor(k, lab, init, spec);
   const ctx = createClientContext(a, spec.params);
@@ -82,6 +106,10 @@ export function runActor(init: ActorInit, spec: ActorSpec, opts: RunActorOptions
       lab.store(base + ACTOR_STAT.OPS, ops); // the heartbeat O5 watches
       if (spec.chaos !== undefined && ops >= spec.chaos.afterOps) {
         if (spec.chaos.mode === 'exit') process.exit(1); // in a worker thread: the thread dies, holding its pins
+        if (spec.chaos.mode === 'lock-abba') {
+          plantLockOrderBug(spec.mm);
+          continue;
+        }
         throw new Error(`${spec.name}: chaos: throwing after ${ops} operations`);
       }
     }

@@ -20,6 +20,11 @@ export interface ActorInit {
   seed: number;
   /** The era's native bugs are on (scenario.nativeBugs; default true). */
   nativeBugs?: boolean;
+  /**
+   * Stress mode's liveness watchdog watches this run: each actor keeps its held and awaited lock
+   * words in its lab block, and its waits throw RunAborted once the watchdog aborts the run.
+   */
+  watched?: boolean;
 }
 
 /** One actor: a client protocol instance on its own thread. */
@@ -51,7 +56,12 @@ export interface ActorSpec {
   /** The data word of each page this actor writes (O3 tells writers apart by word). */
   dataWord: number;
   /** Test hook: after this many operations the actor throws, or its thread dies (process.exit). */
-  chaos?: { afterOps: number; mode: 'throw' | 'exit' };
+  /**
+   * Test hook: after `afterOps` operations, throw, kill the thread (exit), or plant a lock-order
+   * bug ('lock-abba': take the mm's VMA lock, then its mmap_lock for write — the reverse of
+   * munmap's order — so a concurrent munmap by the coordinator deadlocks with it).
+   */
+  chaos?: { afterOps: number; mode: 'throw' | 'exit' | 'lock-abba' };
 }
 
 export interface ActorResult {

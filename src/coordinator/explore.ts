@@ -39,6 +39,7 @@ import {
 import { type RunPlan, finishRun, prepareRun, releaseFailedActorsPins, setupCoordinator } from './setup.js';
 import { buildViolations } from './violations.js';
 import { resolveClientModules } from './client-modules.js';
+import { addWork, vacuousKinds } from './vacuity.js';
 
 export const EXPLORE_REPORT_SCHEMA = 1;
 
@@ -65,8 +66,17 @@ export interface ExploreOptions {
    * in the clients' operations (stress mode's mm.intervalUs). Default 0: back to back.
    */
   mmIntervalUs?: number;
-  /** Scheduling steps after which a trial is a livelock (O5). Default 100 000. */
+  /**
+   * Step bound of a trial. A trial that reaches it while its participants still finish operations
+   * is 'too-long' (not a violation: raise the bound). Default: derived from the trial's work
+   * (trialBounds), at most DEFAULT_MAX_STEPS_CAP; never above MAX_STEPS.
+   */
   maxSteps?: number;
+  /**
+   * Scheduling steps in which no participant finishes an operation (or ends) after which a trial
+   * is an O5 livelock. Default: derived from the largest single operation of the trial's work.
+   */
+  livelockWindow?: number;
   /** PCT's k. Default: the step count of a calibration trial (PCT with no change point). */
   pctSteps?: number;
   /** 'small' (default): shrink the scenario's machine to what its regions need (fast trial set-up); 'scenario': as given. */
@@ -96,7 +106,8 @@ export interface ExploreProgress {
 export interface ExploreTrialReport {
   trial: number;
   workloadSeed: number;
-  outcome: 'clean' | 'violation' | 'livelock' | 'internal';
+  /** 'too-long': the step bound came while participants still finished operations (not a violation). */
+  outcome: 'clean' | 'violation' | 'livelock' | 'internal' | 'too-long';
   steps: number;
   /** Baton handoffs between threads (deterministic: the first decision's thread is not counted). */
   switches: number;
@@ -132,8 +143,12 @@ export interface ExploreReport {
   mmSteps: number;
   mmIntervalUs: number;
   maxSteps: number;
+  livelockWindow: number;
   participants: string[];
-  outcome: 'clean' | 'violation' | 'livelock' | 'internal';
+  /** 'too-long': a trial reached the step bound while still making progress (exit 4: raise --max-steps). */
+  outcome: 'clean' | 'violation' | 'livelock' | 'internal' | 'too-long';
+  /** Why the clean trials prove nothing (a client kind that took no pins or made no accesses in any trial); empty: they did work. */
+  vacuous: string[];
   trialsRequested: number;
   trials: number;
   steps: number;
@@ -164,8 +179,35 @@ interface Resolved {
   mmSteps: number;
   mmIntervalUs: number;
   maxSteps: number;
+  livelockWindow: number;
   pctSteps: number;
   runner: TrialRunner;
+}
+
+/** Largest step bound a trial may have: its trace takes 16 bytes a step. */
+export const MAX_STEPS = 50_000_000;
+/** Largest derived default step bound. */
+export const DEFAULT_MAX_STEPS_CAP = 20_000_000;
+/** The bound and window floors (the fixed bound of old). */
+const MIN_DERIVED_STEPS = 100_000;
+/** Scheduling steps one page of an operation may take, generously (measured: 20–40 with every access a point). */
+const STEPS_PER_PAGE = 128;
+
+/**
+ * The step bounds of a trial, derived from its work: the livelock window covers the largest single
+ * operation (a DIO request or RDMA registration of bufferPages, an mm operation over a region, a
+ * hugetlb fault clearing a whole huge page) with room to spare; the step bound covers every
+ * operation of every participant end to end.
+ */
+export function trialBounds(s: Scenario, opsPerActor: number, mmSteps: number): { maxSteps: number; livelockWindow: number } {
+  const hugePages = (c: Scenario['clients'][number]): number => (c.mapping !== 'hugetlb' ? 1 : c.hugePage === '1g' ? 1 << 18 : 512);
+  const opPages = s.clients.map((c) => Math.max(c.bufferPages, hugePages(c)));
+  const regionPages = Math.max(1, ...s.clients.map((c) => Math.max(c.pages, hugePages(c))));
+  const largestOp = Math.max(regionPages, ...opPages);
+  const livelockWindow = Math.max(MIN_DERIVED_STEPS, STEPS_PER_PAGE * largestOp);
+  const work = s.clients.reduce((n, c, i) => n + c.count * (opsPerActor + 1) * Math.max(opPages[i]!, hugePages(c)), 0) + (mmSteps + 1) * regionPages;
+  const maxSteps = Math.min(DEFAULT_MAX_STEPS_CAP, Math.max(MIN_DERIVED_STEPS, livelockWindow, STEPS_PER_PAGE * work));
+  return { maxSteps, livelockWindow: Math.min(livelockWindow, maxSteps) };
 }
 
 /**
@@ -198,22 +240,27 @@ export function exploreScenarioOf(input: Scenario | ScenarioInput, machine: 'sma
 
 function resolve(input: Scenario | ScenarioInput, o: ExploreOptions): Omit<Resolved, 'pctSteps'> & { pctSteps: number | undefined } {
   const scenario = exploreScenarioOf(input, o.machine ?? 'small');
-  const int = (name: string, v: number, min: number): number => {
-    if (!Number.isInteger(v) || v < min) throw new RangeError(`explore: ${name} must be an integer >= ${min}, got ${v}`);
+  const int = (name: string, v: number, min: number, max = 2 ** 31 - 1): number => {
+    if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`explore: ${name} must be an integer in [${min}, ${max}], got ${v}`);
     return v;
   };
   const strategy = o.strategy ?? 'random';
   if (strategy !== 'random' && strategy !== 'pct') throw new RangeError(`explore: strategy must be random or pct, got ${String(strategy)}`);
   const points = o.points ?? 'access';
   if (points !== 'access' && points !== 'events') throw new RangeError(`explore: points must be access or events, got ${String(points)}`);
+  const opsPerActor = int('opsPerActor', o.opsPerActor ?? 2, 1, 1_000_000);
+  const mmSteps = int('mmSteps', o.mmSteps ?? 3, 0, 1_000_000);
+  const derived = trialBounds(scenario, opsPerActor, mmSteps);
+  const maxSteps = int('maxSteps', o.maxSteps ?? derived.maxSteps, 16, MAX_STEPS);
   return {
     scenario, strategy, points,
     depth: int('depth', o.depth ?? 3, 1),
     seed: int('seed', o.seed ?? scenario.seed, 0),
-    opsPerActor: int('opsPerActor', o.opsPerActor ?? 2, 1),
-    mmSteps: int('mmSteps', o.mmSteps ?? 3, 0),
-    mmIntervalUs: int('mmIntervalUs', o.mmIntervalUs ?? 0, 0),
-    maxSteps: int('maxSteps', o.maxSteps ?? 100_000, 16),
+    opsPerActor, mmSteps,
+    mmIntervalUs: int('mmIntervalUs', o.mmIntervalUs ?? 0, 0, 1_000_000_000),
+    maxSteps,
+    // Not shortened by a lower --max-steps: reaching that bound first is 'too long', not a livelock.
+    livelockWindow: int('livelockWindow', o.livelockWindow ?? derived.livelockWindow, 1, MAX_STEPS),
     pctSteps: o.pctSteps !== undefined ? int('pctSteps', o.pctSteps, 1) : undefined,
     runner: o.runner ?? sharedTrialRunner(),
   };
@@ -253,6 +300,7 @@ async function runTrial(r: Resolved, trial: number, mode: Mode, workloadSeed = t
     // Replay: the recorded bound (a livelock recorded at its bound replays to the same bound), or the
     // schedule's length if longer (a hand-made or shrunk schedule).
     maxSteps: replay !== undefined ? Math.max(r.maxSteps, replay.who.length) : r.maxSteps,
+    livelockWindow: r.livelockWindow,
     ...(mode.kind === 'pct' ? { pct: pctPlan(r.seed, trial, names.length, mode.depth, mode.pctSteps) } : {}),
     ...(replay !== undefined ? { replay, lenient: mode.kind === 'replay' && mode.lenient } : {}),
     participants: [
@@ -280,8 +328,13 @@ async function runTrial(r: Resolved, trial: number, mode: Mode, workloadSeed = t
       break;
     }
     case TRIAL_STATUS.STEP_LIMIT:
-      violations = [livelockViolation(lab, plan, c, result, `no end within ${result.steps} scheduling steps (logical time ${result.time} µs)`)];
+      violations = [
+        livelockViolation(lab, plan, c, result, `no participant finished an operation within ${r.livelockWindow} scheduling steps (step ${result.steps}, logical time ${result.time} µs)`),
+      ];
       outcome = 'livelock';
+      break;
+    case TRIAL_STATUS.TOO_LONG:
+      outcome = 'too-long'; // still making progress at the bound: not a violation
       break;
     case TRIAL_STATUS.DIVERGED:
       outcome = 'clean'; // the replay caller reports the divergence
@@ -346,7 +399,7 @@ function scheduleOf(r: Resolved, run: TrialRun, mode: Mode): ScheduleFile {
     strategy: mode.kind === 'replay' ? 'random' : mode.kind,
     ...(mode.kind === 'pct' ? { depth: mode.depth, pctSteps: mode.pctSteps } : {}),
     seed: r.seed, trial: run.report.trial, workloadSeed: run.report.workloadSeed, points: r.points, opsPerActor: r.opsPerActor,
-    mmSteps: r.mmSteps, ...(r.mmIntervalUs > 0 ? { mmIntervalUs: r.mmIntervalUs } : {}), maxSteps: r.maxSteps,
+    mmSteps: r.mmSteps, ...(r.mmIntervalUs > 0 ? { mmIntervalUs: r.mmIntervalUs } : {}), maxSteps: r.maxSteps, livelockWindow: r.livelockWindow,
     participants: [...plan.names], traceHash: run.result.traceHash,
     steps: traceToSteps(run.result.trace, run.result.strings, plan),
     violation: run.report.violations[0] !== undefined ? toScheduleViolation(run.report.violations[0]) : null,
@@ -399,6 +452,7 @@ export async function exploreScenario(scenario: Scenario | ScenarioInput, option
   let clean = 0;
   let stoppedBy: ExploreReport['stoppedBy'] = 'trials';
   let participants: string[] = [];
+  const work = new Map<string, number>(); // per client kind: pins taken or accesses made, over the trials
   for (let t = 0; t < trialsRequested; t++) {
     if (options.signal?.aborted) {
       stoppedBy = 'signal';
@@ -411,15 +465,22 @@ export async function exploreScenario(scenario: Scenario | ScenarioInput, option
     hashes.push(run.report.traceHash);
     for (const key of ['blocks', 'timeoutWakes', 'flushes', 'drains', 'time'] as const) counters[key] += run.report.counters[key];
     if (participants.length === 0) participants = [...run.labels.names];
+    addWork(work, r.scenario, (p) => run.result.results[p]?.stats);
     if (run.report.outcome === 'clean') clean++;
+    else if (run.report.outcome === 'too-long') failures.push(run.report);
     else {
       const schedule = scheduleOf(r, run, mode);
       run.report.schedule = schedule;
       if (options.outDir !== undefined) {
         const name = `schedule-${r.scenario.name}-${r.strategy}-s${r.seed}-t${t}.json`.replace(/[^\w.-]+/g, '_');
         const path = join(options.outDir, name);
-        writeScheduleFile(path, schedule);
-        run.report.scheduleFile = path;
+        try {
+          writeScheduleFile(path, schedule);
+          run.report.scheduleFile = path;
+        } catch (e) {
+          // The violation is still reported (and its schedule is in the JSON report).
+          run.report.errors.push(`cannot write the schedule file ${path}: ${e instanceof Error ? e.message : String(e)}`);
+        }
       }
       failures.push(run.report);
     }
@@ -436,7 +497,8 @@ export async function exploreScenario(scenario: Scenario | ScenarioInput, option
   return {
     schema: EXPLORE_REPORT_SCHEMA, mode: 'explore', scenario: r.scenario, strategy: r.strategy,
     ...(r.strategy === 'pct' ? { depth: r.depth } : {}), seed: r.seed, points: r.points, opsPerActor: r.opsPerActor,
-    mmSteps: r.mmSteps, mmIntervalUs: r.mmIntervalUs, maxSteps: r.maxSteps, participants, outcome, trialsRequested, trials, steps,
+    mmSteps: r.mmSteps, mmIntervalUs: r.mmIntervalUs, maxSteps: r.maxSteps, livelockWindow: r.livelockWindow, participants, outcome,
+    vacuous: trials > 0 && first === undefined ? vacuousKinds(r.scenario, work, ' in any trial') : [], trialsRequested, trials, steps,
     stepsPerSec: Math.round((steps * 1000) / Math.max(1, durationMs)),
     trialsPerSec: Math.round((trials * 1000 * 10) / Math.max(1, durationMs)) / 10,
     switches, durationMs: Math.round(durationMs), meanStepsPerTrial: trials > 0 ? Math.round(steps / trials) : 0,
@@ -468,7 +530,7 @@ export interface ReplayReport {
   seed: number;
   trial: number;
   /** 'reproduced': the recorded first violation came back; 'different': other violations; 'clean': none; 'divergence': the schedule no longer matches the code. */
-  outcome: 'reproduced' | 'different' | 'clean' | 'divergence' | 'livelock' | 'internal';
+  outcome: 'reproduced' | 'different' | 'clean' | 'divergence' | 'livelock' | 'internal' | 'too-long';
   reproduced: boolean;
   /** Same trace hash and the same violations (oracle, kind, page) as recorded. */
   identical: boolean;
@@ -479,6 +541,8 @@ export interface ReplayReport {
   steps: number;
   traceHash: number;
   divergence?: { step: number; actor: string; expected: string; actual: string | null };
+  /** Recorded steps after the end of the replayed trial, which it therefore did not follow (absent: none). */
+  unfollowedSteps?: number;
   /** Lenient replay: steps that could not be followed, the first of them, and the schedule actually run. */
   mismatches?: number;
   firstMismatch?: { step: number; actor: string; expected: string; actual: string | null };
@@ -493,9 +557,10 @@ const sameViolation = (a: ScheduleViolation | null | undefined, b: ScheduleViola
 export async function replaySchedule(file: string | ScheduleFile, options: ReplayOptions = {}): Promise<ReplayReport> {
   const t0 = performance.now();
   const f = typeof file === 'string' ? readScheduleFile(file) : checkScheduleFile(file);
-  const r0 = resolve(await resolveClientModules(parseScenario(f.scenario)), {
+  // The file's own fields rule: its fault list (over the scenario's copy), bounds and seeds.
+  const r0 = resolve(await resolveClientModules(parseScenario({ ...(f.scenario as ScenarioInput), faults: [...f.faults] })), {
     machine: 'scenario', seed: f.seed, points: f.points, opsPerActor: f.opsPerActor, mmSteps: f.mmSteps, mmIntervalUs: f.mmIntervalUs ?? 0,
-    maxSteps: f.maxSteps,
+    maxSteps: f.maxSteps, ...(f.livelockWindow !== undefined ? { livelockWindow: f.livelockWindow } : {}),
     ...(options.runner !== undefined ? { runner: options.runner } : {}),
   });
   const r: Resolved = { ...r0, pctSteps: f.pctSteps ?? 1 };
@@ -522,9 +587,13 @@ export async function replaySchedule(file: string | ScheduleFile, options: Repla
   }
   const got = run.report.violations.map(toScheduleViolation);
   const reproduced = sameViolation(got[0], f.violation);
-  const identical = res.traceHash === f.traceHash && got.length === f.violations.length && got.every((v, i) => sameViolation(v, f.violations[i]));
+  // The trial ended before the schedule did: the steps left were never followed.
+  const unfollowedSteps = lenient ? 0 : Math.max(0, f.steps.length - res.steps);
+  const identical =
+    unfollowedSteps === 0 && res.traceHash === f.traceHash && got.length === f.violations.length && got.every((v, i) => sameViolation(v, f.violations[i]));
   const outcome: ReplayReport['outcome'] = reproduced ? 'reproduced'
     : run.report.outcome === 'livelock' ? 'livelock'
+    : run.report.outcome === 'too-long' ? 'too-long'
     : run.report.outcome === 'internal' ? 'internal'
     : got.length > 0 ? 'different' : 'clean';
   const lenientPart: Partial<ReplayReport> = {};
@@ -540,7 +609,10 @@ export async function replaySchedule(file: string | ScheduleFile, options: Repla
     const ran = scheduleOf(r, run, { kind: f.strategy, depth: f.depth ?? 1, pctSteps: f.pctSteps ?? 1 });
     lenientPart.schedule = { ...ran, strategy: f.strategy, trial: f.trial, workloadSeed: f.workloadSeed, ...(f.depth !== undefined ? { depth: f.depth } : {}), ...(f.pctSteps !== undefined ? { pctSteps: f.pctSteps } : {}) };
   }
-  return { ...base, outcome, reproduced, identical, violations: run.report.violations, ...lenientPart, durationMs: Math.round(performance.now() - t0) };
+  return {
+    ...base, outcome, reproduced, identical, violations: run.report.violations, ...(unfollowedSteps > 0 ? { unfollowedSteps } : {}), ...lenientPart,
+    durationMs: Math.round(performance.now() - t0),
+  };
 }
 
 /** `pinlab replay FILE`: replay the schedule file at `path`. */

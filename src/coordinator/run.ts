@@ -8,6 +8,13 @@ import { set_current } from '../kernel/current.js';
 import { actorStats } from '../clients/runtime.js';
 import { type ActorResult } from '../clients/types.js';
 import { ACTOR_STAT, LAB_HDR } from '../oracle/lab.js';
+import { labLockTracker, RunAborted, watchedFutexWait } from '../oracle/liveness.js';
+import { setFutexWait } from '../mem/futex.js';
+import { readVmstat, readWarnings } from '../kernel/context.js';
+import { machineWordName } from '../sched/labels.js';
+import { describeDeadlock } from './deadlock.js';
+import { startWatchdog } from './watchdog.js';
+import { addWork, vacuousKinds } from './vacuity.js';
 import { type Scenario } from '../scenario/schema.js';
 import { REPORT_SCHEMA_VERSION, type ActorReport, type RunReport } from '../report/types.js';
 import { buildViolations } from './violations.js';
@@ -30,8 +37,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Threads to run on (default: a shared pool, reused across runs). */
   pool?: ActorPool;
-  /** Test hook: make one actor (by name, e.g. "dio#0") throw or die after some operations. */
-  chaos?: { actor: string; afterOps: number; mode: 'throw' | 'exit' };
+  /** Test hook: make one actor (by name, e.g. "dio#0") throw, die or plant a lock-order bug after some operations. */
+  chaos?: { actor: string; afterOps: number; mode: 'throw' | 'exit' | 'lock-abba' };
   /** Bound on waiting for actors to stop after the stop word, ms. */
   stopTimeoutMs?: number;
   /** Stop the run at the first violation the oracles log while it runs (detection tests, benchmarks). */
@@ -68,7 +75,35 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
     if (target === undefined) throw new Error(`chaos: no actor named ${opts.chaos.actor}`);
     target.chaos = { afterOps: opts.chaos.afterOps, mode: opts.chaos.mode };
   }
-  const { odp, o1, mmops } = setupCoordinator(k, lab, plan);
+  // The coordinator's policy sleeps are progress, not a stall: they beat its heartbeat.
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  const { odp, o1, mmops } = setupCoordinator(k, lab, plan, {
+    sleep: (ms) => {
+      lab.add(LAB_HDR.COORD_BEAT, 1);
+      Atomics.wait(nap, 0, 0, ms);
+    },
+  });
+  // Liveness is judged from outside (coordinator/watchdog.ts): this thread's locks and waits are
+  // recorded for it, and its waits throw RunAborted if it aborts a deadlock.
+  init.watched = true;
+  k.lockdep = labLockTracker(lab, coordActor);
+  const prevWait = setFutexWait(watchedFutexWait(lab, coordActor, k.mem.i32));
+  const cleanups: Array<() => Promise<void>> = [];
+  try {
+    return await runWatched(s, opts, t0, { k, lab, plan, odp, o1, mmops }, cleanups);
+  } finally {
+    setFutexWait(prevWait);
+    k.lockdep = null;
+    for (const c of cleanups) await c(); // the watchdog thread, if the run threw before stopping it
+  }
+}
+
+type Prepared = ReturnType<typeof prepareRun> & ReturnType<typeof setupCoordinator>;
+
+async function runWatched(
+  s: Scenario, opts: RunOptions, t0: number, { k, lab, plan, odp, o1, mmops }: Prepared, cleanups: Array<() => Promise<void>>,
+): Promise<RunReport> {
+  const { specs, coordActor, init } = plan;
   // Under delay injection, a fault's plain stores on this thread wait in a store buffer until its
   // next Atomics access, as TSO allows (src/coordinator/store-buffer.ts).
   const storeBuffer =
@@ -76,6 +111,11 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
   const pool = opts.pool ?? defaultPool();
   const failures: string[] = [];
   const handles = await pool.startActors(init, specs);
+  const watchdog = startWatchdog({
+    labSab: lab.sab, labConfig: plan.labConfig, machineConfig: k.layout.config, watchdogMs: s.watchdogMs, graceMs: Math.max(3000, s.watchdogMs),
+    threads: [...specs.map((x) => ({ actor: x.actor, name: x.name, role: 'actor' as const })), { actor: coordActor, name: 'coordinator', role: 'coordinator' as const }],
+  });
+  cleanups.push(() => watchdog.stop());
   const results = new Map<string, ActorResult>();
   const errors = new Map<string, string>();
   let failed = false;
@@ -83,7 +123,9 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
     h.run().then(
       (r) => {
         results.set(specs[i]!.name, r);
-        if (r.error !== undefined) {
+        if (r.error !== undefined && r.error.startsWith('RunAborted')) {
+          errors.set(specs[i]!.name, r.error); // its wait was broken by the watchdog: part of the O5 finding
+        } else if (r.error !== undefined) {
           errors.set(specs[i]!.name, r.error);
           failures.push(`${specs[i]!.name} threw: ${r.error}`);
           failed = true;
@@ -105,8 +147,9 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
   const tStart = performance.now();
   let stoppedBy: RunReport['stoppedBy'] = 'duration';
   let lastProgress = 0;
-  const lastBeat = specs.map(() => ({ ops: -1, at: tStart }));
   let mmSteps = 0;
+  let aborted = false;
+  lab.store(LAB_HDR.RUN_STATE, 1);
   for (;;) {
     const now = performance.now();
     const elapsed = now - tStart;
@@ -124,27 +167,26 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
     }
     if (elapsed >= s.durationMs) break;
     const batchEnd = now + 5;
-    while (performance.now() < batchEnd) {
-      mmops.step();
-      mmSteps++;
-      if (s.mm.intervalUs > 0) {
-        const until = performance.now() + s.mm.intervalUs / 1000;
-        while (performance.now() < until) mmops.completeDue(performance.now());
+    try {
+      while (performance.now() < batchEnd) {
+        mmops.step();
+        mmSteps++;
+        lab.add(LAB_HDR.COORD_BEAT, 1);
+        if (s.mm.intervalUs > 0) {
+          const until = performance.now() + s.mm.intervalUs / 1000;
+          while (performance.now() < until) mmops.completeDue(performance.now());
+        }
       }
+      mmops.completeDue(performance.now());
+    } catch (e) {
+      if (!(e instanceof RunAborted)) throw e;
+      // The watchdog found this thread deadlocked and aborted the run (O5 in the lab's log).
+      lab.store(LAB_HDR.ABORT, 2);
+      aborted = true;
+      stoppedBy = 'deadlock';
+      break;
     }
-    mmops.completeDue(performance.now());
-    // O5: an actor whose heartbeat stands still while it is running is stalled.
-    specs.forEach((x, i) => {
-      const ops = lab.stat(x.actor, ACTOR_STAT.OPS);
-      const beat = lastBeat[i]!;
-      if (ops !== beat.ops) {
-        beat.ops = ops;
-        beat.at = performance.now();
-      } else if (performance.now() - beat.at > s.watchdogMs && lab.stat(x.actor, ACTOR_STAT.STATE) === 1) {
-        lab.violation(5, x.actor, lab.stat(x.actor, ACTOR_STAT.CUR_PAGE), 9, lab.stat(x.actor, ACTOR_STAT.CUR_OP), Math.round(performance.now() - beat.at));
-        beat.at = performance.now(); // report a stall once per watchdog period
-      }
-    });
+    // O5 stalls of the actors are judged by the watchdog thread (coordinator/watchdog.ts).
     if (opts.onProgress !== undefined && performance.now() - lastProgress > 250) {
       lastProgress = performance.now();
       opts.onProgress({
@@ -155,16 +197,25 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
     }
     await yieldToEventLoop();
   }
+  lab.store(LAB_HDR.RUN_STATE, 0);
   const runMs = performance.now() - tStart;
   storeBuffer?.uninstall();
   // End the writeback I/O in flight now: an actor in a write fault may be waiting for it
   // (wait_for_stable_page), and would otherwise sit out its timeout before it sees the stop word.
-  mmops.completeAll();
+  // After an abort the machine is left as the deadlock left it (locks held): nothing more runs on it.
+  if (!aborted) mmops.completeAll();
 
   // Cooperative stop: actors finish their operation, release what they hold and return.
   lab.store(LAB_HDR.STOP, 1);
   const stopTimeout = opts.stopTimeoutMs ?? Math.max(5000, s.watchdogMs);
-  await Promise.race([Promise.all(runs), new Promise((r) => setTimeout(r, stopTimeout).unref())]);
+  const allStopped = (ms: number) => Promise.race([Promise.all(runs).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+  if (!(await allStopped(stopTimeout))) {
+    // Actors stuck in waits (a deadlock among them): break their waits too, then give them a moment.
+    if (lab.load(LAB_HDR.ABORT) === 0) lab.store(LAB_HDR.ABORT, 1);
+    await allStopped(2000);
+  }
+  const deadlock = aborted ? await watchdog.awaitDeadlock(1000) : watchdog.deadlock();
+  await watchdog.stop();
   for (const x of specs) {
     if (!results.has(x.name) && !errors.has(x.name)) {
       errors.set(x.name, `did not stop within ${stopTimeout} ms`);
@@ -175,8 +226,16 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
 
   // A dead or failed actor's pins are released on its behalf from its ghost ledger.
   set_current(k);
-  failures.push(...releaseFailedActorsPins(lab, plan, new Set(errors.keys())));
-  const { vmstat, warnings, bugs } = finishRun(k, lab, plan, mmops, new Set(errors.keys()));
+  let end: { vmstat: Record<string, number>; warnings: Record<string, number>; bugs: Record<string, number> };
+  if (lab.load(LAB_HDR.ABORT) !== 0) {
+    // Locks are still held where the abort found them: the end-of-run oracles cannot run.
+    const { warn, bug } = readWarnings(k.mem);
+    end = { vmstat: readVmstat(k.mem), warnings: warn as Record<string, number>, bugs: bug as Record<string, number> };
+  } else {
+    failures.push(...releaseFailedActorsPins(lab, plan, new Set(errors.keys())));
+    end = finishRun(k, lab, plan, mmops, new Set(errors.keys()));
+  }
+  const { vmstat, warnings, bugs } = end;
 
   const actors: ActorReport[] = specs.map((x) => {
     const stats = results.get(x.name)?.stats ?? actorStats(lab, x.actor);
@@ -188,16 +247,35 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
     };
   });
   const violations = buildViolations(lab, specs, coordActor, k);
-  // An actor stopped by a BUG() of the model kernel is a finding (O2 reports the BUG site), not a
-  // failure of the harness: with the violation reported, the outcome is 'violation'.
-  const kernelBugsOnly = violations.length > 0 && [...errors.values()].every((e) => e.startsWith('KernelBug: '));
+  if (deadlock !== undefined) {
+    const d = describeDeadlock(deadlock.states, (w) => machineWordName(k.layout, w));
+    for (const v of violations) {
+      if (v.kind !== 'deadlock') continue;
+      v.actors = deadlock.states.filter((x) => x.stalledMs !== undefined).map((x) => x.name);
+      v.detail =
+        (d.cycle !== null ? `lock-order deadlock ${d.cycle.join(' → ')}` : 'the coordinator made no progress while waiting') +
+        '; the run was aborted and its end-of-run oracles skipped\n' + d.lines.join('\n');
+    }
+  }
+  // An actor stopped by a BUG() of the model kernel is a finding (O2 reports the BUG site), and an
+  // actor whose wait the watchdog broke (RunAborted) is part of the O5 finding: neither is a failure
+  // of the harness. With the violation reported, the outcome is 'violation'.
+  const kernelBugsOnly = violations.length > 0 && [...errors.values()].every((e) => e.startsWith('KernelBug: ') || e.startsWith('RunAborted'));
   const totalOps = actors.reduce((n, a) => n + a.ops, 0);
+  const work = new Map<string, number>();
+  addWork(work, s, (i) => actors[i]?.stats);
+  const vacuous = [
+    ...vacuousKinds(s, work),
+    ...actors.filter((a) => a.ops === 0).map((a) => `${a.name} finished no operation (the run was shorter than its warm-up?)`),
+    ...(mmSteps === 0 ? ['the coordinator did no mm operation'] : []),
+  ];
   const report: RunReport = {
     schema: REPORT_SCHEMA_VERSION,
     scenario: s,
     era: { name: s.era, native: s.nativeBugs ? [...k.spec.native] : [] },
     outcome: errors.size > 0 && !kernelBugsOnly ? 'internal' : violations.length > 0 ? 'violation' : 'clean',
     stoppedBy,
+    vacuous,
     durationMs: Math.round(performance.now() - t0),
     actors,
     mm: mmops.stats(),

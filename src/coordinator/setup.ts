@@ -3,7 +3,8 @@
  * and the actors' regions, setting the coordinator up on whichever thread plays it, releasing a
  * failed actor's pins, and the end-of-run oracles with teardown.
  */
-import { PMD_ORDER, PUD_ORDER, type MachineConfig } from '../mem/layout.js';
+import { PMD_ORDER, PUD_ORDER } from '../mem/layout.js';
+import { machineConfigOf } from '../scenario/machine.js';
 import { boot } from '../kernel/boot.js';
 import { KernelBug, type KernelContext, readVmstat, readWarnings } from '../kernel/context.js';
 import { do_mmap, mm_of, PAGE_SIZE, vmas } from '../kernel/mm.js';
@@ -16,7 +17,7 @@ import { type ActorInit, type ActorSpec } from '../clients/types.js';
 import { GHOST_UNPIN, Lab, type LabConfig } from '../oracle/lab.js';
 import { checkConservation, checkLostWrites, checkNoLeaks } from '../oracle/final.js';
 import { installPinCheckOracle, type PinCheckOracle } from '../oracle/o1.js';
-import { type Scenario } from '../scenario/schema.js';
+import { ScenarioError, type Scenario } from '../scenario/schema.js';
 import { MmOps, type MmOpsOptions } from './mmops.js';
 import { clientModuleInfo } from './client-modules.js';
 
@@ -28,25 +29,6 @@ export interface RunPlan {
   /** The coordinator's lab actor block (its event ring): the last one. */
   coordActor: number;
   init: ActorInit;
-}
-
-function machineConfig(s: Scenario, nrActors: number): Partial<MachineConfig> {
-  const m = s.machine;
-  const regionPages = s.clients.reduce((n, c) => n + (c.shared ? 1 : c.count) * c.pages, 0);
-  return {
-    normalFrames: m.normalFrames,
-    movableFrames: m.movableFrames,
-    daxFrames: m.daxFrames,
-    huge2mPages: m.huge2mPages,
-    huge1gPages: m.huge1gPages,
-    wordsPerPage: m.wordsPerPage,
-    nrFiles: m.nrFiles,
-    filePages: m.filePages,
-    nrMms: m.nrMms,
-    nrCpus: nrActors + 1,
-    maxVmas: Math.max(32, 8 * nrActors + 16),
-    vaPages: Math.max(1 << 18, 4 * regionPages + (1 << 12)),
-  };
 }
 
 /** Expand client entries into actors and map each actor's region in its mm. */
@@ -88,7 +70,14 @@ export function prepareRun(s: Scenario): { k: KernelContext; lab: Lab; plan: Run
   const nrActors = s.clients.reduce((n, c) => n + c.count, 0);
   // The era is its tree: its native bugs (unless nativeBugs is false) and its v6.5 refusal of
   // writable longterm file pins (EraSpec.refuseLongtermFile) come with it.
-  const k = boot(machineConfig(s, nrActors), { era: s.era, cpu: 0, faults: s.faults, nativeBugs: s.nativeBugs });
+  let k: KernelContext;
+  try {
+    k = boot(machineConfigOf(s), { era: s.era, cpu: 0, faults: s.faults, nativeBugs: s.nativeBugs });
+  } catch (e) {
+    // Every machine field in range, but together too big (the 8 GiB SAB limit, the pfn field): bad input.
+    if (e instanceof RangeError && e.message.startsWith('machine config')) throw new ScenarioError([`machine: ${e.message.replace(/^machine config: /, '')}`]);
+    throw e;
+  }
   const specs = planActors(s);
   const labConfig: LabConfig = {
     nrActors: nrActors + 1,
@@ -167,6 +156,17 @@ export function releaseFailedActorsPins(lab: Lab, plan: RunPlan, failed: Readonl
   return notes;
 }
 
+/** Per file, the page range [start, end) that the clients' file regions cover. */
+function usedFileRanges(specs: readonly ActorSpec[]): Map<number, [number, number]> {
+  const out = new Map<number, [number, number]>();
+  for (const x of specs) {
+    if (x.mapping !== 'file') continue;
+    const r = out.get(x.file);
+    out.set(x.file, r === undefined ? [x.offset, x.offset + x.pages] : [Math.min(r[0], x.offset), Math.max(r[1], x.offset + x.pages)]);
+  }
+  return out;
+}
+
 /**
  * End of run: write everything back, run O2 (conservation) and O3 (lost writes) while the regions
  * are mapped, read the counters, unmap everything and drop the page cache, then check for leaks.
@@ -192,13 +192,17 @@ export function finishRun(k: KernelContext, lab: Lab, plan: RunPlan, mmops: MmOp
   let trusted = true;
   if (s.oracles) {
     trusted = checkConservation(lab, mms, plan.specs.filter((x) => !failed.has(x.name)));
-    checkLostWrites(lab, plan.specs);
+    // A failed actor's last writes may never have reached the page: it died between its store and
+    // its record, or its release was done for it; only the live actors' writes are owed.
+    checkLostWrites(lab, plan.specs.filter((x) => !failed.has(x.name)));
   }
   const vmstat = readVmstat(k.mem);
   const { warn, bug } = readWarnings(k.mem);
   const tornDown = trusted && survived(() => {
     for (const mm of mms) for (const v of vmas(mm)) do_munmap(mm, v.start * PAGE_SIZE, (v.end - v.start) * PAGE_SIZE);
-    for (let f = 0; f < s.machine.nrFiles; f++) truncate_inode_pages_range(f, 0, s.machine.filePages);
+    // Only the file ranges the clients mapped can hold page cache: teardown costs what the run
+    // used, not the machine's size (a page cached elsewhere would show as a leak).
+    for (const [f, [start, end]] of usedFileRanges(plan.specs)) truncate_inode_pages_range(f, start, end);
   });
   if (s.oracles && failed.size === 0 && tornDown) checkNoLeaks(lab);
   return { vmstat, warnings: warn as Record<string, number>, bugs: bug as Record<string, number> };

@@ -82,11 +82,23 @@ export interface MmuNotifier {
  * whose per-cpu vmstat slots it updates, the enabled faults, and the locks it holds (for
  * lockdep-style assertions). One per thread; the SAB is the only shared state.
  */
+/** What KernelContext.lockdep is told (lockdep's acquire/release, by lock word). */
+export interface LockTracker {
+  acquired(word: number): void;
+  released(word: number): void;
+}
+
 export class KernelContext {
   readonly layout: Layout;
   /** mm ids whose mmap_lock this thread holds for read (count) — lockdep's view. */
   readonly readLocks = new Map<number, number>();
   readonly writeLocks = new Set<number>();
+  /**
+   * Lock tracking for liveness reports (null: off): told of every lock this thread takes and drops
+   * (mmap_lock, page-table and VMA spinlocks, page locks) by the lock's machine word index, so a
+   * watchdog outside the thread can name what a stalled thread holds.
+   */
+  lockdep: LockTracker | null = null;
   /** Notifiers called by mm operations this thread performs (ODP registers here, DESIGN.md §4). */
   readonly mmu_notifiers: MmuNotifier[] = [];
   private readonly vmstatBase: number;

@@ -83,6 +83,7 @@ export function mmap_read_lock(mm: MmStruct): void {
     m.wait(lw, v, 2);
   }
   current.readLocks.set(mm.id, (current.readLocks.get(mm.id) ?? 0) + 1);
+  current.lockdep?.acquired(lw);
 }
 
 export function mmap_read_trylock(mm: MmStruct): boolean {
@@ -90,6 +91,7 @@ export function mmap_read_trylock(mm: MmStruct): boolean {
   const v = m.load(mm.lockWord);
   if (v < 0 || m.load(mm.base + MM.MMAP_LOCK_WAITERS) !== 0 || m.cas(mm.lockWord, v, v + 1) !== v) return false;
   current.readLocks.set(mm.id, (current.readLocks.get(mm.id) ?? 0) + 1);
+  current.lockdep?.acquired(mm.lockWord);
   return true;
 }
 
@@ -98,6 +100,7 @@ export function mmap_read_unlock(mm: MmStruct): void {
   if (held === 0) current.BUG('mmap_lock:unbalanced unlock', `mm ${mm.id} read unlock without the lock`);
   if (held === 1) current.readLocks.delete(mm.id);
   else current.readLocks.set(mm.id, held - 1);
+  current.lockdep?.released(mm.lockWord);
   const old = current.mem.sub(mm.lockWord, 1);
   if (old === 1) current.mem.notify(mm.lockWord);
 }
@@ -114,10 +117,12 @@ export function mmap_write_lock(mm: MmStruct): void {
   }
   m.sub(ww, 1);
   current.writeLocks.add(mm.id);
+  current.lockdep?.acquired(lw);
 }
 
 export function mmap_write_unlock(mm: MmStruct): void {
   if (!current.writeLocks.delete(mm.id)) current.BUG('mmap_lock:unbalanced unlock', `mm ${mm.id} write unlock without the lock`);
+  current.lockdep?.released(mm.lockWord);
   current.mem.store(mm.lockWord, 0);
   current.mem.notify(mm.lockWord);
 }

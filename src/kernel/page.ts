@@ -152,7 +152,9 @@ export function PageDirty(page: number): boolean {
 
 /** trylock_page(): PG_locked as a bit lock. */
 export function trylock_page(page: number): boolean {
-  return (current.mem.or(pw(page, PG.FLAGS), PG_locked) & PG_locked) === 0;
+  const locked = (current.mem.or(pw(page, PG.FLAGS), PG_locked) & PG_locked) === 0;
+  if (locked) current.lockdep?.acquired(pw(page, PG.FLAGS));
+  return locked;
 }
 export function lock_page(page: number): void {
   for (let spins = 0; !trylock_page(page); spins++) {
@@ -160,6 +162,7 @@ export function lock_page(page: number): void {
   }
 }
 export function unlock_page(page: number): void {
+  current.lockdep?.released(pw(page, PG.FLAGS));
   current.mem.and(pw(page, PG.FLAGS), ~PG_locked);
   current.mem.notify(pw(page, PG.FLAGS));
 }

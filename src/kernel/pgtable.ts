@@ -61,6 +61,11 @@ export class PageTables {
  * the slow GUP path and every mm-side PTE change take. gup-fast takes none.
  */
 export function spin_lock(idx: number): void {
+  spin_acquire(idx);
+  current.lockdep?.acquired(idx);
+}
+
+function spin_acquire(idx: number): void {
   const m = current.mem;
   let c = m.cas(idx, 0, 1);
   if (c === 0) return;
@@ -76,6 +81,7 @@ export function spin_lock(idx: number): void {
 }
 
 export function spin_unlock(idx: number): void {
+  current.lockdep?.released(idx);
   const m = current.mem;
   if (m.xchg(idx, 0) === 2) m.notify(idx, 1);
 }

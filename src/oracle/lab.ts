@@ -35,11 +35,13 @@ export interface LabConfig {
 
 export const LAB_HDR = {
   STOP: 0, // cooperative stop word: actors finish their operation, release, and return
-  RUN_STATE: 1,
+  RUN_STATE: 1, // 1 while the coordinator runs its loop (stress mode): the liveness watchdog judges it then
   VIOLATIONS: 2, // entries in the violation log
   INVALIDATE_EPOCH: 3, // global counter of invalidation starts (O4)
   LOST_VIOLATIONS: 4, // violations not logged because the log was full
   START_GATE: 5, // actors spin until this is 1, so all start together
+  COORD_BEAT: 6, // the coordinator's heartbeat (stress mode): bumped at every mm step and policy sleep
+  ABORT: 7, // set by the liveness watchdog: every watched wait throws RunAborted (a deadlock is broken)
 } as const;
 const HDR_WORDS = 16;
 
@@ -70,6 +72,14 @@ export const ACTOR_STAT = {
   ERRORS: 19,
 } as const;
 export const ACTOR_STAT_WORDS = 32;
+
+/**
+ * Lock words of an actor block, past ACTOR_STAT (not statistics): the machine word the thread waits
+ * on (index + 1, 0 none) and HELD_SLOTS slots of the lock words it holds (index + 1, 0 empty),
+ * kept by the thread's lockdep so a watchdog thread can report a deadlock; and TID, the thread's
+ * kernel thread id (0 unknown), so the watchdog can see whether the OS let it run.
+ */
+export const LOCK_WORDS = { AWAIT: 20, HELD: 21, HELD_SLOTS: 10, TID: 31 } as const;
 
 export const ACTOR_STATE = { IDLE: 0, RUNNING: 1, DONE: 2, DEAD: 3 } as const;
 
@@ -137,6 +147,8 @@ export const VIOLATION_KIND = {
    * try_get_compound_head / try_grab_page: the 2019 bias on a 1 GB page, kernel-notes §2). O2.
    */
   REFCOUNT_OVERFLOW: 13,
+  /** O5: threads (the coordinator among them, maybe) each waiting for a lock another one holds, or a stalled coordinator. */
+  DEADLOCK: 14,
 } as const;
 export const VIOLATION_KIND_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(VIOLATION_KIND).map(([k, v]) => [v, k.toLowerCase().replace(/_/g, '-')]),

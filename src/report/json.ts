@@ -3,8 +3,7 @@
  * declared order, the scenario in its schema's order, and every name → number map sorted by name —
  * so two reports diff cleanly.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { ClientSchema, MachineSchema, MmOpsSchema, ScenarioSchema } from '../scenario/schema.js';
 import type { ActorReport, EventRecord, RunReport, Violation } from './types.js';
 
@@ -16,6 +15,8 @@ const REPORT_KEYS = [
   'era',
   'outcome',
   'stoppedBy',
+  'signal',
+  'vacuous',
   'durationMs',
   'totals',
   'actors',
@@ -113,10 +114,10 @@ export function formatJsonReport(report: RunReport): string {
   return JSON.stringify(reportToJson(report), null, 2) + '\n';
 }
 
-/** Write the report as pretty JSON to `path`, creating its directory. Returns the absolute path. */
-export async function writeJsonReport(path: string, report: RunReport): Promise<string> {
-  const abs = resolve(path);
-  await mkdir(dirname(abs), { recursive: true });
-  await writeFile(abs, formatJsonReport(report), 'utf8');
-  return abs;
+/**
+ * Write the report as pretty JSON to `path`, creating its directory, through a temporary file and
+ * a rename (a reader never sees half a report). Returns the absolute path.
+ */
+export function writeJsonReport(path: string, report: RunReport): Promise<string> {
+  return writeFileAtomic(path, formatJsonReport(report));
 }

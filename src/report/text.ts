@@ -5,6 +5,7 @@
  */
 import { eraSpec } from '../kernel/era/index.js';
 import type { Scenario } from '../scenario/schema.js';
+import { escapeControl } from '../util/escape.js';
 import type { ActorReport, EraInfo, EventRecord, RunReport, Violation } from './types.js';
 
 /** Violations printed in full in the text summary. */
@@ -17,6 +18,8 @@ export interface TextReportOptions {
   width?: number;
   /** Widest cell of an event column (default 44). */
   eventCellWidth?: number;
+  /** The exit code the verdict line announces (default: 0 clean, 1 violation, 3 internal, 4 vacuous). */
+  exitCode?: number;
 }
 
 /** Thousands-separated integer, or a number with at most one decimal for small values. */
@@ -143,22 +146,26 @@ export function nativeNote(era: EraInfo | undefined): string {
     : '';
 }
 
-/** One-line verdict, as the last line of the summary. */
-export function verdictLine(r: RunReport): string {
-  const stop = r.stoppedBy === 'signal' ? ', stopped by signal' : r.stoppedBy === 'failure' ? ', stopped by a failure' : '';
+/** One-line verdict, as the last line of the summary; `code` is the exit code it announces. */
+export function verdictLine(r: RunReport, code?: number): string {
+  const signal = r.stoppedBy === 'signal' ? (r.signal ?? 'signal') : undefined;
+  const stop = signal !== undefined ? `, stopped by ${signal}` : r.stoppedBy === 'failure' ? ', stopped by a failure' : '';
   const run = `${fmtDuration(r.durationMs)}, ${fmtNum(r.totals.ops)} ops, seed ${r.scenario.seed}${stop}`;
+  const vacuous = r.vacuous ?? [];
   if (r.outcome === 'internal') {
     const first = r.failures[0] ? `: ${r.failures[0].split('\n')[0]}` : '';
-    return `INTERNAL FAILURE — pinlab itself failed (${r.failures.length} failure${r.failures.length === 1 ? '' : 's'}${first}; ${run}) — exit 3`;
+    return `INTERNAL FAILURE — pinlab itself failed (${r.failures.length} failure${r.failures.length === 1 ? '' : 's'}${first}; ${run}) — exit ${code ?? 3}`;
   }
   if (r.outcome === 'violation' || r.violations.length > 0) {
     const byKind = new Map<string, number>();
     for (const v of r.violations) byKind.set(`${v.oracle}: ${v.kind}`, (byKind.get(`${v.oracle}: ${v.kind}`) ?? 0) + 1);
     const kinds = [...byKind].map(([k, n]) => (n > 1 ? `${k} ×${n}` : k)).join('; ');
     const n = r.violations.length;
-    return `VIOLATION — ${n} violation${n === 1 ? '' : 's'}${kinds ? ` (${kinds})` : ''} in ${run}${nativeNote(r.era)} — exit 1`;
+    return `VIOLATION — ${n} violation${n === 1 ? '' : 's'}${kinds ? ` (${kinds})` : ''} in ${run}${nativeNote(r.era)} — exit ${code ?? 1}`;
   }
-  return `CLEAN — no violation in ${run}${nativeNote(r.era)} — exit 0`;
+  if (signal !== undefined) return `STOPPED — no violation in ${run}; the run did not finish — exit ${code ?? 130}`;
+  if (vacuous.length > 0) return `VACUOUS — no violation, but the run proves nothing: ${vacuous.join('; ')} (${run}) — exit ${code ?? 4}`;
+  return `CLEAN — no violation in ${run}${nativeNote(r.era)} — exit ${code ?? 0}`;
 }
 
 /** The text summary of a run (ends with the verdict line and a newline). */
@@ -239,7 +246,7 @@ export function formatTextReport(r: RunReport, opts: TextReportOptions = {}): st
     out.push('');
   }
 
-  out.push(verdictLine(r));
+  out.push(verdictLine(r, opts.exitCode));
   // No control characters beyond newlines, whatever the engine put in names and details.
-  return out.map((l) => l.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?')).join('\n') + '\n';
+  return out.map(escapeControl).join('\n') + '\n';
 }

@@ -48,7 +48,15 @@ export interface RunReport {
   era?: EraInfo;
   /** 'clean' (0), 'violation' (1), 'internal' (3): the CLI's exit code follows it. */
   outcome: 'clean' | 'violation' | 'internal';
-  stoppedBy: 'duration' | 'signal' | 'failure' | 'violation';
+  /** 'deadlock': the liveness watchdog aborted the run (an O5 deadlock is among the violations). */
+  stoppedBy: 'duration' | 'signal' | 'failure' | 'violation' | 'deadlock';
+  /** stoppedBy 'signal': which one (set by the CLI, which owns the signal handlers). */
+  signal?: 'SIGINT' | 'SIGTERM';
+  /**
+   * Why the run proves nothing although it found no violation (empty or absent: it did real work):
+   * a client kind that took no pins or made no accesses, a coordinator that did no mm operation.
+   */
+  vacuous?: string[];
   durationMs: number;
   actors: ActorReport[];
   mm: Record<string, number>; // coordinator operations done, by kind, and their outcomes

@@ -32,7 +32,15 @@ const MODULE_EXTS = new Set(['.ts', '.mts', '.js', '.mjs']);
  * of that name exists) → that scenario; `.json` → JSON.parse + validation; `.ts`/`.mts`/`.js`/`.mjs`
  * → dynamic import, default export (or the named export `scenario`) + validation.
  */
-export async function loadScenario(path?: string): Promise<Scenario> {
+export interface LoadOptions {
+  /** Bound on importing a scenario module (its top-level await included), ms. Default 10 000. */
+  timeoutMs?: number | undefined;
+}
+
+/** Default bound on loading a scenario module. */
+export const DEFAULT_LOAD_TIMEOUT_MS = 10_000;
+
+export async function loadScenario(path?: string, opts: LoadOptions = {}): Promise<Scenario> {
   if (path === undefined || path === '') return parseScenario(DEFAULT_SCENARIO);
 
   const abs = resolve(path);
@@ -58,7 +66,16 @@ export async function loadScenario(path?: string): Promise<Scenario> {
   const ext = extname(abs).toLowerCase();
   // Custom client modules are named relative to the scenario file.
   if (JSON_EXTS.has(ext)) return withModulePathsFrom(parseScenario(await readJsonScenario(path, abs)), dirname(abs));
-  if (MODULE_EXTS.has(ext)) return withModulePathsFrom(parseScenario(await importModuleScenario(path, abs)), dirname(abs));
+  if (MODULE_EXTS.has(ext)) {
+    const value = await importModuleScenario(path, abs, opts.timeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS);
+    try {
+      return withModulePathsFrom(parseScenario(value), dirname(abs));
+    } catch (err) {
+      // A getter or Proxy in the export that throws while it is read is the module's fault.
+      if (err instanceof ScenarioError) throw err;
+      throw new ScenarioError([`${path}: reading the scenario export failed: ${oneLine(errMessage(err))}`]);
+    }
+  }
   throw new ScenarioError([
     `${path}: unsupported scenario file type '${ext || '(none)'}', expected .json, .ts, .mts, .js or .mjs`,
   ]);
@@ -178,26 +195,58 @@ export function jsonErrorOffset(text: string): number {
   }
 }
 
-async function importModuleScenario(path: string, abs: string): Promise<unknown> {
+/**
+ * Import a module scenario with a time bound (a top-level await that never settles, or waits on a
+ * long timer, is bad input rather than a hang), and with process.exit() refused while it loads.
+ */
+async function importModuleScenario(path: string, abs: string, timeoutMs: number): Promise<unknown> {
   const url = pathToFileURL(abs).href;
+  const realExit = process.exit;
+  let exitCalled: unknown;
+  process.exit = ((code?: unknown) => {
+    exitCalled = code ?? 0;
+    throw new ScenarioError([`${path}: the module called process.exit(${String(code ?? '')}) while loading`]);
+  }) as typeof process.exit;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new ScenarioError([`${path}: loading the module did not finish within ${timeoutMs} ms (a top-level await that never settles?)`])),
+      timeoutMs,
+    );
+  });
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(url)) as Record<string, unknown>;
+    mod = await Promise.race([importModule(path, abs, url), timeout]);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.m?ts$/i.test(abs)) {
-      mod = await importTsWithTsx(path, url);
-    } else {
-      throw new ScenarioError([`${path}: cannot load scenario module: ${errMessage(err)}`]);
-    }
+    if (exitCalled !== undefined) throw new ScenarioError([`${path}: the module called process.exit(${String(exitCalled)}) while loading`]);
+    if (err instanceof ScenarioError) throw err;
+    throw new ScenarioError([`${path}: cannot load scenario module: ${oneLine(errMessage(err))}`]);
+  } finally {
+    clearTimeout(timer);
+    process.exit = realExit;
   }
-  const picked = pickExport(mod);
+  let picked: unknown;
+  try {
+    picked = pickExport(mod);
+  } catch (err) {
+    throw new ScenarioError([`${path}: reading the module's export failed: ${oneLine(errMessage(err))}`]);
+  }
   if (picked === undefined) {
     throw new ScenarioError([
       `${path}: the module has no scenario: export it as default (export default defineScenario({...})) or as \`export const scenario\``,
     ]);
   }
   return picked;
+}
+
+async function importModule(path: string, abs: string, url: string): Promise<Record<string, unknown>> {
+  try {
+    return (await import(url)) as Record<string, unknown>;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.m?ts$/i.test(abs)) return importTsWithTsx(path, url);
+    throw err;
+  }
 }
 
 function pickExport(mod: Record<string, unknown>): unknown {

@@ -5,8 +5,9 @@
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ERA_ALIASES, ERAS } from '../mem/layout.js';
+import { computeLayout, ERA_ALIASES, ERAS } from '../mem/layout.js';
 import { CURRENT_ERA } from '../kernel/era/index.js';
+import { machineConfigOf } from './machine.js';
 import { FAULT_NAMES } from './faults.js';
 
 /**
@@ -38,6 +39,12 @@ export type EntryKind = (typeof ENTRY_KINDS)[number];
 export const MAPPINGS = ['anon', 'file', 'cma', 'hugetlb'] as const;
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
+/** Largest mm operation weight: weights are relative, and a huge one makes a single coordinator step take seconds. */
+export const MAX_MM_WEIGHT = 1000;
+const weight = () =>
+  z.number().min(0).max(MAX_MM_WEIGHT, { message: `mm weights are relative frequencies: at most ${MAX_MM_WEIGHT}` });
+/** Smallest watchdogMs: a shorter window cannot tell a stalled thread from one the OS did not run. */
+export const MIN_WATCHDOG_MS = 500;
 
 export const ClientSchema = z
   .object({
@@ -88,11 +95,11 @@ export type ClientSpec = z.infer<typeof ClientSchema>;
 
 export const MmOpsSchema = z
   .object({
-    writeback: z.number().min(0).default(4),
-    munmap: z.number().min(0).default(1),
-    migrate: z.number().min(0).default(2),
-    reclaim: z.number().min(0).default(2),
-    truncate: z.number().min(0).default(0.5),
+    writeback: weight().default(4),
+    munmap: weight().default(1),
+    migrate: weight().default(2),
+    reclaim: weight().default(2),
+    truncate: weight().default(0.5),
     /** Pause between coordinator operations, microseconds. */
     intervalUs: int(0, 1_000_000).default(200),
     /** How long a page stays under writeback (the stable-pages window), microseconds. */
@@ -126,7 +133,7 @@ export const MachineSchema = z
 
 export const ScenarioSchema = z
   .object({
-    name: z.string().min(1).default('custom'),
+    name: z.string().min(1).max(200).default('custom'),
     seed: int(0, 2 ** 31 - 1).default(1),
     durationMs: int(1, 24 * 3600 * 1000).default(10_000),
     // Old era names still load (seed-2019 is rfc-2019).
@@ -140,12 +147,17 @@ export const ScenarioSchema = z
      */
     nativeBugs: z.boolean().default(true),
     delay: z.enum(DELAYS).default('off'),
-    faults: z.array(z.string()).default([]),
+    faults: z.array(z.string().max(100)).max(64).default([]),
     oracles: z.boolean().default(true),
-    /** O5: an actor whose heartbeat does not move for this long is a stall. */
-    watchdogMs: int(100, 600_000).default(5_000),
+    /** O5: an actor whose heartbeat does not move for this long, while the run goes on, is a stall. */
+    watchdogMs: z
+      .number()
+      .int()
+      .min(MIN_WATCHDOG_MS, { message: `watchdogMs must be at least ${MIN_WATCHDOG_MS}: a shorter window cannot tell a stalled thread from one the OS did not schedule` })
+      .max(600_000)
+      .default(5_000),
     machine: MachineSchema.default(MachineSchema.parse({})),
-    clients: z.array(ClientSchema).min(1),
+    clients: z.array(ClientSchema).min(1).max(64),
     mm: MmOpsSchema.default(MmOpsSchema.parse({})),
   })
   .strict()
@@ -155,6 +167,12 @@ export const ScenarioSchema = z
         ctx.addIssue({ code: 'custom', path: ['faults', i], message: `unknown fault '${f}': expected one of ${FAULT_NAMES.join(', ')}` });
       }
     });
+    try {
+      computeLayout(machineConfigOf(s)); // every field in range, but the whole may still be too big
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      ctx.addIssue({ code: 'custom', path: ['machine'], message: e.message.replace(/^machine config: /, '') });
+    }
     const actors = s.clients.reduce((n, c) => n + c.count, 0);
     if (actors > s.machine.wordsPerPage) {
       ctx.addIssue({
@@ -181,6 +199,26 @@ export const ScenarioSchema = z
       }
       if (c.bufferPages > c.pages) {
         ctx.addIssue({ code: 'custom', path: ['clients', i, 'bufferPages'], message: `bufferPages (${c.bufferPages}) exceeds the region's pages (${c.pages})` });
+      }
+      if (c.kind === 'odp' && c.mapping === 'hugetlb') {
+        ctx.addIssue({
+          code: 'custom', path: ['clients', i, 'mapping'],
+          message: 'an ODP client cannot use a hugetlb mapping: the model\'s ODP walk reads the PTE level only, so it would never make an access (use file, anon or cma)',
+        });
+      }
+      const regions = c.shared ? 1 : c.count;
+      if (c.mapping === 'cma' && s.machine.movableFrames < c.pages) {
+        ctx.addIssue({ code: 'custom', path: ['clients', i, 'mapping'], message: `a cma region of ${c.pages} pages needs machine.movableFrames >= ${c.pages}, got ${s.machine.movableFrames}` });
+      }
+      if (c.mapping === 'hugetlb') {
+        const need = Math.ceil((regions * c.pages) / (c.hugePage === '1g' ? 1 << 18 : 512));
+        const have = c.hugePage === '1g' ? s.machine.huge1gPages : s.machine.huge2mPages;
+        if (need > have) {
+          ctx.addIssue({
+            code: 'custom', path: ['clients', i, 'pages'],
+            message: `${regions} hugetlb region(s) of ${c.pages} pages need ${need} ${c.hugePage === '1g' ? '1 GB' : '2 MB'} pages, but machine.${c.hugePage === '1g' ? 'huge1gPages' : 'huge2mPages'} is ${have}`,
+          });
+        }
       }
       const huge = c.hugePage === '1g' ? 1 << 18 : 512;
       if (c.mapping === 'hugetlb' && c.pages % huge !== 0) {

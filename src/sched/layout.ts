@@ -44,10 +44,18 @@ export const SH = {
   DRAINS: 25, // store-buffer drains by an Atomics access
   LENIENT: 26, // replay: follow the schedule where it matches, go on where it does not (shrinking)
   MISMATCHES: 27, // lenient replay: steps that could not be followed
+  PROGRESS: 28, // participants' operations finished (lab OPS words) + participants done, as last seen
+  PROGRESS_STEP: 29, // the step at which PROGRESS last changed
+  LIVELOCK_WINDOW: 30, // steps without progress after which a trial is a livelock (O5); 0 = off
 } as const;
 export const HEADER_WORDS = 32;
 
-export const TRIAL_STATUS = { RUNNING: 0, DONE: 1, STEP_LIMIT: 2, DIVERGED: 3, ABORTED: 4 } as const;
+/**
+ * STEP_LIMIT: no participant finished an operation within the livelock window (O5).
+ * TOO_LONG: the step bound came while participants were still finishing operations — not a
+ * violation, the trial is just longer than its bound (raise --max-steps).
+ */
+export const TRIAL_STATUS = { RUNNING: 0, DONE: 1, STEP_LIMIT: 2, DIVERGED: 3, ABORTED: 4, TOO_LONG: 5 } as const;
 export type TrialStatus = (typeof TRIAL_STATUS)[keyof typeof TRIAL_STATUS];
 
 export const STRATEGY_CODE = { random: 0, pct: 1, replay: 2 } as const;

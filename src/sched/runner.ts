@@ -27,6 +27,11 @@ export interface TrialSpec {
   trial: number;
   points: 'access' | 'events';
   maxSteps: number;
+  /**
+   * Steps without any participant finishing an operation after which the trial is a livelock
+   * (STEP_LIMIT); default 0: off (only maxSteps bounds the trial, as TOO_LONG).
+   */
+  livelockWindow?: number;
   /** Store-buffer entries per participant (default 32). */
   sbCap?: number;
   pct?: PctPlan;
@@ -120,6 +125,7 @@ export class TrialRunner {
     Atomics.store(i32, SH.RUNNING, -1);
     Atomics.store(i32, SH.NPART, n);
     Atomics.store(i32, SH.MAX_STEPS, spec.maxSteps);
+    Atomics.store(i32, SH.LIVELOCK_WINDOW, spec.livelockWindow ?? 0);
     Atomics.store(i32, SH.STRATEGY, STRATEGY_CODE[spec.strategy]);
     Atomics.store(i32, SH.SEED, spec.seed | 0);
     Atomics.store(i32, SH.TRIAL, spec.trial | 0);

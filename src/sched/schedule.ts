@@ -5,8 +5,8 @@
  * whose participant is not at the recorded label (a divergence), so a file made stale by a code
  * change is never followed silently.
  */
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { type LabelContext, traceEntryLabel } from './labels.js';
 import { TRACE_WORDS } from './layout.js';
 
@@ -72,6 +72,8 @@ export interface ScheduleFile {
   /** Logical µs the coordinator slept between its mm steps (absent: 0). */
   mmIntervalUs?: number;
   maxSteps: number;
+  /** Steps without a finished operation that make a livelock (absent: derived from the work, as explore does). */
+  livelockWindow?: number;
   participants: string[];
   /** Fingerprint of the raw trace (FNV-1a). */
   traceHash: number;
@@ -86,15 +88,31 @@ export class ScheduleFileError extends Error {
   override name = 'ScheduleFileError';
 }
 
-/** Write a schedule file (creating its directory), one step per line; throws the filesystem's error. */
+/** Write a schedule file (through a temporary file and a rename: never half a file). */
 export function writeScheduleFile(path: string, f: ScheduleFile): void {
-  mkdirSync(dirname(path), { recursive: true });
   // One step per line: diffable, and still a single JSON document.
   const { steps, ...head } = f;
   const body = JSON.stringify(head, null, 2);
   const lines = steps.map((s) => `    ${JSON.stringify(s)}`).join(',\n');
-  writeFileSync(path, `${body.slice(0, -2)},\n  "steps": [\n${lines}\n  ]\n}\n`);
+  writeFileAtomicSync(path, `${body.slice(0, -2)},\n  "steps": [\n${lines}\n  ]\n}\n`);
 }
+
+/** Bounds of the numeric fields of a schedule file ([min, max], integers). */
+const FIELD_RANGE: Record<string, [number, number]> = {
+  seed: [0, 2 ** 31 - 1],
+  trial: [0, 2 ** 31 - 1],
+  workloadSeed: [-(2 ** 31), 2 ** 32 - 1],
+  opsPerActor: [1, 1_000_000],
+  mmSteps: [0, 1_000_000],
+  maxSteps: [16, 50_000_000],
+  traceHash: [-(2 ** 31), 2 ** 32 - 1],
+};
+const OPTIONAL_RANGE: Record<string, [number, number]> = {
+  depth: [1, 33],
+  pctSteps: [1, 50_000_000],
+  mmIntervalUs: [0, 1_000_000_000],
+  livelockWindow: [1, 50_000_000],
+};
 
 /** Read and check a schedule file; errors name the field. */
 export function readScheduleFile(path: string): ScheduleFile {
@@ -117,15 +135,26 @@ export function checkScheduleFile(raw: unknown, where = 'schedule'): ScheduleFil
   if (f.version !== SCHEDULE_VERSION) bad('version', String(SCHEDULE_VERSION));
   if (f.strategy !== 'random' && f.strategy !== 'pct') bad('strategy', '"random" or "pct"');
   if (f.points !== 'access' && f.points !== 'events') bad('points', '"access" or "events"');
-  for (const k of ['seed', 'trial', 'opsPerActor', 'mmSteps', 'maxSteps'] as const) {
-    if (!Number.isInteger(f[k])) bad(k, 'an integer');
+  const raw2 = f as Record<string, unknown>;
+  for (const [k, [min, max]] of Object.entries(FIELD_RANGE)) {
+    const v = raw2[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(k, `an integer in [${min}, ${max}] (got ${JSON.stringify(v)})`);
   }
+  for (const [k, [min, max]] of Object.entries(OPTIONAL_RANGE)) {
+    const v = raw2[k];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)) bad(k, `absent or an integer in [${min}, ${max}] (got ${JSON.stringify(v)})`);
+  }
+  const isViolation = (v: unknown): boolean =>
+    v !== null && typeof v === 'object' && typeof (v as ScheduleViolation).oracle === 'string' && typeof (v as ScheduleViolation).kind === 'string' &&
+    Number.isInteger((v as ScheduleViolation).page);
+  if (f.violation !== null && !isViolation(f.violation)) bad('violation', 'null or {oracle, kind, page}');
+  if (!Array.isArray(f.violations) || !f.violations.every(isViolation)) bad('violations', 'an array of {oracle, kind, page}');
   if (!Array.isArray(f.participants) || !f.participants.every((p) => typeof p === 'string')) bad('participants', 'an array of names');
   if (!Array.isArray(f.steps)) bad('steps', 'an array of {actor, label}');
   f.steps!.forEach((s, i) => {
     if (s === null || typeof s !== 'object' || typeof s.actor !== 'string' || typeof s.label !== 'string') bad(`steps[${i}]`, '{actor, label}');
   });
   if (typeof f.scenario !== 'object' || f.scenario === null) bad('scenario', 'the scenario object');
-  if (!Array.isArray(f.faults)) bad('faults', 'an array of fault names');
+  if (!Array.isArray(f.faults) || !f.faults.every((x) => typeof x === 'string')) bad('faults', 'an array of fault names');
   return f as ScheduleFile;
 }

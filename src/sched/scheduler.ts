@@ -75,6 +75,9 @@ export class SchedThread {
   private readonly lab: Int32Array | null;
   private readonly labBuf: SharedArrayBuffer | null;
   private readonly curOpIdx: Int32Array;
+  /** Each participant's lab OPS word (-1: none), read for the progress-based livelock check. */
+  private readonly opsIdx: Int32Array;
+  private readonly livelockWindow: number;
   private readonly strategy: number;
   private readonly seed: number;
   private readonly trial: number;
@@ -103,12 +106,15 @@ export class SchedThread {
     this.labBuf = j.labSab;
     this.lab = j.labSab === null ? null : new Int32Array(j.labSab);
     this.curOpIdx = new Int32Array(this.n).fill(-1);
+    this.opsIdx = new Int32Array(this.n).fill(-1);
     if (j.labConfig !== null) {
       const ll = computeLabLayout(j.labConfig);
       j.labActors.forEach((a, p) => {
         if (a >= 0) this.curOpIdx[p] = ll.actorOff + a * ll.actorWords + ACTOR_STAT.CUR_OP;
+        if (a >= 0) this.opsIdx[p] = ll.actorOff + a * ll.actorWords + ACTOR_STAT.OPS;
       });
     }
+    this.livelockWindow = Atomics.load(this.i32, SH.LIVELOCK_WINDOW);
     this.strategy = Atomics.load(this.i32, SH.STRATEGY);
     this.seed = Atomics.load(this.i32, SH.SEED);
     this.trial = Atomics.load(this.i32, SH.TRIAL);
@@ -304,7 +310,8 @@ export class SchedThread {
     for (;;) {
       this.checkRunning();
       const step = Atomics.load(i32, SH.STEP);
-      if (step >= this.maxSteps) this.stop(TRIAL_STATUS.STEP_LIMIT);
+      if (this.livelockWindow > 0) this.checkProgress(step);
+      if (step >= this.maxSteps) this.stop(TRIAL_STATUS.TOO_LONG);
       let time = Atomics.load(i32, SH.TIME);
       let ne = 0;
       for (let p = 0; p < n; p++) {
@@ -510,6 +517,22 @@ export class SchedThread {
   }
 
   /** Stop the trial: every participant wakes and unwinds with ExploreAbort. */
+  /**
+   * Livelock by progress, not by length: a trial whose participants finish no operation (and none
+   * ends) within the window is an O5 livelock, however long its legitimate work is.
+   */
+  private checkProgress(step: number): void {
+    const i32 = this.i32;
+    let progress = Atomics.load(i32, SH.FINISHED);
+    if (this.lab !== null) for (let p = 0; p < this.n; p++) if (this.opsIdx[p]! >= 0) progress += Atomics.load(this.lab, this.opsIdx[p]!);
+    if (progress !== Atomics.load(i32, SH.PROGRESS)) {
+      Atomics.store(i32, SH.PROGRESS, progress);
+      Atomics.store(i32, SH.PROGRESS_STEP, step);
+    } else if (step - Atomics.load(i32, SH.PROGRESS_STEP) >= this.livelockWindow) {
+      this.stop(TRIAL_STATUS.STEP_LIMIT);
+    }
+  }
+
   private stop(status: number): never {
     if (Atomics.compareExchange(this.i32, SH.STATUS, TRIAL_STATUS.RUNNING, status) === TRIAL_STATUS.RUNNING) {
       snapshotStates(this.i32, this.l);

@@ -422,6 +422,7 @@ export async function shrinkFailure(
     const eo: ExploreOptions = {
       ...rOpt, strategy: f0.strategy, seed: f0.seed, points: f0.points, opsPerActor: c.opsPerActor, mmSteps: c.mmSteps,
       mmIntervalUs: f0.mmIntervalUs ?? 0, maxSteps: stepCap, machine: 'small',
+      ...(f0.livelockWindow !== undefined ? { livelockWindow: f0.livelockWindow } : {}),
       ...(f0.depth !== undefined ? { depth: f0.depth } : exploreOptions.depth !== undefined ? { depth: exploreOptions.depth } : {}),
     };
     if (eo.strategy === 'pct') {

@@ -186,7 +186,7 @@ describe('pinlab explore + replay', () => {
         }
       },
     });
-    expect(h.code).toBe(ExitCode.Ok);
+    expect(h.code).toBe(ExitCode.Interrupted); // never 0: the exploration did not finish
     expect(h.stderr).toMatch(/interrupted, stopping the exploration/);
     expect(h.stdout).toMatch(/trials \d+\/1,000 \(stopped by Ctrl-C\)/);
   });

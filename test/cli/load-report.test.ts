@@ -114,7 +114,8 @@ describe('applyOverrides', () => {
 describe('option parsers', () => {
   it('parse durations and client lists', () => {
     expect(parseDuration('1h')).toBe(3_600_000);
-    expect(() => parseDuration('-5s')).toThrow(/expected milliseconds/);
+    expect(() => parseDuration('-5s')).toThrow(/expected a number with a unit/);
+    expect(() => parseDuration('5')).toThrow(/bare number is ambiguous: write the unit, e.g. 5s or 5ms/);
     expect(parseClients('odp=2', parseClients('dio=1, rdma=0'))).toEqual({ dio: 1, rdma: 0, odp: 2 });
     expect(() => parseClients('dio')).toThrow(/not kind=count/);
   });

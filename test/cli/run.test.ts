@@ -203,7 +203,7 @@ describe('pinlab run', () => {
     const k = await runCli(['run', '--clients', 'gpu=1']);
     expect(k.code).toBe(ExitCode.BadInput);
     expect(k.stderr).toMatch(/unknown client kind 'gpu'/);
-    const z = await runCli(['run', '--duration', '0']);
+    const z = await runCli(['run', '--duration', '0s']);
     expect(z.code).toBe(ExitCode.BadInput);
     expect(z.stderr).toMatch(/durationMs: .*--duration 0/);
   });
@@ -256,11 +256,18 @@ describe('pinlab run', () => {
   });
 
   it('accepts durations with units', async () => {
-    for (const [arg, ms] of [['1500', 1500], ['250ms', 250], ['10s', 10_000], ['1.5s', 1500], ['2m', 120_000]] as const) {
+    for (const [arg, ms] of [['1500ms', 1500], ['250ms', 250], ['10s', 10_000], ['1.5s', 1500], ['2m', 120_000]] as const) {
       const h = await runCli(['run', '--duration', arg]);
       expect(h.code).toBe(ExitCode.Ok);
       expect(h.scenarios[0]!.durationMs).toBe(ms);
     }
+  });
+
+  it('a bare-number --duration is refused with a message suggesting units (issue 7 item 6: "--duration 5" meant 5 ms)', async () => {
+    const h = await runCli(['run', '--duration', '5']);
+    expect(h.code).toBe(ExitCode.BadInput);
+    expect(h.scenarios).toHaveLength(0);
+    expect(h.stderr).toMatch(/bare number is ambiguous.*5s or 5ms/);
   });
 
   it('a violation exits 1 and is printed with its events', async () => {
@@ -340,27 +347,37 @@ describe('pinlab run', () => {
     expect(h.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
   });
 
-  it('Ctrl-C aborts the run cooperatively; the summary and report are still produced', async () => {
+  it('Ctrl-C aborts the run cooperatively; the summary and report are still produced, and the exit code is 130, never 0', async () => {
     const out = join(dir, 'sigint.json');
     const h = await runCli(['run', '--json', out], async (s, o, io) => {
       io.interrupt();
       expect(o.signal?.aborted).toBe(true);
       return fakeReport(s, { stoppedBy: 'signal', durationMs: 1234 });
     });
-    expect(h.code).toBe(ExitCode.Ok);
+    expect(h.code).toBe(ExitCode.Interrupted);
     expect(h.exits).toEqual([]);
     expect(h.stderr).toMatch(/interrupted/);
-    expect(h.stdout).toMatch(/stopped by signal/);
-    expect((JSON.parse(await readFile(out, 'utf8')) as RunReport).stoppedBy).toBe('signal');
+    expect(h.stdout).toMatch(/STOPPED .*stopped by SIGINT.* exit 130$/m);
+    const json = JSON.parse(await readFile(out, 'utf8')) as RunReport;
+    expect(json.stoppedBy).toBe('signal');
+    expect(json.signal).toBe('SIGINT');
   });
 
-  it('a second Ctrl-C exits at once with 3', async () => {
+  it('a violation found before the stop keeps exit 1', async () => {
+    const h = await runCli(['run'], async (s, _o, io) => {
+      io.interrupt();
+      return fakeReport(s, { stoppedBy: 'signal', outcome: 'violation', violations: [VIOLATION] });
+    });
+    expect(h.code).toBe(ExitCode.Violation);
+  });
+
+  it('a second Ctrl-C quits at once with 130 (the documented code), even while the report is written', async () => {
     const h = await runCli(['run'], async (s, _o, io) => {
       io.interrupt();
       io.interrupt();
       return fakeReport(s);
     });
-    expect(h.exits).toEqual([ExitCode.Internal]);
+    expect(h.exits).toEqual([ExitCode.Interrupted]);
   });
 });
 

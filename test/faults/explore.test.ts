@@ -183,17 +183,17 @@ describe('faults explore cannot show as the model stands (why: FAULT_EXPLORE[nam
     expect(twin.failures).toEqual([]);
   }, 60_000);
 
-  it('bias-hugepage-overflow: one trial does not end within 200,000 scheduling points — the first client is still clearing the 1 GB page', async () => {
+  it('bias-hugepage-overflow: one trial does not end within 200,000 scheduling points — the first client is still clearing the 1 GB page (too long, not a livelock)', async () => {
     const name = 'bias-hugepage-overflow';
     expect(exploreScenarioOf(faultExploreScenario(name)).machine.huge1gPages).toBe(1); // explore's small machine keeps it
     const bound = 200_000;
     // pctSteps given: no calibration trial (it would run to the bound too).
     const x = await runExploreTrial(faultExploreScenario(name), { ...faultExploreOptions(name), runner, maxSteps: bound, pctSteps: 1000 }, 0);
     // The trial does not end within the bound: one client is still clearing the 1 GB page it faulted in.
-    expect(x.outcome).toBe('livelock');
+    // That is legitimate work, not a livelock: the verdict is 'too-long' (raise --max-steps), no violation.
+    expect(x.outcome).toBe('too-long');
     expect(x.steps).toBe(bound);
-    expect(x.violations.map((v) => v.oracle)).toEqual(['O5 liveness']);
-    expect(x.violations[0]!.detail).toMatch(/rdma#\d+ store data\[\d+\] \(register\)/);
+    expect(x.violations).toEqual([]);
     const clearing = x.schedule!.steps.filter((s) => /store data\[\d+\] \(register\)$/.test(s.label)).length;
     expect(clearing).toBeGreaterThan(bound / 2);
   }, 60_000);

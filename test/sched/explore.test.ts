@@ -197,13 +197,19 @@ describe('blocking and liveness', () => {
     }
   });
 
-  it('a trial past its step bound is an O5 livelock, and the threads are reusable afterwards', async () => {
-    const r = await exploreScenario(slowPins, opts({ strategy: 'random', trials: 3, seed: 4, maxSteps: 64 }));
+  it('a trial past its step bound while still making progress is "too long", not a violation; no finished operation within the window is an O5 livelock', async () => {
+    const long = await exploreScenario(slowPins, opts({ strategy: 'random', trials: 3, seed: 4, maxSteps: 64 }));
+    expect(long.outcome).toBe('too-long');
+    expect(long.failure!.violations).toEqual([]);
+    expect(long.failure!.steps).toBe(64);
+    const r = await exploreScenario(slowPins, opts({ strategy: 'random', trials: 3, seed: 4, livelockWindow: 64 }));
     expect(r.outcome).toBe('livelock');
     const v = r.failure!.violations[0]!;
     expect(v.oracle).toBe('O5 liveness');
-    expect(v.detail).toMatch(/no end within 64 scheduling steps.*pending: /);
-    expect(r.failure!.schedule!.steps).toHaveLength(64);
+    expect(v.detail).toMatch(/no participant finished an operation within 64 scheduling steps.*pending: /);
+    // The window counts from the last finished operation: the trial stops 64 steps after it.
+    expect(r.failure!.schedule!.steps.length).toBeGreaterThanOrEqual(64);
+    expect(r.failure!.schedule!.steps).toHaveLength(r.failure!.steps);
     const ok = await exploreScenario(slowPins, opts({ strategy: 'random', trials: 2, seed: 4 }));
     expect(ok.outcome).toBe('clean');
   });
