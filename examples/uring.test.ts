@@ -9,6 +9,9 @@ import { test } from 'vitest';
 
 const scenario = defineScenario({
   name: 'uring',
+  // v6.3: these fixed buffers are file pages, and v6.5+ refuses a writable longterm pin of a file
+  // mapping (-EFAULT): on v6.18 the client would take nothing.
+  era: 'v6.3',
   policy: 'skip',
   clients: [
     {

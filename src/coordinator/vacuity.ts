@@ -24,7 +24,7 @@ export function workOf(kind: string, stats: Record<string, number> | undefined):
 }
 
 const NOTHING_DONE: Readonly<Record<string, string>> = {
-  dio: 'took no pins', rdma: 'took no pins', get: 'took no references', odp: 'made no access and mapped no page',
+  dio: 'took no pins', rdma: 'took no pins', custom: 'took no pins', get: 'took no references', odp: 'made no access and mapped no page',
 };
 
 /** Add each actor's work statistic (actors in plan order: the scenario's clients expanded by count). */
@@ -38,5 +38,5 @@ export function addWork(work: Map<string, number>, s: Scenario, statsOf: (actor:
 /** One reason per client kind of the scenario that did no work (`where`: " in any trial", ""). */
 export function vacuousKinds(s: Scenario, work: ReadonlyMap<string, number>, where = ''): string[] {
   const kinds = [...new Set(s.clients.map((c) => c.kind))];
-  return kinds.filter((k) => (work.get(k) ?? 0) === 0).map((k) => `${k} clients ${NOTHING_DONE[k]}${where}`);
+  return kinds.filter((k) => (work.get(k) ?? 0) === 0).map((k) => `${k} clients ${NOTHING_DONE[k] ?? 'took no pins'}${where}`);
 }

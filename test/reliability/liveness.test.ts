@@ -15,7 +15,7 @@ afterAll(() => pool.destroy());
 describe('LivenessJudge', () => {
   it('a thread whose heartbeat stands still while the others move is stalled after the window, once per window', () => {
     const j = new LivenessJudge(2, 500, 50);
-    let out: ReturnType<LivenessJudge['tick']> = [];
+    const out: ReturnType<LivenessJudge['tick']> = [];
     for (let t = 0, b = 0; t <= 1200; t += 50, b++) out.push(...j.tick(t, [7, b], [true, true]));
     expect(out.map((v) => v.thread)).toEqual([0, 0]);
     expect(out[0]!.stalledMs).toBeGreaterThanOrEqual(500);
