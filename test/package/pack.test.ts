@@ -78,7 +78,8 @@ describe('the packed tarball, installed', () => {
     const json = JSON.parse(await readFile(join(proj, 'starter/uring.scenario.json'), 'utf8')) as { $schema: string };
     expect(json.$schema).toBe('../node_modules/pinlab/dist/scenario.schema.json');
     await writeFile(join(proj, 'starter/uring.scenario.ts'), await readFile(join(repo, 'examples/uring.scenario.ts'), 'utf8'));
-    const r = await pinlab(['run', 'starter/uring.scenario.ts', '--duration', '2s'] // room for the .ts client module to load on a loaded machine);
+    // 2 s: room for the .ts client modules to load on a loaded machine.
+    const r = await pinlab(['run', 'starter/uring.scenario.ts', '--duration', '2s']);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(r.stdout).toMatch(/uring#0\s+custom\s+done/);
     const x = await pinlab(['explore', 'starter/uring.scenario.ts', '--trials', '20', '-q']);
