@@ -110,3 +110,18 @@ export { migrate_page } from './migrate.js';
 export { page_mkclean, PageWriteback, writepage, write_one_page } from './writeback.js';
 export { shrink_page } from './reclaim.js';
 export { truncate_inode_pages_range, unmap_mapping_range } from './truncate.js';
+// The eras: what each kernel is (src/kernel/era/), its FOLL_* bit values, and the translation of a
+// raw flag word of that tree into the names above.
+export {
+  CURRENT_ERA,
+  ERA_SPECS,
+  eraSpec,
+  resolveEra,
+  erasWithNative,
+  follTranslator,
+  FOLL_BITS_2019,
+  FOLL_BITS_ENUM,
+  FOLL_UNKNOWN,
+  type EraSpec,
+  type FollBits,
+} from './era/index.js';
