@@ -15,6 +15,7 @@ import { resolveClientModules } from './client-modules.js';
 import { finishRun, prepareRun, releaseFailedActorsPins, setupCoordinator } from './setup.js';
 import { ActorPool } from './pool.js';
 import { installStoreBuffer } from './store-buffer.js';
+import { computeMetrics } from './metrics.js';
 
 export interface RunProgress {
   elapsedMs: number;
@@ -69,6 +70,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
     target.chaos = { afterOps: opts.chaos.afterOps, mode: opts.chaos.mode };
   }
   const { odp, o1, mmops } = setupCoordinator(k, lab, plan);
+  mmops.enableDirtyCensus();
   // Under delay injection, a fault's plain stores on this thread wait in a store buffer until its
   // next Atomics access, as TSO allows (src/coordinator/store-buffer.ts).
   const storeBuffer =
@@ -160,6 +162,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
   // End the writeback I/O in flight now: an actor in a write fault may be waiting for it
   // (wait_for_stable_page), and would otherwise sit out its timeout before it sees the stop word.
   mmops.completeAll();
+  mmops.dirtyCensus(); // the dirty pages left at the end, before the final sync
 
   // Cooperative stop: actors finish their operation, release what they hold and return.
   lab.store(LAB_HDR.STOP, 1);
@@ -192,6 +195,9 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
   // failure of the harness: with the violation reported, the outcome is 'violation'.
   const kernelBugsOnly = violations.length > 0 && [...errors.values()].every((e) => e.startsWith('KernelBug: '));
   const totalOps = actors.reduce((n, a) => n + a.ops, 0);
+  const mm = mmops.stats();
+  const falsePositives = { ...(o1?.falsePositives ?? {}) };
+  const metrics = computeMetrics({ mm, samples: mmops.metricSamples(), actors, violations, falsePositives, runMs });
   const report: RunReport = {
     schema: REPORT_SCHEMA_VERSION,
     scenario: s,
@@ -200,9 +206,10 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
     stoppedBy,
     durationMs: Math.round(performance.now() - t0),
     actors,
-    mm: mmops.stats(),
-    oracle: { checks: o1?.checks ?? 0, falsePositives: { ...(o1?.falsePositives ?? {}) }, invalidations: odp.invalidations },
+    mm,
+    oracle: { checks: o1?.checks ?? 0, falsePositives, invalidations: odp.invalidations },
     totals: { pins: actors.reduce((n, a) => n + (a.stats.pins ?? 0), 0), ops: totalOps, opsPerSec: Math.round((totalOps * 1000) / Math.max(1, runMs)) },
+    metrics,
     vmstat,
     warnings,
     bugs,

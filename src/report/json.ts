@@ -18,6 +18,7 @@ const REPORT_KEYS = [
   'stoppedBy',
   'durationMs',
   'totals',
+  'metrics',
   'actors',
   'mm',
   'oracle',
