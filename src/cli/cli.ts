@@ -14,6 +14,8 @@ import { CLIENT_KINDS, DELAYS, POLICIES, ScenarioError, type ClientKind, type Sc
 import { resolveClientModules } from '../coordinator/client-modules.js';
 import type { RunEngine, RunProgress } from './engine.js';
 import { addExploreCommands, lazyExploreEngine, type ExploreEngine } from './explore.js';
+import { addSweepCommands } from './sweep.js';
+import { outputPathProblem, writeOutputFile } from './output-path.js';
 import { ExitCode } from './exit-codes.js';
 import { formatList, LIST_TOPICS } from './list.js';
 import { collect, parseClients, parseDuration, parseInteger } from './options.js';
@@ -39,6 +41,8 @@ export interface CliDeps {
   version?: string;
   /** Minimum time between plain progress log lines (default 2000 ms). */
   logIntervalMs?: number;
+  /** What `pinlab sweep`/`study` run per cell and seed (default: runScenario on the shared pool; tests inject one). */
+  sweepRunner?: import('../sweep/sweep.js').SweepRunner;
 }
 
 export interface Cli {
@@ -57,6 +61,8 @@ interface RunCommandOptions {
   pages?: number;
   oracles: boolean;
   json?: string;
+  html?: string;
+  junit?: string;
   quiet?: boolean;
 }
 
@@ -128,6 +134,13 @@ export function createCli(deps: CliDeps): Cli {
         return ExitCode.BadInput;
       }
     }
+    for (const [flag, p] of [['--html', o.html], ['--junit', o.junit]] as const) {
+      const problem = p === undefined ? null : await outputPathProblem(flag, p);
+      if (problem !== null) {
+        err(`pinlab run: ${problem}\n`);
+        return ExitCode.BadInput;
+      }
+    }
 
     // 2. Run, with progress and a cooperative Ctrl-C.
     const progress = createProgress(io.stderr, { quiet: o.quiet, logIntervalMs: deps.logIntervalMs, now: io.now });
@@ -178,6 +191,21 @@ export function createCli(deps: CliDeps): Cli {
         if (code === ExitCode.Ok) code = ExitCode.BadInput;
       }
     }
+    const rerun = `npx pinlab run${path ? ` ${path}` : ''} --seed ${report.scenario.seed}`;
+    const extra: [string, string | undefined, () => Promise<string>][] = [
+      ['HTML', o.html, async () => (await import('../report/html.js')).runHtml(report, { command: rerun })],
+      ['JUnit', o.junit, async () => (await import('../report/junit.js')).runJunit(report, { command: rerun })],
+    ];
+    for (const [what, p, make] of extra) {
+      if (p === undefined) continue;
+      try {
+        const written = await writeOutputFile(p, await make());
+        if (!o.quiet) err(`pinlab: ${what} report written to ${written}\n`);
+      } catch (e) {
+        err(`pinlab run: cannot write the ${what} report to ${p}: ${e instanceof Error ? e.message : String(e)}\n`);
+        if (code === ExitCode.Ok) code = ExitCode.BadInput;
+      }
+    }
     try {
       out(formatTextReport(report, { brief: o.quiet }));
     } catch (e) {
@@ -217,12 +245,15 @@ export function createCli(deps: CliDeps): Cli {
       .option('--pages <n>', 'pages in every client region', parseInteger)
       .option('--no-oracles', 'run without the oracles')
       .option('--json <path>', 'write the JSON report to <path>')
+      .option('--html <path>', 'write a self-contained HTML report (plots, tables, trace columns of a violation)')
+      .option('--junit <path>', 'write JUnit XML (one testcase: the run)')
       .option('-q, --quiet', 'no progress; print only violations, failures and the verdict')
       .action(async (path: string | undefined, opts: RunCommandOptions) => {
         setCode(await runCommand(path, opts));
       });
 
     addExploreCommands(program, { io, setCode, engine: deps.explore ?? lazyExploreEngine, logIntervalMs: deps.logIntervalMs });
+    addSweepCommands(program, { io, setCode, logIntervalMs: deps.logIntervalMs, ...(deps.sweepRunner ? { runner: deps.sweepRunner } : {}) });
 
     program
       .command('gup-test')
