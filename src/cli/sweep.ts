@@ -14,7 +14,7 @@ import { fmtDuration } from '../report/text.js';
 import { parseShard, parseVary, type Shard } from '../sweep/grid.js';
 import { mergeSweeps } from '../sweep/merge.js';
 import { runSweep, type SweepRunner } from '../sweep/sweep.js';
-import { STUDY_MIX_NAMES, writebackStudy } from '../sweep/study.js';
+import { RUN_OVERHEAD_MS, STUDY_MIX_NAMES, writebackStudy } from '../sweep/study.js';
 import type { CliIO } from './cli.js';
 import { ExitCode } from './exit-codes.js';
 import { collect, parseDuration, parseInteger } from './options.js';
@@ -120,7 +120,7 @@ export function addSweepCommands(program: Command, ctx: SweepCommandContext): vo
   }
 
   /** Run the sweep with progress and Ctrl-C, print the tables, write the outputs; the exit code. */
-  async function execute(cmd: string, base: Scenario, axes: SweepAxis[], o: Outputs & { quiet?: boolean; repeat: number; shard: Shard; baseSource: string; name?: string; title?: string; command?: (a: Record<string, string | number | boolean>) => string; verdict?: (r: SweepReport) => string; exitOnViolation: boolean }): Promise<ExitCode> {
+  async function execute(cmd: string, base: Scenario, axes: SweepAxis[], o: Outputs & { quiet?: boolean; repeat: number; shard: Shard; baseSource: string; name?: string; title?: string; command?: (a: Record<string, string | number | boolean>) => string; verdict?: (r: SweepReport) => string; exitOnViolation: boolean; deadlineMs?: number }): Promise<ExitCode> {
     const progress = createSweepProgress(io.stderr, { quiet: o.quiet, logIntervalMs: ctx.logIntervalMs, now: io.now });
     const { signal, remove } = interrupts((m) => progress.note(m), () => progress.stop());
     let report: SweepReport;
@@ -128,6 +128,7 @@ export function addSweepCommands(program: Command, ctx: SweepCommandContext): vo
       report = await runSweep(base, axes, {
         repeat: o.repeat, shard: o.shard, signal, onProgress: (p) => progress.update(p), baseSource: o.baseSource,
         ...(ctx.runner ? { runner: ctx.runner } : {}), ...(o.name ? { name: o.name } : {}), ...(o.command ? { command: o.command } : {}),
+        ...(o.deadlineMs !== undefined ? { deadlineMs: o.deadlineMs } : {}),
       });
     } catch (e) {
       progress.stop();
@@ -144,6 +145,7 @@ export function addSweepCommands(program: Command, ctx: SweepCommandContext): vo
     const wrote = await writeOutputs(cmd, report, o);
     out(formatSweepText(report));
     if (o.verdict) out(o.verdict(report));
+    if (report.status === 'partial' && o.deadlineMs !== undefined && o.shard.count === 1) err(`pinlab ${cmd}: the budget ran out after ${report.runs.length} runs; the cells without runs are marked 'not run'\n`);
     if (!o.quiet) err(`pinlab: ${report.runs.length} runs in ${fmtDuration(report.durationMs)}\n`);
     if (report.runs.length === 0) {
       err(`pinlab ${cmd}: no run finished: nothing was measured\n`);
@@ -264,11 +266,11 @@ export function addSweepCommands(program: Command, ctx: SweepCommandContext): vo
       err(`pinlab: study writeback: ${policies.length} policies x ${mixes.length} mixes x ${study.repeat} seeds, ${fmtDuration(study.runMs)} per run (era v6.18)\n`);
     }
     const flags = (a: Record<string, string | number | boolean>): string =>
-      `npx pinlab study writeback --policies ${String(a['policy'])} --mixes ${String(a['mix'])} --repeat ${study.repeat} --seed ${study.base.seed} --budget ${study.runMs * study.repeat + 1000}ms${o.stableWrites ? ' --stable-writes' : ''}`;
+      `npx pinlab study writeback --policies ${String(a['policy'])} --mixes ${String(a['mix'])} --repeat ${study.repeat} --seed ${study.base.seed} --budget ${(study.runMs + RUN_OVERHEAD_MS) * study.repeat}ms${o.stableWrites ? ' --stable-writes' : ''}`;
     const { formatVerdictText } = await import('../report/verdict.js');
     return execute('study', study.base, study.axes, {
       ...o, repeat: study.repeat, shard, baseSource: '', name: 'writeback study', title: 'pinlab study writeback', command: flags,
-      verdict: formatVerdictText, exitOnViolation: false,
+      verdict: formatVerdictText, exitOnViolation: false, deadlineMs: study.budgetMs,
     });
   }
 

@@ -33,12 +33,15 @@ export interface WritebackStudyOptions {
   stableWrites?: boolean;
 }
 
-/** What a run costs besides its duration (pool start, set-up, the final oracles), ms: measured ~150 on 2 cores. */
-export const RUN_OVERHEAD_MS = 180;
+/**
+ * What a run costs besides its duration (set-up, stop, the final oracles), ms: ~200 on 2 idle
+ * cores, ~500 on 2 busy ones; the study also stops starting runs when its budget is spent.
+ */
+export const RUN_OVERHEAD_MS = 400;
 const MIN_RUN_MS = 150;
 
 /** The study as a sweep: its base scenario, axes and repeat, with each run's length from the budget. */
-export function writebackStudy(o: WritebackStudyOptions = {}): { base: Scenario; axes: SweepAxis[]; repeat: number; runMs: number } {
+export function writebackStudy(o: WritebackStudyOptions = {}): { base: Scenario; axes: SweepAxis[]; repeat: number; runMs: number; budgetMs: number } {
   const policies = o.policies ?? POLICIES;
   const mixes = o.mixes ?? STUDY_MIX_NAMES;
   const repeat = o.repeat ?? 6;
@@ -54,5 +57,5 @@ export function writebackStudy(o: WritebackStudyOptions = {}): { base: Scenario;
     { path: 'policy', values: [...policies] },
     { path: 'clients', label: 'mix', values: mixes.map((m) => STUDY_MIXES[m]), names: [...mixes] },
   ];
-  return { base, axes, repeat, runMs };
+  return { base, axes, repeat, runMs, budgetMs: o.budgetMs ?? 270_000 };
 }

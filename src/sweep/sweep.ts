@@ -35,6 +35,8 @@ export interface SweepOptions {
   name?: string;
   /** Where the base scenario came from (a path, or '' for the embedded default): for the re-run commands. */
   baseSource?: string;
+  /** Start no run after this much wall time, ms (a study's budget): the report is then 'partial'. */
+  deadlineMs?: number;
   /** The command that re-runs a cell (default: cellCommand, a `pinlab sweep` with one value per axis). */
   command?: (assign: Record<string, SweepValue>) => string;
 }
@@ -88,6 +90,10 @@ export async function runSweep(base: Scenario, axes: readonly SweepAxis[], opts:
   for (const [i, u] of units.entries()) {
     if (opts.signal?.aborted) {
       status = 'interrupted';
+      break;
+    }
+    if (opts.deadlineMs !== undefined && performance.now() - t0 >= opts.deadlineMs) {
+      status = 'partial';
       break;
     }
     opts.onProgress?.({ done: i, total: units.length, elapsedMs: performance.now() - t0, label: `${u.cell.label} seed ${seeds[u.repeat]}` });
