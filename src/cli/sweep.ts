@@ -16,6 +16,8 @@ import { mergeSweeps } from '../sweep/merge.js';
 import { runSweep, type SweepRunner } from '../sweep/sweep.js';
 import { RUN_OVERHEAD_MS, STUDY_MIX_NAMES, writebackStudy } from '../sweep/study.js';
 import type { CliIO } from './cli.js';
+import type { ExploreReport } from '../coordinator/explore.js';
+import { writeExploreExtras } from './explore.js';
 import { ExitCode } from './exit-codes.js';
 import { collect, parseDuration, parseInteger } from './options.js';
 import { outputPathProblem, writeOutputFile } from './output-path.js';
@@ -298,6 +300,7 @@ export function addSweepCommands(program: Command, ctx: SweepCommandContext): vo
       return ExitCode.BadInput;
     };
     const reports: SweepReport[] = [];
+    const explores: ExploreReport[] = [];
     for (const f of files) {
       let json: unknown;
       try {
@@ -305,13 +308,41 @@ export function addSweepCommands(program: Command, ctx: SweepCommandContext): vo
       } catch (e) {
         return bad(`${f}: ${e instanceof SyntaxError ? `not JSON (${e.message})` : `cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`}`);
       }
+      if (json !== null && typeof json === 'object' && (json as { mode?: unknown }).mode === 'explore') {
+        explores.push(json as ExploreReport);
+        continue;
+      }
       if (json === null || typeof json !== 'object' || (json as { kind?: unknown }).kind !== 'sweep' || !Array.isArray((json as { runs?: unknown }).runs)) {
-        return bad(`${f}: not a sweep report (pinlab sweep/study --json writes one)`);
+        return bad(`${f}: not a sweep or explore report (pinlab sweep/study/explore --json writes one)`);
       }
       reports.push(json as SweepReport);
     }
+    if (explores.length > 0 && reports.length > 0) return bad('cannot merge sweep reports with explore reports');
     const problem = await outputsProblem(o);
     if (problem !== null) return bad(problem);
+    if (explores.length > 0) {
+      if (o.csv !== undefined) return bad('--csv applies to sweep reports only');
+      let merged: ExploreReport;
+      try {
+        merged = (await import('../sweep/merge-explore.js')).mergeExplores(explores, files);
+      } catch (e) {
+        if (e instanceof ScenarioError) return bad(e.message);
+        throw e;
+      }
+      const text = `${JSON.stringify(merged, null, 2)}\n`;
+      let ok = true;
+      if (o.json !== undefined) {
+        try {
+          await writeOutputFile(o.json, text);
+        } catch (e) {
+          err(`pinlab merge: cannot write --json ${o.json}: ${e instanceof Error ? e.message : String(e)}\n`);
+          ok = false;
+        }
+      } else out(text);
+      ok = (await writeExploreExtras('merge', merged, o, err)) && ok;
+      if (o.json !== undefined) out(`merged ${explores.length} explore reports: ${merged.trials} trials, outcome ${merged.outcome}, schedule hash ${merged.scheduleHash}\n`);
+      return ok ? ExitCode.Ok : ExitCode.BadInput;
+    }
     let merged: SweepReport;
     try {
       merged = mergeSweeps(reports, files);

@@ -125,7 +125,6 @@ export class OdpClient implements Client {
       }
       if (pfn < 0) {
         a.stat(ACTOR_STAT.GUP_FAILS);
-        a.stat(ACTOR_STAT.FAIL_EFAULT);
         a.event(EVENT.GUP_FAIL, vpn, -14);
         return;
       }

@@ -128,7 +128,7 @@ describe('pinlab sweep', () => {
       [['sweep', '--html', '/proc/x.html'], /--html \/proc\/x.html: not a place for a report/],
       [['sweep', '--csv', dir], /--csv .*: is a directory/],
       [['run', '--junit', '/sys/x.xml'], /--junit \/sys\/x.xml: not a place/],
-      [['merge', join(dir, 's.json')], /not a sweep report/],
+      [['merge', join(dir, 's.json')], /not a sweep or explore report/],
     ] as const) {
       const r = await cli([...args]);
       expect(r.code, String(args)).toBe(2);
