@@ -13,7 +13,7 @@ import { runScenario, shutdownPool } from '../../src/coordinator/run.js';
 import { runHtml } from '../../src/report/html.js';
 import { runJunit } from '../../src/report/junit.js';
 import type { SweepReport } from '../../src/report/sweep-types.js';
-import { loadScenario } from '../../src/scenario/load.js';
+import { parseScenario } from '../../src/scenario/schema.js';
 import { junitErrors } from '../fixtures/junit-validate.js';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
@@ -87,10 +87,11 @@ describe('pinlab sweep', () => {
 
   it('a run with a violation: HTML with the trace columns, JUnit failure naming the oracle and the re-run command', { timeout: 60_000 }, async () => {
     // The library run stops at the first violation (the CLI's run would need luck to find one in a short run).
-    const s = await loadScenario('scripts/scenarios/gup-vs-writeback.json');
-    const report = await runScenario({ ...s, delay: 'heavy', durationMs: 6000 }, { stopOnViolation: true });
+    // One DIO writer under writeback and reclaim, policy ignore, heavy delays: a lost write in about a second.
+    const s = parseScenario({ ...scenario, policy: 'ignore', delay: 'heavy', durationMs: 6000 });
+    const report = await runScenario(s, { stopOnViolation: true });
     expect(report.outcome).toBe('violation');
-    const command = 'npx pinlab run scripts/scenarios/gup-vs-writeback.json --seed 3';
+    const command = 'npx pinlab run sweep-dio.json --seed 5';
     await writeFile(out('v.html'), await runHtml(report, { command }));
     const html = await readFile(out('v.html'), 'utf8');
     expect(html).toContain('<h2>Violations</h2>');
