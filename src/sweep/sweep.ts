@@ -81,10 +81,15 @@ export async function runSweep(base: Scenario, axes: readonly SweepAxis[], opts:
   const runner = opts.runner ?? ((s, o) => defaultRunScenario(s, o));
   const grid = gridCells(base, axes);
   const seeds = Array.from({ length: repeat }, (_, r) => base.seed + r);
+  // Run seed-major (every cell's first seed, then every cell's second, ...): a budget or a Ctrl-C
+  // that cuts the sweep short leaves every cell with some runs rather than some cells with none.
+  // The shard split numbers the runs cell-major; the order of running changes no figure.
   const units: { cell: GridCell; repeat: number }[] = [];
-  grid.forEach((cell, c) => {
-    for (let r = 0; r < repeat; r++) if (inShard(c * repeat + r, shard)) units.push({ cell, repeat: r });
-  });
+  for (let r = 0; r < repeat; r++) {
+    grid.forEach((cell, c) => {
+      if (inShard(c * repeat + r, shard)) units.push({ cell, repeat: r });
+    });
+  }
   const runs: SweepRun[] = [];
   let status: SweepReport['status'] = shard.count > 1 ? 'partial' : 'complete';
   for (const [i, u] of units.entries()) {

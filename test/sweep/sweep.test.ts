@@ -130,7 +130,8 @@ describe('runSweep', () => {
     };
     const r = await runSweep(base, axes, { repeat: 2, runner, signal: ac.signal });
     expect(r.status).toBe('interrupted');
-    expect(r.runs.map((x) => [x.cell, x.repeat])).toEqual([[0, 0], [0, 1], [1, 0]]);
+    // Seed-major order: the first seed of cells 0, 1, 2 finished, cell 3's was cut short.
+    expect(r.runs.map((x) => [x.cell, x.repeat])).toEqual([[0, 0], [1, 0], [2, 0]]);
     expect(r.cells).toHaveLength(6); // every cell listed, the unrun ones with no runs
     expect(r.cells[1]!.summary.runs).toBe(1);
     expect(r.cells[5]!.summary.runs).toBe(0);
