@@ -114,3 +114,35 @@ export async function shutdown(): Promise<void> {
   await shutdownPool();
   await shutdownExplore();
 }
+
+// ---- the research bench (issue 12): sweeps, the writeback study, merges, HTML and JUnit -------
+
+export { RunMetricsSchema, type RunMetrics } from './report/metrics.js';
+export type { SweepAxis, SweepCell, SweepReport, SweepRun, SweepValue, CellSummary } from './report/sweep-types.js';
+export type { SweepOptions, SweepProgress, SweepRunner } from './sweep/sweep.js';
+export type { WritebackStudyOptions } from './sweep/study.js';
+export { formatSweepText, formatSweepCsv } from './report/sweep-text.js';
+export { formatVerdictText } from './report/verdict.js';
+export { runHtml, exploreHtml, sweepHtml } from './report/html.js';
+export { runJunit, exploreJunit, sweepJunit } from './report/junit.js';
+export { mergeSweeps } from './sweep/merge.js';
+export { mergeExplores } from './sweep/merge-explore.js';
+export { writebackStudy } from './sweep/study.js';
+
+/**
+ * Run a sweep: every cell of the grid (`axes`: dotted scenario paths and their values, the first
+ * axis varying slowest) × `opts.repeat` seeds (default 3: base.seed, base.seed + 1, …, the same in
+ * every cell), one stress run at a time on the shared actor pool. Resolves to the report with
+ * every run's outcome metrics and, per cell, each metric's mean with a Student-t 95 % interval and
+ * the violation rate with a Wilson interval. `opts.shard` runs only its share (merge the shards
+ * with mergeSweeps); aborting `opts.signal` keeps the finished runs (status 'interrupted').
+ * Throws ScenarioError, before anything runs, when a cell's scenario is invalid.
+ */
+export async function sweep(
+  base: Scenario | ScenarioInput,
+  axes: import('./report/sweep-types.js').SweepAxis[],
+  opts: import('./sweep/sweep.js').SweepOptions = {},
+): Promise<import('./report/sweep-types.js').SweepReport> {
+  const { runSweep } = await import('./sweep/sweep.js');
+  return runSweep(parseScenario(base), axes, opts);
+}

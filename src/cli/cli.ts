@@ -14,10 +14,11 @@ import { resolveClientModules } from '../coordinator/client-modules.js';
 import type { RunEngine, RunProgress } from './engine.js';
 import { addExploreCommands, lazyExploreEngine, type ExploreEngine } from './explore.js';
 import { ExitCode, signalExitCode, type StopSignal } from './exit-codes.js';
+import { addSweepCommands } from './sweep.js';
 import { formatList, LIST_TOPICS } from './list.js';
 import { collect, parseClients, parseDuration, parseInteger } from './options.js';
 import { createProgress, type OutStream } from './progress.js';
-import { outputPathProblem } from './output-path.js';
+import { outputPathProblem, reportPathProblem, writeOutputFile } from './output-path.js';
 import { escapeControl } from '../util/escape.js';
 import { installInterrupts } from './interrupts.js';
 
@@ -46,6 +47,8 @@ export interface CliDeps {
   logIntervalMs?: number;
   /** Bound on loading a scenario module, ms (default 10 000). */
   loadTimeoutMs?: number;
+  /** What `pinlab sweep`/`study` run per cell and seed (default: runScenario on the shared pool; tests inject one). */
+  sweepRunner?: import('../sweep/sweep.js').SweepRunner;
 }
 
 export interface Cli {
@@ -64,6 +67,8 @@ interface RunCommandOptions {
   pages?: number;
   oracles: boolean;
   json?: string;
+  html?: string;
+  junit?: string;
   quiet?: boolean;
 }
 
@@ -176,6 +181,13 @@ export function createCli(deps: CliDeps): Cli {
         return ExitCode.BadInput;
       }
     }
+    for (const [flag, p] of [['--html', o.html], ['--junit', o.junit]] as const) {
+      const problem = p === undefined ? null : await reportPathProblem(flag, p);
+      if (problem !== null) {
+        err(`pinlab run: ${problem}\n`);
+        return ExitCode.BadInput;
+      }
+    }
 
     // 2. Run, with progress and a cooperative Ctrl-C (whose handlers stay until the reports are out).
     const progress = createProgress(io.stderr, { quiet: o.quiet, logIntervalMs: deps.logIntervalMs, now: io.now });
@@ -216,6 +228,21 @@ export function createCli(deps: CliDeps): Cli {
           if (!o.quiet) err(`pinlab: JSON report written to ${written}\n`);
         } catch (e) {
           err(`pinlab run: cannot write the JSON report to ${o.json}: ${e instanceof Error ? e.message : String(e)}\n`);
+          if (code === ExitCode.Ok) code = ExitCode.Internal;
+        }
+      }
+      const rerun = `npx pinlab run${path ? ` ${path}` : ''} --seed ${report.scenario.seed}`;
+      const extra: [string, string | undefined, () => Promise<string>][] = [
+        ['HTML', o.html, async () => (await import('../report/html.js')).runHtml(report, { command: rerun })],
+        ['JUnit', o.junit, async () => (await import('../report/junit.js')).runJunit(report, { command: rerun })],
+      ];
+      for (const [what, p, make] of extra) {
+        if (p === undefined) continue;
+        try {
+          const written = await writeOutputFile(p, await make());
+          if (!o.quiet) err(`pinlab: ${what} report written to ${written}\n`);
+        } catch (e) {
+          err(`pinlab run: cannot write the ${what} report to ${p}: ${e instanceof Error ? e.message : String(e)}\n`);
           if (code === ExitCode.Ok) code = ExitCode.Internal;
         }
       }
@@ -263,12 +290,15 @@ export function createCli(deps: CliDeps): Cli {
       .option('--pages <n>', 'pages in every client region', parseInteger)
       .option('--no-oracles', 'run without the oracles')
       .option('--json <path>', 'write the JSON report to <path>')
+      .option('--html <path>', 'write a self-contained HTML report (plots, tables, trace columns of a violation)')
+      .option('--junit <path>', 'write JUnit XML (one testcase: the run)')
       .option('-q, --quiet', 'no progress; print only violations, failures and the verdict')
       .action(async (path: string | undefined, opts: RunCommandOptions) => {
         setCode(await runCommand(path, opts));
       });
 
     addExploreCommands(program, { io, setCode, engine: deps.explore ?? lazyExploreEngine, logIntervalMs: deps.logIntervalMs });
+    addSweepCommands(program, { io, setCode, logIntervalMs: deps.logIntervalMs, ...(deps.sweepRunner ? { runner: deps.sweepRunner } : {}) });
 
     program
       .command('gup-test')

@@ -31,11 +31,12 @@ import { formatTraceColumns, schedulePreemptions } from '../sched/trace-columns.
 import type { CliIO } from './cli.js';
 import { ExitCode, signalExitCode } from './exit-codes.js';
 import { installInterrupts } from './interrupts.js';
-import { outputPathProblem } from './output-path.js';
+import { outputPathProblem, reportPathProblem, writeOutputFile } from './output-path.js';
 import { escapeControl } from '../util/escape.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { collect, parseInteger } from './options.js';
 import type { OutStream } from './progress.js';
+import { parseShard, type Shard } from '../sweep/grid.js';
 
 /** What the explore and replay commands need of the engine. */
 export interface ExploreEngine {
@@ -85,6 +86,9 @@ interface ExploreCommandOptions {
   shrink: boolean;
   shrinkSeconds?: number;
   json?: string;
+  html?: string;
+  junit?: string;
+  shard?: string;
   quiet?: boolean;
 }
 
@@ -195,6 +199,26 @@ function createExploreProgress(stream: OutStream, quiet: boolean | undefined, lo
 
 // ---- commands -----------------------------------------------------------------------------
 
+/** Write --html / --junit of an explore report (after the run); false when one failed (named on stderr). */
+export async function writeExploreExtras(cmd: string, report: ExploreReport, o: { html?: string; junit?: string; quiet?: boolean }, err: (s: string) => void = (s) => void process.stderr.write(s)): Promise<boolean> {
+  let ok = true;
+  const jobs: [string, string | undefined, () => Promise<string>][] = [
+    ['HTML', o.html, async () => (await import('../report/html.js')).exploreHtml(report)],
+    ['JUnit', o.junit, async () => (await import('../report/junit.js')).exploreJunit(report)],
+  ];
+  for (const [what, p, make] of jobs) {
+    if (p === undefined) continue;
+    try {
+      const abs = await writeOutputFile(p, await make());
+      if (!o.quiet) err(`pinlab: ${what} report written to ${abs}\n`);
+    } catch (e) {
+      err(`pinlab ${cmd}: cannot write the ${what} report to ${p}: ${e instanceof Error ? e.message : String(e)}\n`);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
 export function addExploreCommands(program: Command, ctx: ExploreCommandContext): void {
   const { io } = ctx;
   // Everything printed is escaped: names, labels and details may hold control characters.
@@ -225,6 +249,7 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
   }
 
   async function exploreCommand(path: string | undefined, o: ExploreCommandOptions): Promise<ExitCode> {
+    if (o.shard !== undefined && o.shrink) o.shrink = false; // a shard reports its trials as found; shrink after the merge
     // 1. Input: the scenario, the fault overrides, the numeric options. Any problem is bad input.
     const bad = (msg: string): ExitCode => {
       err(`pinlab explore: ${msg}\n`);
@@ -248,6 +273,16 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
       return ExitCode.Internal;
     }
     if (outputProblem(o.json, '--json', 'file', 'explore') || outputProblem(o.out, '--out', 'directory', 'explore')) return ExitCode.BadInput;
+    for (const [flag, p] of [['--html', o.html], ['--junit', o.junit]] as const) {
+      const problem = p === undefined ? null : await reportPathProblem(flag, p);
+      if (problem !== null) return bad(problem);
+    }
+    let shard: Shard;
+    try {
+      shard = parseShard(o.shard);
+    } catch (e) {
+      return bad(e instanceof Error ? e.message : String(e));
+    }
     const outDir = resolve(o.out);
 
     const trials = o.trials ?? DEFAULT_TRIALS;
@@ -259,6 +294,7 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
       ...(o.mmSteps !== undefined ? { mmSteps: o.mmSteps } : {}),
       ...(o.mmInterval !== undefined ? { mmIntervalUs: o.mmInterval } : {}),
       ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}),
+      ...(shard.count > 1 ? { shard } : {}),
     };
     const seed = o.seed ?? scenario.seed;
     const desc =
@@ -343,6 +379,7 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
         code = ExitCode.Internal;
       }
     }
+    if (!(await writeExploreExtras('explore', report, o, err)) && code === ExitCode.Ok) code = ExitCode.BadInput;
     const text: string[] = [`explore ${scenario.name}: ${desc}`];
     const stop = stopSignal !== undefined ? ` (stopped by ${stopSignal === 'SIGINT' ? 'Ctrl-C' : stopSignal})` : '';
     text.push(
@@ -534,6 +571,9 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     .option('--no-shrink', 'report the failing trial as found, without shrinking it')
     .option('--shrink-seconds <s>', `time budget of the shrink (default ${DEFAULT_SHRINK_SECONDS})`, parseSeconds)
     .option('--json <path>', 'write the JSON report (with the shrink result) to <path>')
+    .option('--html <path>', 'write a self-contained HTML report (the failing schedule as trace columns)')
+    .option('--junit <path>', 'write JUnit XML (one testcase: the campaign)')
+    .option('--shard <i/N>', 'run only the trials t with t % N == i (same seeds; /N takes i from JOB_COMPLETION_INDEX); merge the --json reports with pinlab merge')
     .option('-q, --quiet', 'no progress; print only the result')
     .action(async (path: string | undefined, opts: ExploreCommandOptions) => {
       ctx.setCode(await exploreCommand(path, opts));

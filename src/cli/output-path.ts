@@ -7,6 +7,7 @@
  */
 import { accessSync, closeSync, constants, lstatSync, openSync, realpathSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.js';
 
 const PSEUDO_FS = ['/proc', '/sys'];
 
@@ -75,4 +76,18 @@ export function outputPathProblem(path: string, kind: 'file' | 'directory'): str
   const st = statSync(ancestor, { throwIfNoEntry: false });
   if (st === undefined || !st.isDirectory()) return `${ancestor} is not a directory`;
   return probeDirectory(ancestor);
+}
+
+/**
+ * The reports' form of the check (--html, --junit, --csv, a sweep's --json): one line naming the
+ * option and the path, or null when the path can take a file.
+ */
+export async function reportPathProblem(option: string, path: string): Promise<string | null> {
+  const problem = outputPathProblem(path, 'file');
+  return problem === null ? null : `${option} ${path}: ${problem}`;
+}
+
+/** Write a report file through a temporary file and a rename (never half a file). Returns the absolute path. */
+export async function writeOutputFile(path: string, text: string): Promise<string> {
+  return writeFileAtomic(path, text);
 }

@@ -6,7 +6,7 @@
 import * as kernelApi from '../kernel/api.js';
 import { page_data } from '../kernel/filemap.js';
 import { PAGE_SIZE } from '../kernel/mm.js';
-import { ACTOR_STAT, EVENT, type EventKind } from '../oracle/lab.js';
+import { ACTOR_STAT, EVENT, type EventKind, gupFailStat } from '../oracle/lab.js';
 import { type Actor } from './actor.js';
 import { type ClientContext, type ClientEventName, type ClientKernel, type ClientRegion, type ClientStatName } from './define.js';
 
@@ -98,6 +98,7 @@ export function createClientContext(a: Actor, params: Readonly<Record<string, nu
         a.event(pin ? EVENT.PIN : EVENT.GET, pages[0]!, r);
       } else if (r < 0) {
         a.stat(ACTOR_STAT.GUP_FAILS);
+        a.stat(gupFailStat(r));
         a.event(EVENT.GUP_FAIL, first, r);
       }
       return r;

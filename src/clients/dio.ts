@@ -9,7 +9,7 @@ import {
 } from '../kernel/gup.js';
 import { mmap_read_lock, mmap_read_unlock } from '../kernel/mm.js';
 import { page_data } from '../kernel/filemap.js';
-import { ACTOR_STAT, EVENT } from '../oracle/lab.js';
+import { ACTOR_STAT, EVENT, gupFailStat } from '../oracle/lab.js';
 import { type Actor, put_pages_dirty_lock } from './actor.js';
 import { type Client } from './client.js';
 
@@ -50,6 +50,7 @@ export class DioClient implements Client {
     }
     if (n <= 0) {
       a.stat(ACTOR_STAT.GUP_FAILS);
+      a.stat(gupFailStat(n));
       a.event(EVENT.GUP_FAIL, first, n);
       return;
     }

@@ -11,7 +11,7 @@ import {
 import { mmap_read_lock, mmap_read_unlock } from '../kernel/mm.js';
 import { page_zonenum } from '../kernel/page.js';
 import { ZONE } from '../mem/layout.js';
-import { ACTOR_STAT, EVENT, ORACLE, VIOLATION_KIND } from '../oracle/lab.js';
+import { ACTOR_STAT, EVENT, ORACLE, VIOLATION_KIND, gupFailStat } from '../oracle/lab.js';
 import { type Actor, put_pages_dirty_lock } from './actor.js';
 import { type Client } from './client.js';
 
@@ -94,6 +94,7 @@ export class RdmaClient implements Client {
     }
     if (n <= 0) {
       a.stat(ACTOR_STAT.GUP_FAILS);
+      a.stat(gupFailStat(n));
       a.event(EVENT.GUP_FAIL, this.first, n);
       return;
     }

@@ -83,6 +83,11 @@ export interface ExploreOptions {
   machine?: 'small' | 'scenario';
   /** Keep going after a failing trial (default false: stop at the first). */
   keepGoing?: boolean;
+  /**
+   * Run only the trials t with t % count === index (`--shard i/N`): the same trials, seeds and
+   * schedules as the unsharded campaign, so `pinlab merge` of every shard gives its report.
+   */
+  shard?: { index: number; count: number };
   /** Write the schedule file of a failing trial into this directory. */
   outDir?: string;
   /** Called after every trial. */
@@ -167,6 +172,9 @@ export interface ExploreReport {
   failure?: ExploreTrialReport;
   failures: ExploreTrialReport[];
   stoppedBy: 'trials' | 'failure' | 'signal';
+  /** With options.shard: the shard `[index, count]` (a merge lists each) and every run trial's trace hash, by trial. */
+  shards?: [number, number][];
+  trialHashes?: [number, number][];
 }
 
 interface Resolved {
@@ -453,13 +461,17 @@ export async function exploreScenario(scenario: Scenario | ScenarioInput, option
   let stoppedBy: ExploreReport['stoppedBy'] = 'trials';
   let participants: string[] = [];
   const work = new Map<string, number>(); // per client kind: pins taken or accesses made, over the trials
+  const shard = options.shard;
+  const trialHashes: [number, number][] = [];
   for (let t = 0; t < trialsRequested; t++) {
+    if (shard !== undefined && t % shard.count !== shard.index) continue;
     if (options.signal?.aborted) {
       stoppedBy = 'signal';
       break;
     }
     const run = await runTrial(r, t, mode);
     trials++;
+    trialHashes.push([t, run.report.traceHash]);
     steps += run.report.steps;
     switches += run.report.switches;
     hashes.push(run.report.traceHash);
@@ -507,6 +519,7 @@ export async function exploreScenario(scenario: Scenario | ScenarioInput, option
       ? { pct: { ...pctBound(Math.max(1, participants.length || r.scenario.clients.reduce((n, x) => n + x.count, 0) + 1), pctSteps, r.depth, clean), ...(calibrationSteps !== undefined ? { calibrationSteps } : {}) } }
       : {}),
     ...(first !== undefined ? { failure: first } : {}), failures, stoppedBy,
+    ...(shard !== undefined ? { shards: [[shard.index, shard.count] as [number, number]], trialHashes } : {}),
   };
 }
 

@@ -52,7 +52,7 @@ import {
   type MkcleanPinCheck, PageWriteback, clear_page_dirty_for_io, end_page_writeback, redirty_page_for_writepage,
   write_one_page, write_to_backing, writepage,
 } from '../kernel/writeback.js';
-import { EVENT, type Lab, ORACLE, VIOLATION_KIND } from '../oracle/lab.js';
+import { EVENT, type Lab, ORACLE, VIOLATION_KIND, ghostPins } from '../oracle/lab.js';
 import { pinHolder } from '../oracle/o1.js';
 import { type PolicyHost, type WritebackPolicy, writebackPolicy } from './policies/index.js';
 import { type EntryKind, type MmOpsSchema, type Policy } from '../scenario/schema.js';
@@ -102,7 +102,7 @@ export type MmOp = (typeof MM_OPS)[number];
  */
 export const MM_OUTCOMES = [
   'submitted', 'submitted-pinned', 'bounced', 'skipped-pinned', 'wait-timeout', 'revoke-failed', 'fs-dropped', 'clean',
-  'locked', 'not-cached', 'under-writeback', 'freed', 'busy', 'pinned', 'dirty', 'writeback',
+  'locked', 'not-cached', 'under-writeback', 'freed', 'busy', 'pinned', 'dirty', 'writeback', 'unevictable',
 ] as const;
 const outcomeCode = (o: string): number => (MM_OUTCOMES as readonly string[]).indexOf(o) + 1;
 
@@ -117,8 +117,32 @@ interface PendingIo {
   /** An actor holding a pin at I/O start (ledger), or -1. */
   holder: number;
   start: number;
+  /** When writebackPage() began with this page (before any policy wait): the writeback latency's start. */
+  begun: number;
   due: number;
 }
+
+/**
+ * The raw figures behind a run's outcome metrics (report/metrics.ts), besides stats(): sample
+ * lists in microseconds, and the dirty-page census.
+ */
+export interface MmSamples {
+  /** Per completed writeback I/O: from writebackPage() entry (policy waits included) to I/O end, µs. */
+  writebackUs: number[];
+  /** Per policy wait (wait, revoke) for a pinned page: how long it took, µs, and whether it ended unpinned. */
+  waitsUs: number[];
+  waitsOk: number;
+  revokesUs: number[];
+  revokesOk: number;
+  /** Page-cache pages dirty at the last census, and the oldest one's age, ms (census every DIRTY_CENSUS_MS). */
+  dirtyPages: number;
+  oldestDirtyAgeMs: number;
+}
+
+/** How often the coordinator takes the dirty-page census for the oldest-dirty-age metric, ms. */
+const DIRTY_CENSUS_MS = 5;
+/** Cap on kept latency samples per list (a reservoir would be fairer; runs stay far below it). */
+const MAX_SAMPLES = 200_000;
 
 const MAX_CHUNK_PAGES = 8;
 const MAX_TRUNCATE_PAGES = 4;
@@ -144,12 +168,25 @@ export class MmOps {
   private readonly pending: PendingIo[] = [];
   private readonly counts = new Map<string, number>();
   private readonly dataWords: number[];
+  private readonly snapshotAll: boolean;
+  private readonly samples: MmSamples = { writebackUs: [], waitsUs: [], waitsOk: 0, revokesUs: [], revokesOk: 0, dirtyPages: 0, oldestDirtyAgeMs: 0 };
+  /** Since when each dirty page-cache page (pfn) has been seen dirty by the census. */
+  private readonly dirtySince = new Map<number, number>();
+  private lastCensus = -Infinity;
+  /** Take the census from step() (stress mode: enableDirtyCensus); explore leaves it off, its loads would be scheduling points. */
+  private censusEvery = false;
+
+  /** Take the dirty-page census every DIRTY_CENSUS_MS of step() calls (the oldest-dirty-age metric; stress mode). */
+  enableDirtyCensus(): void {
+    this.censusEvery = true;
+  }
 
   constructor(o: MmOpsOptions) {
     this.dataWords = o.dataWords ?? [];
     this.lab = o.lab;
     this.policy = writebackPolicy(o.policy);
     this.stableWrites = o.stableWrites ?? false;
+    this.snapshotAll = this.policy.snapshotIo === 'stable-writes' ? this.stableWrites : this.policy.snapshotIo;
     this.cfg = o.mmOps;
     this.regions = o.regions;
     this.fileRegions = o.regions.filter((r) => r.mapping === 'file');
@@ -176,6 +213,40 @@ export class MmOps {
   private max(key: string, v: number): void {
     if (v > (this.counts.get(key) ?? -Infinity)) this.counts.set(key, v);
   }
+  private sample(list: number[], v: number): void {
+    if (list.length < MAX_SAMPLES) list.push(v);
+  }
+
+  /**
+   * Count the dirty page-cache pages of the client regions and remember since when each has been
+   * dirty (first census that saw it), for the oldest-dirty-age metric.
+   */
+  dirtyCensus(): void {
+    const now = this.now();
+    this.lastCensus = now;
+    const seen = new Set<number>();
+    for (const r of this.fileRegions) {
+      for (let i = 0; i < r.pages; i++) {
+        const v = current.mem.load(pagecache_slot(r.file, r.offset + i));
+        if (v !== 0 && PageDirty(v - 1)) seen.add(v - 1);
+      }
+    }
+    for (const p of [...this.dirtySince.keys()]) if (!seen.has(p)) this.dirtySince.delete(p);
+    let oldest = now;
+    for (const p of seen) {
+      const t = this.dirtySince.get(p) ?? now;
+      this.dirtySince.set(p, t);
+      if (t < oldest) oldest = t;
+    }
+    this.samples.dirtyPages = seen.size;
+    this.samples.oldestDirtyAgeMs = now - oldest;
+  }
+
+  /** The raw figures for the outcome metrics (take a dirtyCensus() first for the end state). */
+  metricSamples(): Readonly<MmSamples> {
+    return this.samples;
+  }
+
   private int(from: number, to: number): number {
     return uniformInt(this.rng, from, to);
   }
@@ -201,6 +272,7 @@ export class MmOps {
    */
   step(): { op: MmOp | 'idle'; outcome: string } {
     this.completeDue(this.now());
+    if (this.censusEvery && this.now() - this.lastCensus >= DIRTY_CENSUS_MS) this.dirtyCensus();
     if (this.totalWeight === 0) return { op: 'idle', outcome: 'idle' };
     let x = this.int(0, this.totalWeight - 1);
     let i = 0;
@@ -246,13 +318,16 @@ export class MmOps {
     return 'no-dirty-page';
   }
 
-  /** Write back every dirty cached page of a file region (each under the policy). Returns the pages tried. */
+  /**
+   * Data-integrity writeback (WB_SYNC_ALL, what fsync asks) of every dirty cached page of a file
+   * region, each under the policy (policy.onPinnedIntegrity). Returns the pages tried.
+   */
   writebackRegion(r: MmRegion): number {
     let n = 0;
     for (let i = 0; i < r.pages; i++) {
       const v = current.mem.load(pagecache_slot(r.file, r.offset + i));
       if (v !== 0 && PageDirty(v - 1)) {
-        this.writebackPage(v - 1);
+        this.writebackPage(v - 1, true);
         n++;
       }
     }
@@ -277,9 +352,11 @@ export class MmOps {
    * outcome: 'submitted' (I/O in flight), 'submitted-pinned' (ignore: written although pinned),
    * 'bounced' (bounce: a pinned page's snapshot in flight), 'skipped-pinned', 'wait-timeout',
    * 'revoke-failed', 'fs-dropped' (no buffers: the data is lost), 'clean', 'locked', 'not-cached',
-   * 'under-writeback'.
+   * 'under-writeback', 'unevictable'. `integrity`: data-integrity writeback (WB_SYNC_ALL), where a
+   * policy may act differently on a pinned page (kara-2023 bounces it); default cleaning writeback.
    */
-  writebackPage(page: number): string {
+  writebackPage(page: number, integrity = false): string {
+    const begun = this.now();
     if (!trylock_page(page)) return this.wbOutcome(page, 'locked');
     for (let attempt = 0; ; attempt++) {
       if (!this.cached(page)) {
@@ -301,23 +378,42 @@ export class MmOps {
       }
       const pinned = asks && (pc.checked ? pc.pinned : page_maybe_dma_pinned(page));
       if (pinned) {
-        const action = this.policy.onPinned;
+        const action = (integrity ? this.policy.onPinnedIntegrity : undefined) ?? this.policy.onPinned;
         if (action === 'skip' || action === 'release') {
           redirty_page_for_writepage(page);
           unlock_page(page);
-          if (action === 'skip') return this.wbOutcome(page, 'skipped-pinned');
+          if (action === 'skip') return this.wbOutcome(page, this.policy.skipOutcome ?? 'skipped-pinned');
           const failed = this.policy.releaseFailed ?? 'skipped-pinned';
-          if (attempt > 0 || !this.policy.release!(page, this.host)) return this.wbOutcome(page, failed);
+          if (attempt > 0 || !this.timedRelease(page)) return this.wbOutcome(page, failed);
           this.relock(page);
           continue; // mkclean again and re-check
         }
+        return this.submit(page, true, action === 'bounce', begun);
       }
-      return this.submit(page, pinned);
+      return this.submit(page, false, false, begun);
     }
   }
 
-  /** ->writepage and the I/O submission, with the page locked and its dirty bit just cleared. */
-  private submit(page: number, pinned: boolean): string {
+  /** policy.release() with its duration recorded (waits under wait, round trips under revoke). */
+  private timedRelease(page: number): boolean {
+    const t = this.now();
+    const ok = this.policy.release!(page, this.host);
+    const us = Math.round((this.now() - t) * 1000);
+    if (this.policy.name === 'revoke') {
+      this.sample(this.samples.revokesUs, us);
+      if (ok) this.samples.revokesOk++;
+    } else {
+      this.sample(this.samples.waitsUs, us);
+      if (ok) this.samples.waitsOk++;
+    }
+    return ok;
+  }
+
+  /**
+   * ->writepage and the I/O submission, with the page locked and its dirty bit just cleared.
+   * `bouncePinned`: this pinned page's I/O writes a snapshot (policy action 'bounce').
+   */
+  private submit(page: number, pinned: boolean, bouncePinned: boolean, begun: number): string {
     const m = current.mem;
     if (writepage(page) === 'fs-dropped') {
       this.droppedWrite(page);
@@ -327,15 +423,16 @@ export class MmOps {
     const wpp = current.layout.config.wordsPerPage;
     const data = new Int32Array(wpp);
     m.readWords(page_data(page), wpp, data);
-    const bounce = this.policy.snapshotIo;
+    const bounce = this.snapshotAll || bouncePinned;
     if (bounce && pinned) redirty_page_for_writepage(page); // the pin holder may write again
+    if (bounce) this.bump('io:bounced');
     get_page(page); // the I/O's reference
     const now = this.now();
     this.pending.push({
       page, file: m.load(pw(page, PG.MAPPING)) - 1, index: m.load(pw(page, PG.INDEX)), data, bounce,
       // Blame for an unstable page: the ledger's pin holder (mainline asks the kernel nothing).
       holder: pinned || !this.policy.asksPins ? pinHolder(this.lab, current.layout, compound_head(page)) : -1,
-      start: now, due: now + this.cfg.writebackUs / 1000,
+      start: now, begun, due: now + this.cfg.writebackUs / 1000,
     });
     unlock_page(page);
     return this.wbOutcome(page, !pinned ? 'submitted' : bounce ? 'bounced' : 'submitted-pinned');
@@ -414,7 +511,9 @@ export class MmOps {
     this.bump(`io:${write_to_backing(io.page, io.bounce ? io.data : null)}`);
     end_page_writeback(io.page);
     put_page(io.page); // the I/O's reference
-    const us = Math.round((this.now() - io.start) * 1000);
+    const now = this.now();
+    const us = Math.round((now - io.start) * 1000);
+    this.sample(this.samples.writebackUs, Math.round((now - io.begun) * 1000));
     this.bump('io:completed');
     this.bump('io:latencyUsTotal', us);
     this.max('io:latencyUsMax', us);
@@ -509,6 +608,9 @@ export class MmOps {
   migrateOne(page: number): string {
     const ret = migrate_page(page);
     this.lab.event(this.coordActor, EVENT.MIGRATE, page, ret);
+    // A failure while the ghost ledger counts a pin outstanding on the folio (one word: cheap even
+    // for a 1 GB folio's many ledger slots): the pin made the page unmigratable.
+    if (ret !== 0 && ghostPins(this.lab.load(this.lab.ghostIndex(compound_head(page)))) > 0) this.bump('migrate:failed-pinned');
     return this.opOutcome('migrate', ret === 0 ? 'ok' : errname(ret));
   }
 

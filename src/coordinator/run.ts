@@ -22,6 +22,7 @@ import { resolveClientModules } from './client-modules.js';
 import { finishRun, prepareRun, releaseFailedActorsPins, setupCoordinator } from './setup.js';
 import { ActorPool } from './pool.js';
 import { installStoreBuffer } from './store-buffer.js';
+import { computeMetrics } from './metrics.js';
 
 export interface RunProgress {
   elapsedMs: number;
@@ -83,6 +84,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
       Atomics.wait(nap, 0, 0, ms);
     },
   });
+  mmops.enableDirtyCensus();
   // Liveness is judged from outside (coordinator/watchdog.ts): this thread's locks and waits are
   // recorded for it, and its waits throw RunAborted if it aborts a deadlock.
   init.watched = true;
@@ -203,7 +205,10 @@ async function runWatched(
   // End the writeback I/O in flight now: an actor in a write fault may be waiting for it
   // (wait_for_stable_page), and would otherwise sit out its timeout before it sees the stop word.
   // After an abort the machine is left as the deadlock left it (locks held): nothing more runs on it.
-  if (!aborted) mmops.completeAll();
+  if (!aborted) {
+    mmops.completeAll();
+    mmops.dirtyCensus(); // the dirty pages left at the end, before the final sync
+  }
 
   // Cooperative stop: actors finish their operation, release what they hold and return.
   lab.store(LAB_HDR.STOP, 1);
@@ -269,6 +274,9 @@ async function runWatched(
     ...actors.filter((a) => a.ops === 0).map((a) => `${a.name} finished no operation (the run was shorter than its warm-up?)`),
     ...(mmSteps === 0 ? ['the coordinator did no mm operation'] : []),
   ];
+  const mm = mmops.stats();
+  const falsePositives = { ...(o1?.falsePositives ?? {}) };
+  const metrics = computeMetrics({ mm, samples: mmops.metricSamples(), actors, violations, falsePositives, runMs });
   const report: RunReport = {
     schema: REPORT_SCHEMA_VERSION,
     scenario: s,
@@ -278,9 +286,10 @@ async function runWatched(
     vacuous,
     durationMs: Math.round(performance.now() - t0),
     actors,
-    mm: mmops.stats(),
-    oracle: { checks: o1?.checks ?? 0, falsePositives: { ...(o1?.falsePositives ?? {}) }, invalidations: odp.invalidations },
+    mm,
+    oracle: { checks: o1?.checks ?? 0, falsePositives, invalidations: odp.invalidations },
     totals: { pins: actors.reduce((n, a) => n + (a.stats.pins ?? 0), 0), ops: totalOps, opsPerSec: Math.round((totalOps * 1000) / Math.max(1, runMs)) },
+    metrics,
     vmstat,
     warnings,
     bugs,

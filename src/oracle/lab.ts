@@ -70,7 +70,24 @@ export const ACTOR_STAT = {
   REGISTRATIONS: 17,
   LEDGER_USED: 18,
   ERRORS: 19,
+  // GUP/pin failures by errno (gupFailStat): the outcome metrics' pin failures (v6.5+ -EFAULT refusals...).
+  FAIL_ZERO: 20, // returned 0 pages
+  FAIL_EFAULT: 21,
+  FAIL_ENOMEM: 22,
+  FAIL_EAGAIN: 23,
+  FAIL_EINVAL: 24,
+  FAIL_EBUSY: 25,
+  FAIL_EOPNOTSUPP: 26,
+  FAIL_OTHER: 27,
 } as const;
+
+/** Linux errno values of the FAIL_* actor stats (the lab does not import the kernel model). */
+const FAIL_BY_ERRNO: Readonly<Record<number, number>> = { 14: 21, 12: 22, 11: 23, 22: 24, 16: 25, 95: 26 };
+
+/** The ACTOR_STAT word counting a GUP/pin call that returned `ret` (<= 0: 0 pages or -errno). */
+export function gupFailStat(ret: number): number {
+  return ret === 0 ? ACTOR_STAT.FAIL_ZERO : (FAIL_BY_ERRNO[-ret] ?? ACTOR_STAT.FAIL_OTHER);
+}
 export const ACTOR_STAT_WORDS = 32;
 
 /**

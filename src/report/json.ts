@@ -19,6 +19,7 @@ const REPORT_KEYS = [
   'vacuous',
   'durationMs',
   'totals',
+  'metrics',
   'actors',
   'mm',
   'oracle',

@@ -1,5 +1,8 @@
 /** The run report: one stable JSON schema for `pinlab run --json`, the text summary and tests. */
 import { type Scenario } from '../scenario/schema.js';
+import type { RunMetrics } from './metrics.js';
+
+export type { RunMetrics } from './metrics.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -66,6 +69,8 @@ export interface RunReport {
     invalidations: number;
   };
   totals: { pins: number; ops: number; opsPerSec: number };
+  /** The outcome metrics (report/metrics.ts RunMetricsSchema): lost writes, bounces, latencies, ... */
+  metrics: RunMetrics;
   vmstat: Record<string, number>;
   warnings: Record<string, number>;
   bugs: Record<string, number>;

@@ -14,14 +14,14 @@ import { FAULT_NAMES } from './faults.js';
  * Writeback policies for a pinned page (src/coordinator/policies/): `mainline`, what the kernel
  * does (the default), and the research policies.
  */
-export const POLICIES = ['mainline', 'skip', 'bounce', 'wait', 'revoke', 'ignore'] as const;
+export const POLICIES = ['mainline', 'skip', 'bounce', 'wait', 'revoke', 'ignore', 'kara-2023', 'unevictable', 'dio-bounce'] as const;
 export type Policy = (typeof POLICIES)[number];
 /**
  * The research policies that keep a pinned page stable and off reclaim in every era: the
  * fault-free model runs clean under each on every era. (`mainline` is clean where the era keeps
  * pinned pages from reclaim, v6.3 on: policies/index.ts safePolicies.)
  */
-export const SAFE_POLICIES = ['skip', 'bounce', 'wait', 'revoke'] as const satisfies readonly Policy[];
+export const SAFE_POLICIES = ['skip', 'bounce', 'wait', 'revoke', 'kara-2023', 'unevictable'] as const satisfies readonly Policy[];
 /** Policies that no longer exist, and what replaced them (a one-line error names it). */
 export const REMOVED_POLICIES: Readonly<Record<string, string>> = {
   'refuse-longterm':

@@ -7,6 +7,7 @@ import { formatJsonReport, writeJsonReport } from '../../src/report/json.js';
 import { eraInfo, eventColumns, formatTextReport, verdictLine } from '../../src/report/text.js';
 import { eraSpec } from '../../src/kernel/era/index.js';
 import { REPORT_SCHEMA_VERSION, type RunReport } from '../../src/report/types.js';
+import { zeroMetrics } from '../../src/report/metrics.js';
 import { applyOverrides, jsonErrorOffset, loadScenario } from '../../src/scenario/load.js';
 import { DEFAULT_SCENARIO, ScenarioError, parseScenario } from '../../src/scenario/schema.js';
 
@@ -141,6 +142,7 @@ function report(patch: Partial<RunReport> = {}): RunReport {
     mm: { writeback: 3 },
     oracle: { checks: 10, falsePositives: {}, invalidations: 4 },
     totals: { pins: 0, ops: 50, opsPerSec: 5 },
+    metrics: zeroMetrics(),
     vmstat: { nr_foll_pin_released: 1, nr_foll_pin_acquired: 1 },
     warnings: {},
     bugs: { 'pin.c:12 FOLL_PIN without pages': 1 },
@@ -214,7 +216,7 @@ describe('JSON report', () => {
     expect(formatJsonReport(shuffled)).toBe(formatJsonReport(a));
     const json = JSON.parse(formatJsonReport(a)) as Record<string, unknown>;
     expect(Object.keys(json)).toEqual([
-      'schema', 'scenario', 'outcome', 'stoppedBy', 'durationMs', 'totals', 'actors', 'mm', 'oracle',
+      'schema', 'scenario', 'outcome', 'stoppedBy', 'durationMs', 'totals', 'metrics', 'actors', 'mm', 'oracle',
       'vmstat', 'warnings', 'bugs', 'violations', 'failures',
     ]);
     expect(Object.keys(json['vmstat'] as object)).toEqual(['nr_foll_pin_acquired', 'nr_foll_pin_released']);

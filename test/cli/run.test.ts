@@ -6,6 +6,7 @@ import { createCli, type CliIO } from '../../src/cli/cli.js';
 import type { RunEngine, RunOptions } from '../../src/cli/engine.js';
 import { ExitCode } from '../../src/cli/exit-codes.js';
 import { REPORT_SCHEMA_VERSION, type RunReport, type Violation } from '../../src/report/types.js';
+import { zeroMetrics } from '../../src/report/metrics.js';
 import { DEFAULT_SCENARIO, type Scenario } from '../../src/scenario/schema.js';
 
 function fakeReport(scenario: Scenario, patch: Partial<RunReport> = {}): RunReport {
@@ -22,6 +23,7 @@ function fakeReport(scenario: Scenario, patch: Partial<RunReport> = {}): RunRepo
     mm: { writeback: 10, 'writeback.skipped': 3, munmap: 2, migrate: 4, 'migrate.busy': 1, reclaim: 5 },
     oracle: { checks: 321, falsePositives: { 'refs>=1024': 2 }, invalidations: 7 },
     totals: { pins: 5440, ops: 1240, opsPerSec: 124 },
+    metrics: zeroMetrics(),
     vmstat: { nr_foll_pin_acquired: 5440, nr_foll_pin_released: 5440 },
     warnings: {},
     bugs: {},

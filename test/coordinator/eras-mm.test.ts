@@ -215,8 +215,8 @@ describe('stable pages (machine.stableWrites)', () => {
   });
 
   it('the policies say what they promise', () => {
-    expect(POLICIES.filter((p) => WRITEBACK_POLICIES[p].stablePinned)).toEqual(['skip', 'bounce', 'wait', 'revoke']);
-    expect(POLICIES.filter((p) => !WRITEBACK_POLICIES[p].asksPins)).toEqual(['mainline']);
+    expect(POLICIES.filter((p) => WRITEBACK_POLICIES[p].stablePinned)).toEqual(['skip', 'bounce', 'wait', 'revoke', 'kara-2023', 'unevictable']);
+    expect(POLICIES.filter((p) => !WRITEBACK_POLICIES[p].asksPins)).toEqual(['mainline', 'dio-bounce']);
   });
 });
 
@@ -321,5 +321,80 @@ describe('migration per era', () => {
     const q = pinnedCleanFilePage(r, 1);
     expect(K.migrate_page(q)).toBe(-K.EAGAIN);
     unpin(r, q, false);
+  });
+});
+
+describe('the policies of issue 12: kara-2023, unevictable, dio-bounce', () => {
+  it('kara-2023 skips a pinned page in cleaning writeback and bounces it in integrity writeback', () => {
+    const r = rig('v6.18', 'kara-2023');
+    const p = pin(r, r.file, 0);
+    setData(r, p, 5);
+    expect(r.ops.writebackPage(p)).toBe('skipped-pinned');
+    expect(K.PageDirty(p)).toBe(true);
+    expect(r.ops.writebackPage(p, true)).toBe('bounced');
+    setData(r, p, 6); // the pin holder writes during the I/O: the bounce copy is what the disk gets
+    r.ops.completeAll();
+    expect(disk(r, 0)).toBe(5);
+    expect(K.PageDirty(p)).toBe(true);
+    expect(r.lab.violations()).toEqual([]);
+    expect(r.ops.stats()['io:bounced']).toBe(1);
+    unpin(r, p, true);
+    expect(r.ops.writebackPage(p)).toBe('submitted'); // unpinned: written as any page
+  });
+
+  it('unevictable keeps a pinned page off writeback and reclaim in every era', () => {
+    for (const era of ERAS) {
+      const r = rig(era, 'unevictable');
+      const p = pin(r, r.file, 0);
+      expect(r.ops.writebackPage(p), era).toBe('unevictable');
+      expect(r.ops.writebackPage(p, true), era).toBe('unevictable');
+      expect(K.PageDirty(p)).toBe(true);
+      const q = pinnedCleanFilePage(r, 1);
+      expect(r.ops.reclaimOne(q), era).toBe('pinned');
+    }
+  });
+
+  it('dio-bounce bounces every I/O to a stable-pages device and is mainline elsewhere', () => {
+    const s = rig('v6.18', 'dio-bounce', { stableWrites: true });
+    const p = pin(s, s.file, 0);
+    setData(s, p, 5);
+    expect(s.ops.writebackPage(p)).toBe('submitted');
+    setData(s, p, 6);
+    s.ops.completeAll();
+    expect(s.lab.violations()).toEqual([]);
+    expect(disk(s, 0)).toBe(5);
+    expect(K.PageDirty(p)).toBe(true); // changed under the bounced I/O: written again later
+    expect(s.ops.stats()['io:bounced']).toBe(1);
+    const m = rig('v6.18', 'dio-bounce');
+    const q = pin(m, m.file, 0);
+    expect(m.ops.writebackPage(q)).toBe('submitted');
+    setData(m, q, 7);
+    m.ops.completeAll();
+    expect(m.ops.stats()['io:unstable']).toBe(1);
+    expect(m.ops.stats()['io:bounced']).toBeUndefined();
+    expect(m.lab.violations()).toEqual([]); // no stable-pages device: what the kernel allows
+  });
+
+  it('records the samples of the outcome metrics: waits, writeback latency, the dirty census', () => {
+    const r = rig('v6.18', 'wait');
+    const p = pin(r, r.file, 0);
+    expect(r.ops.writebackPage(p)).toBe('wait-timeout');
+    const s = r.ops.metricSamples();
+    expect(s.waitsUs.length).toBe(1);
+    expect(s.waitsOk).toBe(0);
+    expect(s.waitsUs[0]).toBeGreaterThanOrEqual(2000); // mm.waitTimeoutMs 2 on the rig's clock
+    r.ops.dirtyCensus();
+    r.clock.t += 7;
+    r.ops.dirtyCensus();
+    expect(s.dirtyPages).toBe(1);
+    expect(s.oldestDirtyAgeMs).toBe(7);
+    unpin(r, p, true);
+    const t0 = r.clock.t;
+    expect(r.ops.writebackPage(p)).toBe('submitted');
+    r.clock.t += 3;
+    r.ops.completeAll();
+    expect(s.writebackUs).toEqual([Math.round((r.clock.t - t0) * 1000)]);
+    r.ops.dirtyCensus();
+    expect(s.dirtyPages).toBe(0);
   });
 });

@@ -10,13 +10,14 @@ import { createCli, type CliIO } from '../../src/cli/cli.js';
 import { lazyRunScenario, shutdownEngine, type RunEngine } from '../../src/cli/engine.js';
 import { lazyExploreEngine, shutdownExploreEngine } from '../../src/cli/explore.js';
 import { ExitCode } from '../../src/cli/exit-codes.js';
+import { zeroMetrics } from '../../src/report/metrics.js';
 import { REPORT_SCHEMA_VERSION, type RunReport } from '../../src/report/types.js';
 import { type Scenario } from '../../src/scenario/schema.js';
 
 const fakeReport = (scenario: Scenario): RunReport => ({
   schema: REPORT_SCHEMA_VERSION, scenario, outcome: 'clean', stoppedBy: 'duration', durationMs: 10, actors: [], mm: {},
   oracle: { checks: 0, falsePositives: {}, invalidations: 0 }, totals: { pins: 0, ops: 0, opsPerSec: 0 }, vmstat: {}, warnings: {},
-  bugs: {}, violations: [], failures: [],
+  bugs: {}, violations: [], failures: [], metrics: zeroMetrics(),
 });
 
 interface Run {

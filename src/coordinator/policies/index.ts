@@ -1,15 +1,19 @@
 /**
  * The writeback policies (--policy), one module each: `mainline` (what the kernel does, the
- * default) and the research policies `skip`, `bounce`, `wait`, `revoke` and `ignore`.
+ * default) and the research policies `skip`, `bounce`, `wait`, `revoke`, `ignore`, `kara-2023` (Jan Kara's 2023 RFC),
+ * `unevictable` (Wilcox, Jan 2023) and `dio-bounce` (v7.0's bounce for stable-write devices).
  */
 import { type EraSpec } from '../../kernel/era/index.js';
 import { type Policy, POLICIES } from '../../scenario/schema.js';
 import { BOUNCE } from './bounce.js';
+import { DIO_BOUNCE } from './dio-bounce.js';
 import { IGNORE } from './ignore.js';
+import { KARA_2023 } from './kara-2023.js';
 import { MAINLINE } from './mainline.js';
 import { type WritebackPolicy } from './policy.js';
 import { REVOKE } from './revoke.js';
 import { SKIP } from './skip.js';
+import { UNEVICTABLE } from './unevictable.js';
 import { WAIT } from './wait.js';
 
 export type { PinnedAction, PolicyHost, WritebackPolicy } from './policy.js';
@@ -22,6 +26,9 @@ export const WRITEBACK_POLICIES: Readonly<Record<Policy, WritebackPolicy>> = {
   wait: WAIT,
   revoke: REVOKE,
   ignore: IGNORE,
+  'kara-2023': KARA_2023,
+  unevictable: UNEVICTABLE,
+  'dio-bounce': DIO_BOUNCE,
 };
 
 /** The policy called `name`. */

@@ -51,10 +51,17 @@ export interface WritebackPolicy {
    * page_vma_mkclean_one has no pin check).
    */
   readonly asksPins: boolean;
-  /** What writeback does with a page found pinned (asksPins only). */
+  /** What cleaning writeback (WB_SYNC_NONE) does with a page found pinned (asksPins only). */
   readonly onPinned: PinnedAction;
-  /** Every I/O writes the snapshot of its start, and a page changed meanwhile is redirtied (bounce). */
-  readonly snapshotIo: boolean;
+  /** What data-integrity writeback (WB_SYNC_ALL, an fsync: region writeback) does with it; default onPinned. */
+  readonly onPinnedIntegrity?: PinnedAction;
+  /** The writeback outcome of a pinned page left dirty by 'skip' (default 'skipped-pinned'). */
+  readonly skipOutcome?: string;
+  /**
+   * Every I/O writes the snapshot of its start, and a page changed meanwhile is redirtied (bounce);
+   * 'stable-writes': only when the backing device needs stable pages (dio-bounce).
+   */
+  readonly snapshotIo: boolean | 'stable-writes';
   /**
    * The policy promises that no pinned page is under writeback without a stable copy: a page
    * changing under writeback then means a pin was missed, an O3 violation on any device. A policy
