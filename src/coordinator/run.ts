@@ -7,7 +7,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { set_current } from '../kernel/current.js';
 import { actorStats } from '../clients/runtime.js';
 import { type ActorResult } from '../clients/types.js';
-import { ACTOR_STAT, LAB_HDR } from '../oracle/lab.js';
+import { ACTOR_STAT, ACTOR_STATE, type Lab, LAB_HDR } from '../oracle/lab.js';
 import { labLockTracker, RunAborted, watchedFutexWait } from '../oracle/liveness.js';
 import { setFutexWait } from '../mem/futex.js';
 import { readVmstat, readWarnings } from '../kernel/context.js';
@@ -102,6 +102,21 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
 
 type Prepared = ReturnType<typeof prepareRun> & ReturnType<typeof setupCoordinator>;
 
+/** How long the start waits for actors to reach the gate (module loading is bounded at 10 s too). */
+const GATE_WAIT_MS = 15_000;
+
+/**
+ * Wait until every actor has left IDLE (it is at the start gate, or already done or dead), or
+ * `give_up()` says so, or GATE_WAIT_MS pass; the event loop keeps running meanwhile.
+ */
+async function actorsAtGate(lab: Lab, actors: number[], give_up: () => boolean): Promise<void> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < GATE_WAIT_MS && !give_up()) {
+    if (actors.every((a) => lab.load(lab.actorBase(a) + ACTOR_STAT.STATE) !== ACTOR_STATE.IDLE)) return;
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
 async function runWatched(
   s: Scenario, opts: RunOptions, t0: number, { k, lab, plan, odp, o1, mmops }: Prepared, cleanups: Array<() => Promise<void>>,
 ): Promise<RunReport> {
@@ -113,11 +128,6 @@ async function runWatched(
   const pool = opts.pool ?? defaultPool();
   const failures: string[] = [];
   const handles = await pool.startActors(init, specs);
-  const watchdog = startWatchdog({
-    labSab: lab.sab, labConfig: plan.labConfig, machineConfig: k.layout.config, watchdogMs: s.watchdogMs, graceMs: Math.max(3000, s.watchdogMs),
-    threads: [...specs.map((x) => ({ actor: x.actor, name: x.name, role: 'actor' as const })), { actor: coordActor, name: 'coordinator', role: 'coordinator' as const }],
-  });
-  cleanups.push(() => watchdog.stop());
   const results = new Map<string, ActorResult>();
   const errors = new Map<string, string>();
   let failed = false;
@@ -142,6 +152,15 @@ async function runWatched(
     ),
   );
 
+  // The run's clock starts when every actor stands at the start gate: an actor that first loads a
+  // client module (esbuild on a loaded machine takes seconds) must not eat the scenario's duration.
+  await actorsAtGate(lab, specs.map((x) => x.actor), () => failed || opts.signal?.aborted === true);
+  // Liveness is judged from the start of the run proper (a module still loading has no heartbeat).
+  const watchdog = startWatchdog({
+    labSab: lab.sab, labConfig: plan.labConfig, machineConfig: k.layout.config, watchdogMs: s.watchdogMs, graceMs: Math.max(3000, s.watchdogMs),
+    threads: [...specs.map((x) => ({ actor: x.actor, name: x.name, role: 'actor' as const })), { actor: coordActor, name: 'coordinator', role: 'coordinator' as const }],
+  });
+  cleanups.push(() => watchdog.stop());
   // The coordinator's loop: batches of mm operations, yielding to the event loop between batches
   // so worker deaths, comlink replies and Ctrl-C are seen promptly.
   lab.store(LAB_HDR.START_GATE, 1);

@@ -126,9 +126,9 @@ describe('pinlab sweep', () => {
       [['sweep', '--vary', 'policy'], /--vary policy: expected path=value/],
       [['sweep', '--vary', 'policy=nosuch'], /cell policy=nosuch: policy: Invalid option/],
       [['sweep', '--shard', '2/2'], /--shard 2\/2: expected i\/N/],
-      [['sweep', '--html', '/proc/x.html'], /--html \/proc\/x.html: not a place for a report/],
-      [['sweep', '--csv', dir], /--csv .*: is a directory/],
-      [['run', '--junit', '/sys/x.xml'], /--junit \/sys\/x.xml: not a place/],
+      [['sweep', '--html', '/proc/x.html'], /--html \/proc\/x.html: under \/proc, a pseudo-filesystem/],
+      [['sweep', '--csv', dir], /--csv .*: a directory, expected a file path/],
+      [['run', '--junit', '/sys/x.xml'], /--junit \/sys\/x.xml: under \/sys/],
       [['merge', join(dir, 's.json')], /not a sweep or explore report/],
     ] as const) {
       const r = await cli([...args]);
