@@ -227,6 +227,38 @@ export const FAULT_EXPLORE: Readonly<Record<string, FaultExploreSetup>> = {
     // (clean in 1,000 trials); PCT's few change points do (caught at trial 8 when chosen).
     strategy: 'pct', depth: 3, seed: 1, trials: 200, opsPerActor: 2, mmSteps: 0, measured: 8,
   },
+  // One fork client pinning its page R/W before fork: without early COW the first cycle shares the pinned page; no race.
+  'fork-no-early-cow': {
+    scenario: {
+      name: 'explore-fork-no-early-cow', era: 'v6.3',
+      clients: [{ kind: 'fork', mapping: 'anon', pages: 1, bufferPages: 1, params: { cases: 'rw-pin' } }],
+      mm: NO_MM,
+    },
+    strategy: 'random', seed: 1, trials: 20, opsPerActor: 4, mmSteps: 0, measured: 1,
+  },
+  // A fork client forking while a DIO writer pins the page of its own region in the same mm: PCT places the DIO's grab and PTE re-check between fork's pin test and its write-protect.
+  'gup-fast-no-wp-seq': {
+    scenario: {
+      name: 'explore-gup-fast-no-wp-seq', era: 'v6.3',
+      clients: [
+        { kind: 'fork', mapping: 'anon', pages: 1, bufferPages: 1, params: { cases: 'cow' } },
+        { kind: 'dio', mapping: 'anon', pages: 1, bufferPages: 1, writeRatio: 1 },
+      ],
+      mm: NO_MM,
+    },
+    // Random hands the baton over at most points: DIO's grab and re-check fall between fork's pin test and its
+    // write-protect, and the DMA after fork installed the child's entry (11 failing trials of 200, the first at trial 1).
+    strategy: 'random', seed: 1, trials: 200, opsPerActor: 16, mmSteps: 0, measured: 1, perMille: 55,
+  },
+  // The vmsplice cases of cow.c in one fork client: a page reused by mapcount leaks on the first cycle; no race.
+  'cow-reuse-by-mapcount': {
+    scenario: {
+      name: 'explore-cow-reuse-by-mapcount', era: 'v6.3',
+      clients: [{ kind: 'fork', mapping: 'anon', pages: 1, bufferPages: 1, params: { cases: 'vmsplice-child,vmsplice-parent' } }],
+      mm: NO_MM,
+    },
+    strategy: 'random', seed: 1, trials: 20, opsPerActor: 4, mmSteps: 0, measured: 1,
+  },
 };
 
 /** The explore setup of fault `name` (throws for an unknown name). */

@@ -29,7 +29,7 @@ export const REMOVED_POLICIES: Readonly<Record<string, string>> = {
 /** Delay injection levels of stress mode (`--delay`): seeded spins at shared accesses, none by default. */
 export const DELAYS = ['off', 'light', 'heavy'] as const;
 /** The built-in clients. */
-export const CLIENT_KINDS = ['dio', 'rdma', 'odp', 'get'] as const;
+export const CLIENT_KINDS = ['dio', 'rdma', 'odp', 'get', 'fork'] as const;
 export type ClientKind = (typeof CLIENT_KINDS)[number];
 /** A client entry's kind: a built-in, or `custom` (a defineClient module named by `module`). */
 export const ENTRY_KINDS = [...CLIENT_KINDS, 'custom'] as const;
@@ -41,7 +41,7 @@ const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
 export const ClientSchema = z
   .object({
-    kind: z.enum(ENTRY_KINDS).describe("a built-in client (dio, rdma, odp, get) or 'custom' (a defineClient module)"),
+    kind: z.enum(ENTRY_KINDS).describe("a built-in client (dio, rdma, odp, get, fork) or 'custom' (a defineClient module)"),
     /**
      * kind 'custom': the client module (.ts/.js), a path relative to the scenario file (or, for a
      * scenario object passed to runScenario/explore, to the working directory), or a file: URL.
@@ -169,6 +169,12 @@ export const ScenarioSchema = z
       }
       if (c.kind !== 'custom' && c.module !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['clients', i, 'module'], message: `module is only for kind 'custom' (this entry is '${c.kind}')` });
+      }
+      if (c.kind === 'fork' && c.mapping !== 'anon') {
+        ctx.addIssue({ code: 'custom', path: ['clients', i, 'mapping'], message: `a fork client forks anonymous memory: expected mapping 'anon', got '${c.mapping}'` });
+      }
+      if (c.kind === 'fork' && s.machine.nrMms < 2) {
+        ctx.addIssue({ code: 'custom', path: ['machine', 'nrMms'], message: 'a fork client needs a second mm for its child: expected machine.nrMms >= 2' });
       }
       if (c.mapping === 'file' && c.offset + c.pages > s.machine.filePages) {
         ctx.addIssue({ code: 'custom', path: ['clients', i, 'pages'], message: `offset + pages (${c.offset + c.pages}) exceeds machine.filePages (${s.machine.filePages})` });

@@ -55,12 +55,12 @@ function expectWorkDone(f: FaultEntry, r: RunReport): void {
 }
 
 describe('the catalogue', () => {
-  it('names the sixteen faults; each entry carries a reference, a story, its scenario and the oracle that must catch it', () => {
+  it('names the nineteen faults; each entry carries a reference, a story, its scenario and the oracle that must catch it', () => {
     expect(FAULT_NAMES).toEqual([
       'pin-as-get', 'gup-fast-no-recheck', 'plain-refcount', 'plain-pte-clear', 'bias-hugepage-overflow',
       'unpin-without-dirty', 'migrate-no-freeze', 'odp-no-retry', 'writeback-ignores-pins', 'unbalanced-undo',
       'stats-after-put', 'longterm-in-cma', 'huge-run-one-bias', 'gup-fast-longterm-cma', 'cma-unpin-put-page',
-      'cma-migrate-fail-repin',
+      'cma-migrate-fail-repin', 'fork-no-early-cow', 'gup-fast-no-wp-seq', 'cow-reuse-by-mapcount',
     ]);
     for (const f of FAULTS) {
       expect(f.reference.length, f.name).toBeGreaterThan(10);
