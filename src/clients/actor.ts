@@ -199,7 +199,7 @@ export class Actor {
    */
   dmaWrite(pfn: number, pageInRegion: number, gen: number, epoch?: number): void {
     const m = this.k.mem;
-    const value = ((this.spec.actor + 1) << 24) | (++this.seq & 0xffffff);
+    const value = this.nextValue();
     if (this.oracles) {
       const head = compound_head(pfn);
       const g = m.load(pw(head, PG.GEN));
@@ -211,13 +211,25 @@ export class Actor {
     }
     m.store(page_data(pfn) + this.spec.dataWord, value);
     this.stat(ACTOR_STAT.DMA_WRITES);
-    if (this.oracles && this.spec.mapping === 'file') {
-      const lab = this.lab;
-      const fi = lab.fileIndex(this.spec.file, this.spec.offset + pageInRegion);
-      lab.store(this.base + lab.layout.lastEpochOff + fi, epoch ?? lab.load(lab.layout.truncEpochOff + fi));
-      lab.store(this.base + lab.layout.lastWriteOff + fi, value);
-    }
+    if (this.spec.mapping === 'file') this.recordFileWrite(pageInRegion, value, epoch);
     this.event(EVENT.DMA_WRITE, pfn, value);
+  }
+
+  /** This actor's next data value: its index in the top byte, a sequence number below. */
+  nextValue(): number {
+    return ((this.spec.actor + 1) << 24) | (++this.seq & 0xffffff);
+  }
+
+  /**
+   * O3's lost-write table: `value` is the last this actor wrote into file page `pageInRegion`
+   * of its region, with the truncate epoch `epoch` (default: now) of when the write began.
+   */
+  recordFileWrite(pageInRegion: number, value: number, epoch?: number): void {
+    if (!this.oracles) return;
+    const lab = this.lab;
+    const fi = lab.fileIndex(this.spec.file, this.spec.offset + pageInRegion);
+    lab.store(this.base + lab.layout.lastEpochOff + fi, epoch ?? lab.load(lab.layout.truncEpochOff + fi));
+    lab.store(this.base + lab.layout.lastWriteOff + fi, value);
   }
 
   /**

@@ -7,6 +7,7 @@ import { type ClientKind } from '../scenario/schema.js';
 import { type Client } from './client.js';
 import { actorOf } from './context.js';
 import { type ClientContext, type ClientDefinition, defineClient } from './define.js';
+import { BufferedClient } from './buffered.js';
 import { DioClient } from './dio.js';
 import { ForkClient } from './fork.js';
 import { GetClient } from './get.js';
@@ -29,4 +30,5 @@ export const BUILTIN_CLIENTS: Readonly<Record<ClientKind, ClientDefinition<Clien
   odp: builtin('odp', (a) => new OdpClient(a)),
   get: builtin('get', (a) => new GetClient(a)),
   fork: builtin('fork', (a) => new ForkClient(a)),
+  buffered: builtin('buffered', (a) => new BufferedClient(a)),
 });

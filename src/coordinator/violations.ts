@@ -43,7 +43,7 @@ function detail(kind: number, v: { page: number; b: number; c: number; d: number
     case VIOLATION_KIND.PIN_INCOHERENT:
       return `a longterm R/O pin of pfn ${v.page} reads 0x${(v.b >>> 0).toString(16)}, the page table maps pfn ${v.c} holding 0x${(v.d >>> 0).toString(16)}`;
     case VIOLATION_KIND.STALE_READ:
-      return `read(2) of file ${v.b} page ${v.c} returned data from pfn ${v.page}, which was freed or migrated away while it was copied (generation ${v.d} -> ${v.e})`;
+      return `read(2) of file ${v.b} page ${v.c} copied from pfn ${v.page}, which left the page cache while the read held it (the cache now holds ${v.e < 0 ? 'nothing' : `pfn ${v.e}`}): migrated or freed under a lockless reader`;
     default:
       return `kind ${kind}`;
   }

@@ -142,46 +142,29 @@ describe('what the explore setups show beyond the first violation', () => {
 });
 
 describe('faults explore cannot show as the model stands (why: FAULT_EXPLORE[name].undetectable)', () => {
-  it('migrate-no-freeze: a page-cache reference is taken on the page during its unfrozen copy, and still nothing is lost', async () => {
+  it('migrate-no-freeze: the buffered reader\'s lockless lookups meet migrations, and no schedule of the budget orders them into a stale read (stress mode catches it: test/faults/stress.test.ts)', async () => {
     const name = 'migrate-no-freeze';
     const r = await exploreFault(name, { runner, keepGoing: true });
     expect(r.failures, summary(r)).toEqual([]);
     expect(r.outcome).toBe('clean');
     expect(r.trials).toBe(FAULT_EXPLORE[name]!.trials);
-    // Scan the schedules: migrations that passed the refcount check and switched the page cache
-    // (copied), and among them those during whose copy a client took a reference on the old page.
+    // The trials really migrate the page the reader looks up: scan a sample of the schedules.
     const opts: ExploreOptions = { ...faultExploreOptions(name), runner, pctSteps: r.pct!.k };
-    let copied = 0;
-    let raced = 0;
-    for (let t = 0; t < r.trials; t++) {
+    let switched = 0;
+    let reads = 0;
+    for (let t = 0; t < 50; t++) {
       const x = await runExploreTrial(faultExploreScenario(name), opts, t);
       expect(x.violations).toEqual([]);
-      const steps = x.schedule!.steps;
-      steps.forEach((s, i) => {
-        const m = /^coordinator load refcount\[(\d+)\] \(migrate\)$/.exec(s.label);
-        if (m === null) return;
-        let ref = false;
-        for (let j = i + 1; j < steps.length; j++) {
-          const u = steps[j]!;
-          if (u.actor === 'coordinator') {
-            if (/rmw pagecache\[.*\] \(migrate\)$/.test(u.label)) {
-              copied++;
-              if (ref) raced++;
-              return;
-            }
-            if (!u.label.endsWith('(migrate)')) return;
-          } else if (u.label.includes(`rmw refcount[${m[1]}]`)) {
-            ref = true;
-          }
-        }
-      });
+      for (const s of x.schedule!.steps) {
+        if (/^coordinator rmw pagecache\[.*\] \(migrate\)$/.test(s.label)) switched++;
+        if (/^buffered#0 rmw refcount\[/.test(s.label)) reads++;
+      }
     }
-    expect(copied).toBeGreaterThan(100);
-    expect(raced, 'references taken on a page during its unfrozen copy').toBeGreaterThan(0);
-    // And without the fault, the same setup: clean too.
+    expect(switched, 'migrations that switched the page cache').toBeGreaterThan(0);
+    expect(reads, 'lockless references taken by the reader').toBeGreaterThan(0);
     const twin = await exploreFault(name, { runner, withoutFault: true, keepGoing: true });
     expect(twin.failures).toEqual([]);
-  }, 60_000);
+  }, 90_000);
 
   it('bias-hugepage-overflow: one trial does not end within 200,000 scheduling points — the first client is still clearing the 1 GB page', async () => {
     const name = 'bias-hugepage-overflow';
