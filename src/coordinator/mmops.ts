@@ -500,7 +500,13 @@ export class MmOps {
   /** migrate_page() of the page mapped at a random page of the region. */
   private migrateRandom(r: MmRegion): string {
     const mm = mm_of(r.mm);
-    const vpn = r.addr / PAGE_SIZE + this.int(0, r.pages - 1);
+    const i = this.int(0, r.pages - 1);
+    if (r.kind === 'buffered') {
+      // A buffered client's pages are in the page cache, not in its page table: migrate the cached page.
+      const v = current.mem.load(pagecache_slot(r.file, r.offset + i));
+      return v === 0 ? this.opOutcome('migrate', 'not-cached') : this.migrateOne(v - 1);
+    }
+    const vpn = r.addr / PAGE_SIZE + i;
     const w = walk(mm.pt, vpn, { idx: 0, entry: 0, order: 0 });
     if (!pte_present(w.entry)) return this.opOutcome('migrate', 'not-mapped');
     return this.migrateOne(pte_pfn(w.entry) + (w.order !== 0 ? vpn & ((1 << w.order) - 1) : 0));

@@ -155,12 +155,9 @@ export const FAULTS: readonly FaultEntry[] = [
     race: true,
     site: 'src/kernel/migrate.ts migrate_page',
     scenario: {
-      // A DIO client maps the page (migration picks pages through a region's PTEs); a buffered reader looks it up locklessly.
+      // Two buffered readers look one page-cache page up locklessly while migration moves it.
       name: 'fault-migrate-no-freeze', seed: 1, era: 'v6.3', durationMs: 20000, policy: 'skip', delay: 'heavy',
-      clients: [
-        { kind: 'dio', mapping: 'file', file: 0, pages: 2, bufferPages: 1, writeRatio: 0 },
-        { kind: 'buffered', mapping: 'file', file: 0, pages: 2, bufferPages: 1, writeRatio: 0 },
-      ],
+      clients: [{ kind: 'buffered', count: 2, mapping: 'file', file: 0, pages: 1, bufferPages: 1, writeRatio: 0 }],
       mm: { ...only({ migrate: 4 }), intervalUs: 20 },
     },
     expect: { oracle: 'O3', kinds: ['stale-read'] },
@@ -325,7 +322,7 @@ export const FAULTS: readonly FaultEntry[] = [
       name: 'fault-gup-fast-no-wp-seq', seed: 1, era: 'v6.3', durationMs: 20000, delay: 'heavy',
       clients: [
         { kind: 'fork', mapping: 'anon', pages: 1, bufferPages: 1, params: { cases: 'cow' } },
-        { kind: 'dio', mapping: 'anon', pages: 1, bufferPages: 1, writeRatio: 1 },
+        { kind: 'dio', count: 2, mapping: 'anon', pages: 1, bufferPages: 1, writeRatio: 1 },
       ],
       mm: only({}),
     },
