@@ -8,6 +8,7 @@ import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { PG } from '../mem/layout.js';
 import { type KernelContext } from '../kernel/context.js';
 import { type MmStruct, PAGE_SIZE, mm_of } from '../kernel/mm.js';
+import { ANON_FORKED } from '../kernel/rmap.js';
 import { compound_head, put_page, pw, set_page_dirty_lock } from '../kernel/page.js';
 import { page_data } from '../kernel/filemap.js';
 import {
@@ -198,7 +199,7 @@ export class Actor {
    */
   dmaWrite(pfn: number, pageInRegion: number, gen: number, epoch?: number): void {
     const m = this.k.mem;
-    const value = ((this.spec.actor + 1) << 24) | (++this.seq & 0xffffff);
+    const value = this.nextValue();
     if (this.oracles) {
       const head = compound_head(pfn);
       const g = m.load(pw(head, PG.GEN));
@@ -206,16 +207,51 @@ export class Actor {
       if (g !== gen || rc === 0) {
         this.lab.violation(ORACLE.O3, this.spec.actor, pfn, VIOLATION_KIND.USE_AFTER_FREE, gen, g, rc, value);
       }
+      this.checkCowLeak(pfn);
     }
     m.store(page_data(pfn) + this.spec.dataWord, value);
     this.stat(ACTOR_STAT.DMA_WRITES);
-    if (this.oracles && this.spec.mapping === 'file') {
-      const lab = this.lab;
-      const fi = lab.fileIndex(this.spec.file, this.spec.offset + pageInRegion);
-      lab.store(this.base + lab.layout.lastEpochOff + fi, epoch ?? lab.load(lab.layout.truncEpochOff + fi));
-      lab.store(this.base + lab.layout.lastWriteOff + fi, value);
-    }
+    if (this.spec.mapping === 'file') this.recordFileWrite(pageInRegion, value, epoch);
     this.event(EVENT.DMA_WRITE, pfn, value);
+  }
+
+  /** This actor's next data value: its index in the top byte, a sequence number below. */
+  nextValue(): number {
+    return ((this.spec.actor + 1) << 24) | (++this.seq & 0xffffff);
+  }
+
+  /**
+   * O3's lost-write table: `value` is the last this actor wrote into file page `pageInRegion`
+   * of its region, with the truncate epoch `epoch` (default: now) of when the write began.
+   */
+  recordFileWrite(pageInRegion: number, value: number, epoch?: number): void {
+    if (!this.oracles) return;
+    const lab = this.lab;
+    const fi = lab.fileIndex(this.spec.file, this.spec.offset + pageInRegion);
+    lab.store(this.base + lab.layout.lastEpochOff + fi, epoch ?? lab.load(lab.layout.truncEpochOff + fi));
+    lab.store(this.base + lab.layout.lastWriteOff + fi, value);
+  }
+
+  /**
+   * O3 "no leak between parent and child": DMA through a pin must land in a page only this
+   * actor's process maps. An anon page fork() has shared (page->mapping marked ANON_FORKED) is
+   * looked for at its address in every other mm; finding it there means the pin and the parent's
+   * page table went apart (fork without early COW, gup-fast racing fork: kernel-notes 4.4, 4.5).
+   * Oracle reads, raw Atomics loads: no scheduling points in explore.
+   */
+  private checkCowLeak(pfn: number): void {
+    const i32 = this.k.mem.i32;
+    const mapping = Atomics.load(i32, pw(pfn, PG.MAPPING));
+    if (mapping >= 0 || -mapping - 1 < ANON_FORKED) return;
+    const vpn = Atomics.load(i32, pw(pfn, PG.INDEX));
+    for (let id = 0; id < this.k.layout.config.nrMms; id++) {
+      if (id === this.spec.mm) continue;
+      const e = Atomics.load(i32, mm_of(id).pt.pte(vpn));
+      if ((e & 1) !== 0 && e >>> 7 === pfn) {
+        this.lab.violation(ORACLE.O3, this.spec.actor, pfn, VIOLATION_KIND.COW_LEAK, 0, id, vpn, 0);
+        return;
+      }
+    }
   }
 
   /** The generation recorded when this actor pinned the folio of `pfn`. */

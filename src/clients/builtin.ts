@@ -7,7 +7,9 @@ import { type ClientKind } from '../scenario/schema.js';
 import { type Client } from './client.js';
 import { actorOf } from './context.js';
 import { type ClientContext, type ClientDefinition, defineClient } from './define.js';
+import { BufferedClient } from './buffered.js';
 import { DioClient } from './dio.js';
+import { ForkClient } from './fork.js';
 import { GetClient } from './get.js';
 import { OdpClient } from './odp.js';
 import { RdmaClient } from './rdma.js';
@@ -21,10 +23,12 @@ const builtin = (name: ClientKind, make: (a: Actor) => Client): ClientDefinition
     teardown: (_ctx, c) => c.release(),
   });
 
-/** The four GUP users of DESIGN.md §4, by scenario kind. */
+/** The built-in clients of DESIGN.md §4, by scenario kind. */
 export const BUILTIN_CLIENTS: Readonly<Record<ClientKind, ClientDefinition<Client>>> = Object.freeze({
   dio: builtin('dio', (a) => new DioClient(a)),
   rdma: builtin('rdma', (a) => new RdmaClient(a)),
   odp: builtin('odp', (a) => new OdpClient(a)),
   get: builtin('get', (a) => new GetClient(a)),
+  fork: builtin('fork', (a) => new ForkClient(a)),
+  buffered: builtin('buffered', (a) => new BufferedClient(a)),
 });

@@ -51,7 +51,13 @@ export type ClientEventName =
   | 'odp_install'
   | 'odp_access'
   | 'invalidate'
-  | 'revoked';
+  | 'revoked'
+  | 'fork'
+  | 'exit'
+  | 'user_write'
+  | 'user_read'
+  | 'buffered_read'
+  | 'buffered_write';
 
 /** Per-actor counters a client may add to (shown in the report's actor table). */
 export type ClientStatName =

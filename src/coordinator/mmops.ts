@@ -33,16 +33,13 @@
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { type z } from 'zod';
-import { PG, PMD_ORDER, VMA_KIND, VM_WRITE } from '../mem/layout.js';
+import { PG, PMD_ORDER, VM_WRITE } from '../mem/layout.js';
 import { errname } from '../kernel/constants.js';
 import { current } from '../kernel/current.js';
 import { backing_word, page_data, pagecache_slot } from '../kernel/filemap.js';
 import { migrate_page } from '../kernel/migrate.js';
-import {
-  type MmStruct, type Vma, PAGE_SIZE, do_mmap, find_vma, mm_of, mmap_read_lock, mmap_read_unlock, mmap_write_lock,
-  mmap_write_unlock, removeVma, vma_lock, vma_unlock, vmas, writeVma,
-} from '../kernel/mm.js';
-import { do_munmap } from '../kernel/mmap.js';
+import { PAGE_SIZE, do_mmap, find_vma, mm_of, mmap_read_lock, mmap_read_unlock, vmas } from '../kernel/mm.js';
+import { do_munmap, vma_merge } from '../kernel/mmap.js';
 import { PageDirty, compound_head, get_page, lock_page, put_page, pw, trylock_page, unlock_page } from '../kernel/page.js';
 import { pte_pfn, pte_present, walk } from '../kernel/pgtable.js';
 import { page_maybe_dma_pinned } from '../kernel/pin.js';
@@ -156,6 +153,7 @@ export class MmOps {
   private readonly host: PolicyHost;
   private readonly cfg: MmOpsConfig;
   private readonly regions: MmRegion[];
+  private readonly unmapRegions: MmRegion[];
   private readonly fileRegions: MmRegion[];
   private readonly actorKinds: EntryKind[];
   private readonly revocable: boolean[];
@@ -190,6 +188,9 @@ export class MmOps {
     this.cfg = o.mmOps;
     this.regions = o.regions;
     this.fileRegions = o.regions.filter((r) => r.mapping === 'file');
+    // A fork client unmaps its own pages as the cow.c cases do; munmap of its region would change
+    // what its checks expect mid-cycle.
+    this.unmapRegions = o.regions.filter((r) => r.kind !== 'fork');
     this.actorKinds = o.actorKinds;
     this.revocable = o.revocable ?? [];
     this.coordActor = o.coordActor;
@@ -284,7 +285,7 @@ export class MmOps {
         outcome = this.randomWriteback();
         break;
       case 'munmap':
-        outcome = this.regions.length === 0 ? 'no-region' : this.munmapChunk(this.pick(this.regions));
+        outcome = this.unmapRegions.length === 0 ? 'no-region' : this.munmapChunk(this.pick(this.unmapRegions));
         break;
       case 'migrate':
         outcome = this.regions.length === 0 ? 'no-region' : this.migrateRandom(this.pick(this.regions));
@@ -598,7 +599,13 @@ export class MmOps {
   /** migrate_page() of the page mapped at a random page of the region. */
   private migrateRandom(r: MmRegion): string {
     const mm = mm_of(r.mm);
-    const vpn = r.addr / PAGE_SIZE + this.int(0, r.pages - 1);
+    const i = this.int(0, r.pages - 1);
+    if (r.kind === 'buffered') {
+      // A buffered client's pages are in the page cache, not in its page table: migrate the cached page.
+      const v = current.mem.load(pagecache_slot(r.file, r.offset + i));
+      return v === 0 ? this.opOutcome('migrate', 'not-cached') : this.migrateOne(v - 1);
+    }
+    const vpn = r.addr / PAGE_SIZE + i;
     const w = walk(mm.pt, vpn, { idx: 0, entry: 0, order: 0 });
     if (!pte_present(w.entry)) return this.opOutcome('migrate', 'not-mapped');
     return this.migrateOne(pte_pfn(w.entry) + (w.order !== 0 ? vpn & ((1 << w.order) - 1) : 0));
@@ -674,34 +681,4 @@ export class MmOps {
   }
 }
 
-/**
- * vma_merge(): join adjacent VMAs within [lo, hi) (vpns) that have the same kind, flags, file and
- * folio order (and, for file mappings, contiguous file offsets) — what mmap's vma_merge does for
- * a MAP_FIXED mapping next to its old neighbours. Takes mmap_lock for write and the VMA lock.
- */
-export function vma_merge(mm: MmStruct, lo: number, hi: number): number {
-  let merged = 0;
-  mmap_write_lock(mm);
-  vma_lock(mm);
-  try {
-    for (;;) {
-      const vs = vmas(mm).filter((v) => v.start >= lo && v.end <= hi).sort((a, b) => a.start - b.start);
-      let pair: [Vma, Vma] | null = null;
-      for (let i = 0; i + 1 < vs.length && pair === null; i++) {
-        const a = vs[i]!;
-        const b = vs[i + 1]!;
-        const fileBacked = a.kind === VMA_KIND.FILE || a.kind === VMA_KIND.DAX;
-        if (a.end === b.start && a.kind === b.kind && a.flags === b.flags && a.order === b.order && a.file === b.file
-          && (!fileBacked || b.pgoff === a.pgoff + (a.end - a.start))) pair = [a, b];
-      }
-      if (pair === null) return merged;
-      const [a, b] = pair;
-      writeVma(mm, a.slot, { ...a, end: b.end });
-      removeVma(mm, b.slot);
-      merged++;
-    }
-  } finally {
-    vma_unlock(mm);
-    mmap_write_unlock(mm);
-  }
-}
+export { vma_merge };

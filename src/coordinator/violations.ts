@@ -5,6 +5,7 @@ import { pw } from '../kernel/page.js';
 import { type ActorSpec } from '../clients/types.js';
 import { type Lab, ORACLE_NAMES, VIOLATION_KIND, VIOLATION_KIND_NAMES } from '../oracle/lab.js';
 import { bugSiteName } from '../oracle/final.js';
+import { FORK_CASES } from '../clients/fork.js';
 import { type EventRecord, type Violation } from '../report/types.js';
 
 function detail(kind: number, v: { page: number; b: number; c: number; d: number; e: number }): string {
@@ -35,6 +36,14 @@ function detail(kind: number, v: { page: number; b: number; c: number; d: number
       return `KASAN: use-after-free — a struct page was read after the final put freed it (${v.b} times, WARN 'kasan: use-after-free')`;
     case VIOLATION_KIND.REFCOUNT_OVERFLOW:
       return `pins refused ${v.b} times with a WARN: the head refcount had overflowed into the sign bit (try_get_compound_head / try_grab_page)`;
+    case VIOLATION_KIND.COW_LEAK:
+      return v.b === 0
+        ? `a DMA write through a pin landed in an anon page that mm ${v.c} maps at vpn ${v.d}: the pin and the parent's page table went apart at fork()`
+        : `after fork(), mm ${v.c} read 0x${(v.d >>> 0).toString(16)} where it wrote or expected 0x${(v.e >>> 0).toString(16)}: the other side's write leaked in (cow.c case ${FORK_CASES[v.b - 1] ?? v.b})`;
+    case VIOLATION_KIND.PIN_INCOHERENT:
+      return `a longterm R/O pin of pfn ${v.page} reads 0x${(v.b >>> 0).toString(16)}, the page table maps pfn ${v.c} holding 0x${(v.d >>> 0).toString(16)}`;
+    case VIOLATION_KIND.STALE_READ:
+      return `read(2) of file ${v.b} page ${v.c} copied from pfn ${v.page}, which left the page cache while the read held it (the cache now holds ${v.e < 0 ? 'nothing' : `pfn ${v.e}`}): migrated or freed under a lockless reader`;
     default:
       return `kind ${kind}`;
   }

@@ -105,7 +105,9 @@ export {
 } from './mm.js';
 export { do_munmap, zap_page_range } from './mmap.js';
 export { handle_mm_fault } from './fault.js';
-export { find_get_page, page_data, wait_on_page_writeback } from './filemap.js';
+export { dup_mmap, exit_mmap } from './fork.js';
+export { get_user, put_user } from './uaccess.js';
+export { filemap_read, find_get_page, generic_perform_write, page_data, wait_on_page_writeback } from './filemap.js';
 export { migrate_page } from './migrate.js';
 export { page_mkclean, PageWriteback, writepage, write_one_page } from './writeback.js';
 export { shrink_page } from './reclaim.js';

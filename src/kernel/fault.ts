@@ -2,14 +2,14 @@
  * handle_mm_fault(): populate or upgrade the entry for one virtual page. The caller holds
  * mmap_lock for read; PTE changes are made under the page-table lock.
  */
-import { PG, PG_anon, PG_private, PMD_ORDER, PUD_ORDER, VMA_KIND, VM_WRITE, ZONE } from '../mem/layout.js';
+import { PG, PG_anon, PG_anon_exclusive, PG_private, PMD_ORDER, PUD_ORDER, VMA_KIND, VM_WRITE, ZONE } from '../mem/layout.js';
 import { EFAULT, ENOMEM } from './constants.js';
 import { current } from './current.js';
 import { VMSTAT } from './context.js';
 import { alloc_pages, clear_page } from './alloc.js';
-import { find_or_create_page, pagecache_slot, wait_for_stable_page } from './filemap.js';
+import { find_or_create_page, page_data, pagecache_slot, wait_for_stable_page } from './filemap.js';
 import { type MmStruct, type Vma } from './mm.js';
-import { get_page, lock_page, put_page, pw, set_page_dirty, unlock_page } from './page.js';
+import { get_page, lock_page, page_ref_count, put_page, pw, set_page_dirty, trylock_page, unlock_page } from './page.js';
 import {
   _PAGE_DEVMAP, _PAGE_DIRTY, _PAGE_HUGE, _PAGE_PRESENT, _PAGE_RW, type PageTables, is_migration_entry, pfn_pte,
   pte_pfn, pte_present, pte_write, spin_lock, spin_unlock,
@@ -60,21 +60,96 @@ function do_shared_write_fault(idx: number, ptl: number, e: number): void {
 }
 
 /**
- * Resolve an existing entry: upgrade a read-only file/anon entry on a write fault (do_wp_page /
- * do_shared_write_fault, which dirties the page), or wait out a migration entry. Returns true if
- * handled (the caller retries its lookup).
+ * wp_page_copy(): the PT lock is held and `e` (present, read-only, anon) is the entry at idx.
+ * Allocate a new exclusive anon page, copy, and replace the entry if it did not change
+ * meanwhile; the old page loses this mapping. An unshare fault (FAULT_FLAG_UNSHARE) maps the
+ * copy read-only: it only has to make the page exclusive (v6.3/mm/memory.c:3107-3120).
+ * Releases the PT lock.
  */
-function fault_existing(idx: number, ptl: number, write: boolean, file: boolean): boolean {
+function wp_page_copy(mm: MmStruct, vpn: number, idx: number, ptl: number, e: number, unshare: boolean): void {
+  const m = current.mem;
+  const old = pte_pfn(e);
+  get_page(old); // keep it while the lock is dropped
+  spin_unlock(ptl);
+  const page = alloc_pages(ZONE.NORMAL, 0);
+  if (page < 0) {
+    put_page(old);
+    return; // -ENOMEM is a retry here: the caller faults again
+  }
+  m.copyWords(page_data(page), page_data(old), current.layout.config.wordsPerPage);
+  anon_rmap(page, mm, vpn);
+  spin_lock(ptl);
+  if (m.load(idx) !== e) {
+    spin_unlock(ptl);
+    m.store(pw(page, PG.MAPPING), 0);
+    put_page(page);
+    put_page(old);
+    return;
+  }
+  m.store(pw(page, PG.MAPCOUNT), 1);
+  m.store(idx, pfn_pte(page, _PAGE_PRESENT | (unshare ? 0 : _PAGE_RW | _PAGE_DIRTY)));
+  m.sub(pw(old, PG.MAPCOUNT), 1); // page_remove_rmap()
+  spin_unlock(ptl);
+  put_page(old); // the mapping's reference
+  put_page(old); // ours
+}
+
+/**
+ * May this private anon page be written in place (do_wp_page's reuse test)? An exclusive page
+ * always (EraSpec.anonExclusive, v6.3/mm/memory.c:3371); otherwise only if our mapping holds the
+ * only reference, checked under the page lock, and the page becomes exclusive
+ * (page_move_anon_rmap, :3389-3404; the page-count rule of 09854ba94c6a, ≈v5.9). The fault
+ * cow-reuse-by-mapcount — native in rfc-2019 and v5.7, whose reuse_swap_page() reuses a page
+ * mapped once (v5.7/mm/memory.c:2956) — does not ask who else holds a reference (CVE-2020-29374).
+ */
+function wp_can_reuse_anon_page(page: number): boolean {
+  const m = current.mem;
+  const exclusiveBit = current.spec.anonExclusive;
+  if (exclusiveBit && (m.load(pw(page, PG.FLAGS)) & PG_anon_exclusive) !== 0) return true;
+  if (current.fault('cow-reuse-by-mapcount')) return m.load(pw(page, PG.MAPCOUNT)) === 1;
+  if (page_ref_count(page) > 1 || !trylock_page(page)) return false;
+  const ok = page_ref_count(page) === 1;
+  if (ok && exclusiveBit) m.or(pw(page, PG.FLAGS), PG_anon_exclusive);
+  unlock_page(page);
+  return ok;
+}
+
+/**
+ * do_wp_page() on a present read-only private anon entry, with the PT lock held: reuse the page
+ * (make the entry writable; an unshare fault changes nothing) or copy it. Releases the PT lock.
+ */
+function do_wp_page(mm: MmStruct, vpn: number, idx: number, ptl: number, e: number, unshare: boolean): void {
+  const page = pte_pfn(e);
+  if (page < current.layout.smallStart || !wp_can_reuse_anon_page(page)) {
+    wp_page_copy(mm, vpn, idx, ptl, e, unshare);
+    return;
+  }
+  if (!unshare) current.mem.store(idx, e | _PAGE_RW | _PAGE_DIRTY); // wp_page_reuse()
+  spin_unlock(ptl);
+}
+
+/**
+ * Resolve an existing entry: upgrade a read-only file/anon entry on a write fault (do_wp_page /
+ * do_shared_write_fault, which dirties the page), unshare a non-exclusive anon page for a R/O
+ * pin (FAULT_FLAG_UNSHARE), or wait out a migration entry. Returns true if handled (the caller
+ * retries its lookup).
+ */
+function fault_existing(idx: number, ptl: number, write: boolean, file: boolean, mm?: MmStruct, vpn = 0, unshare = false): boolean {
   const m = current.mem;
   spin_lock(ptl);
   const e = m.load(idx);
   if (pte_present(e)) {
-    if (write && !pte_write(e)) {
+    if ((write || unshare) && !pte_write(e)) {
       if (file) {
-        do_shared_write_fault(idx, ptl, e); // releases the PT lock
+        if (write) do_shared_write_fault(idx, ptl, e); // releases the PT lock
+        else spin_unlock(ptl);
         return true;
       }
-      m.store(idx, e | _PAGE_RW | _PAGE_DIRTY);
+      if (mm !== undefined && (m.load(pw(pte_pfn(e), PG.FLAGS)) & PG_anon) !== 0) {
+        do_wp_page(mm, vpn, idx, ptl, e, unshare && !write); // releases the PT lock
+        return true;
+      }
+      if (write) m.store(idx, e | _PAGE_RW | _PAGE_DIRTY);
     }
     spin_unlock(ptl);
     return true;
@@ -87,11 +162,12 @@ function fault_existing(idx: number, ptl: number, write: boolean, file: boolean)
   return false;
 }
 
+/** folio_add_new_anon_rmap(): a new anon page of `mm` at vpn; exclusive where the era has the bit. */
 function anon_rmap(head: number, mm: MmStruct, vpn: number): void {
   const m = current.mem;
   m.store(pw(head, PG.MAPPING), -(mm.id + 1));
   m.store(pw(head, PG.INDEX), vpn);
-  m.or(pw(head, PG.FLAGS), PG_anon);
+  m.or(pw(head, PG.FLAGS), current.spec.anonExclusive ? PG_anon | PG_anon_exclusive : PG_anon);
 }
 
 function fault_hugetlb(mm: MmStruct, vma: Vma, vpn: number, write: boolean): number {
@@ -119,11 +195,11 @@ function fault_hugetlb(mm: MmStruct, vma: Vma, vpn: number, write: boolean): num
   return 0;
 }
 
-function fault_anon(mm: MmStruct, vma: Vma, vpn: number, write: boolean): number {
+function fault_anon(mm: MmStruct, vma: Vma, vpn: number, write: boolean, unshare = false): number {
   const m = current.mem;
   const idx = mm.pt.pte(vpn);
   const ptl = mm.pt.ptl(vpn);
-  if (fault_existing(idx, ptl, write, false)) return 0;
+  if (fault_existing(idx, ptl, write, false, mm, vpn, unshare)) return 0;
   let order = vma.order;
   let base = vpn & ~((1 << order) - 1);
   if (base < vma.start || base + (1 << order) > vma.end) {
@@ -141,6 +217,7 @@ function fault_anon(mm: MmStruct, vma: Vma, vpn: number, write: boolean): number
   const nr = 1 << order;
   clear_page(head, nr);
   anon_rmap(head, mm, base);
+  if (nr > 1 && current.spec.anonExclusive) for (let i = 1; i < nr; i++) m.or(pw(head + i, PG.FLAGS), PG_anon_exclusive);
   spin_lock(ptl);
   for (let i = 0; i < nr; i++) {
     if (m.load(mm.pt.pte(base + i)) !== 0) {
@@ -216,8 +293,12 @@ function fault_dax(mm: MmStruct, vma: Vma, vpn: number, write: boolean): number 
   return 0;
 }
 
-/** handle_mm_fault(): 0 when the caller should retry its lookup, or -errno. */
-export function handle_mm_fault(mm: MmStruct, vma: Vma, vpn: number, write: boolean): number {
+/**
+ * handle_mm_fault(): 0 when the caller should retry its lookup, or -errno. `unshare`
+ * (FAULT_FLAG_UNSHARE, from GUP's gup_must_unshare) makes a non-exclusive anon page exclusive
+ * without making it writable.
+ */
+export function handle_mm_fault(mm: MmStruct, vma: Vma, vpn: number, write: boolean, unshare = false): number {
   if (write && (vma.flags & VM_WRITE) === 0) return -EFAULT;
   current.vmstatAdd(VMSTAT.pgfault, 1);
   switch (vma.kind) {
@@ -225,7 +306,7 @@ export function handle_mm_fault(mm: MmStruct, vma: Vma, vpn: number, write: bool
       return fault_hugetlb(mm, vma, vpn, write);
     case VMA_KIND.ANON:
     case VMA_KIND.CMA:
-      return fault_anon(mm, vma, vpn, write);
+      return fault_anon(mm, vma, vpn, write, unshare);
     case VMA_KIND.FILE:
       return fault_file(mm, vma, vpn, write);
     case VMA_KIND.DAX:

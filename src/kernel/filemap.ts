@@ -5,7 +5,7 @@
 import { PG, PG_private, PG_uptodate, PG_writeback, ZONE } from '../mem/layout.js';
 import { current } from './current.js';
 import { alloc_pages } from './alloc.js';
-import { page_ref_add_unless_zero, put_page, pw } from './page.js';
+import { lock_page, page_ref_add_unless_zero, put_page, pw, set_page_dirty, unlock_page } from './page.js';
 
 export function pagecache_slot(file: number, index: number): number {
   const l = current.layout;
@@ -93,4 +93,53 @@ export function wait_on_page_writeback(page: number, timeoutMs: number = current
  */
 export function wait_for_stable_page(page: number): void {
   if (!wait_on_page_writeback(page)) current.WARN_ON_ONCE(true, 'wait_for_stable_page:timeout');
+}
+
+/**
+ * filemap_read() of one data word of one file page (read(2) through the page cache), as
+ * filemap_get_read_batch() looks pages up: without the page lock — folio_try_get() on the
+ * slot's page, then re-check that the slot still holds it (folio_try_get_rcu + xas_reload:
+ * v6.3/mm/filemap.c:2385-2388, v6.18/mm/filemap.c:2398-2430; find_get_page() here) — and copy out with only that reference held. A page
+ * not cached is read in (page_cache_sync_readahead → find_or_create_page). The reference is what
+ * keeps migration and reclaim away: their page_ref_freeze() fails while it is held, and a frozen
+ * page makes the lookup wait (the fault migrate-no-freeze breaks exactly this). `copied`, when
+ * given, is called with the frame and the value while the reference is still held (an oracle's
+ * hook: copy_page_to_iter's view). Returns the value, or -ENOMEM as a negative number with
+ * `copied` not called.
+ */
+export function filemap_read(file: number, index: number, word: number, copied?: (pfn: number, value: number) => void): number {
+  const page = find_or_create_page(file, index);
+  if (page < 0) return page;
+  const value = current.mem.load(page_data(page) + word);
+  if (copied !== undefined) copied(page, value);
+  put_page(page);
+  return value;
+}
+
+/**
+ * generic_perform_write() of one data word of one file page (write(2)): ->write_begin finds or
+ * creates the page and locks it, re-checking that it is still the page cache's (a page truncated
+ * or migrated meanwhile is dropped and looked up again), waits for writeback to end (stable
+ * pages), copies in, and ->write_end dirties and unlocks it (v6.3/mm/filemap.c:3889-3960:
+ * write_begin :3926, copy_page_from_iter_atomic, write_end :3937). Returns the pfn written, or -ENOMEM.
+ */
+export function generic_perform_write(file: number, index: number, word: number, value: number): number {
+  const m = current.mem;
+  for (;;) {
+    const page = find_or_create_page(file, index);
+    if (page < 0) return page;
+    lock_page(page);
+    if (m.load(pagecache_slot(file, index)) !== page + 1) {
+      unlock_page(page);
+      put_page(page);
+      continue;
+    }
+    m.or(pw(page, PG.FLAGS), PG_private); // block_write_begin attaches buffers
+    wait_for_stable_page(page);
+    m.store(page_data(page) + word, value);
+    set_page_dirty(page);
+    unlock_page(page);
+    put_page(page);
+    return page;
+  }
 }

@@ -6,7 +6,7 @@
  * are in later kernels; the mm comes first, as in get_user_pages_remote().
  */
 import * as layoutMod from '../mem/layout.js';
-import { MM, MMF_HAS_PINNED, VMA_KIND, VM_READ, VM_WRITE, ZONE } from '../mem/layout.js';
+import { MM, MMF_HAS_PINNED, PG_anon, PG_anon_exclusive, VMA_KIND, VM_READ, VM_SHARED, VM_WRITE, ZONE } from '../mem/layout.js';
 import * as constantsMod from './constants.js';
 import { EAGAIN, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, FOLL_FORCE, FOLL_REMOTE, FOLL_TOUCH, FOLL_TRIED } from './constants.js';
 import { current } from './current.js';
@@ -89,6 +89,28 @@ function undo_grab(head: number, refs: number, flags: number): void {
   else put_compound_head(head, refs, flags);
 }
 
+/**
+ * gup_must_unshare() (v6.3/mm/internal.h:902-945), for a read-only entry: a R/O FOLL_PIN of an
+ * anon page that is not PageAnonExclusive must unshare it first (FAULT_FLAG_UNSHARE), so the pin
+ * stays coherent with the page table ("Longterm R/O pin is reliable", cow.c). Only in the eras
+ * with the bit (EraSpec.anonExclusive). Model file mappings are MAP_SHARED, never COW: a file
+ * page never needs it. gup-fast calls it after the PTE re-check (B5 after B3/B4, paired with the
+ * barriers of page_try_share_anon_rmap, 088b8aa537c2).
+ */
+function gup_must_unshare(flags: number, page: number): boolean {
+  if (!current.spec.anonExclusive || (flags & (FOLL_WRITE | FOLL_PIN)) !== FOLL_PIN) return false;
+  const f = current.mem.load(pw(page, PG.FLAGS));
+  return (f & PG_anon) !== 0 && (f & PG_anon_exclusive) === 0;
+}
+
+/**
+ * should_force_cow_break() (v5.7/mm/gup.c:398-401, 17839856fd58; EraSpec.gupBreaksCow): GUP of a
+ * private (COW) mapping with FOLL_GET or FOLL_PIN faults as a write, so a read-only GUP breaks COW.
+ */
+function should_force_cow_break(vma: Vma, flags: number): boolean {
+  return current.spec.gupBreaksCow && (vma.flags & (VM_SHARED | VM_WRITE)) === VM_WRITE && (flags & (FOLL_GET | FOLL_PIN)) !== 0;
+}
+
 // ---- the slow path -----------------------------------------------------------------------
 
 /**
@@ -110,6 +132,8 @@ function check_vma_flags(vma: Vma, flags: number): number {
 }
 
 const NO_PAGE = -1;
+/** follow_page_mask(): the page must be unshared first (gup_must_unshare: FAULT_FLAG_UNSHARE). */
+const NEED_UNSHARE = -0x10000;
 const slowWalk: Walk = { idx: 0, entry: 0, order: 0 };
 
 /**
@@ -128,6 +152,7 @@ function follow_page_mask(mm: MmStruct, vpn: number, flags: number): number {
     if ((e & _PAGE_PRESENT) === 0 || ((flags & FOLL_WRITE) !== 0 && (e & _PAGE_RW) === 0)) return NO_PAGE;
     if (((e & _PAGE_HUGE) !== 0) !== (w.order !== 0)) return NO_PAGE; // the table changed under us
     const page = (e >>> 7) + (w.order !== 0 ? vpn & ((1 << w.order) - 1) : 0);
+    if ((e & _PAGE_RW) === 0 && gup_must_unshare(flags, page)) return NEED_UNSHARE; // v6.3/mm/gup.c:596
     if ((flags & (FOLL_GET | FOLL_PIN)) !== 0 && !try_grab_page(page, flags)) return -ENOMEM;
     return page;
   } finally {
@@ -145,7 +170,7 @@ function __get_user_pages(mm: MmStruct, vpn0: number, nr: number, flags: number,
   }
   if (nr <= 0) return 0;
   current.vmstatAdd(VMSTAT.gup_slow_calls, 1);
-  const write = (flags & FOLL_WRITE) !== 0;
+  let foll = flags;
   let vma: Vma | null = null;
   let i = 0;
   for (; i < nr; i++) {
@@ -155,12 +180,14 @@ function __get_user_pages(mm: MmStruct, vpn0: number, nr: number, flags: number,
       if (vma === null) return i || -EFAULT;
       const err = check_vma_flags(vma, flags);
       if (err !== 0) return i || err;
+      foll = should_force_cow_break(vma, flags) ? flags | FOLL_WRITE : flags; // v5.7/mm/gup.c:1097
     }
+    const write = (foll & FOLL_WRITE) !== 0;
     let page: number;
     for (;;) {
-      page = follow_page_mask(mm, vpn, flags);
-      if (page !== NO_PAGE) break;
-      const ret = handle_mm_fault(mm, vma, vpn, write);
+      page = follow_page_mask(mm, vpn, foll);
+      if (page !== NO_PAGE && page !== NEED_UNSHARE) break;
+      const ret = handle_mm_fault(mm, vma, vpn, write, page === NEED_UNSHARE);
       if (ret < 0) return i || ret;
     }
     if (page < 0) return i || page;
@@ -330,6 +357,11 @@ function gup_fast(k: KernelContext, mm: MmStruct, vpn0: number, nr: number, flag
       undo_grab(head, 1, flags);
       break;
     }
+    // (B5) v6.3/mm/gup.c:2425: a R/O pin of a possibly shared anon page goes to the slow path.
+    if ((pte & _PAGE_RW) === 0 && gup_must_unshare(flags, page)) {
+      put_compound_head(head, 1, flags);
+      break;
+    }
     pages[off + i] = page;
     i++;
   }
@@ -361,13 +393,15 @@ function gup_pte_range_small(k: KernelContext, mm: MmStruct, vpn0: number, nr: n
   const twoStep = pin && k.spec.twoStepSmallPin;
   const refs = pin && !twoStep ? GUP_PIN_COUNTING_BIAS : 1;
   const recheckPmd = k.spec.fastRecheckPmd;
+  // A R/O pin of a read-only entry may need gup_must_unshare(): the general walk asks.
+  const roPinCheck = pin && (flags & FOLL_WRITE) === 0 && k.spec.anonExclusive;
   let i = 0;
   for (; i < nr; i++) {
     const vpn = vpn0 + i;
     // gup_pmd_range() reads the PMD once per table; the re-check compares against that value.
     const pmd = recheckPmd ? Atomics.load(i32, pmdBase + (vpn >>> 9)) : 0;
     const pte = Atomics.load(i32, pteIdx0 + i);
-    if ((pte & pteWant) !== pteWant) break;
+    if ((pte & pteWant) !== pteWant || (roPinCheck && (pte & _PAGE_RW) === 0)) break;
     const page = pte >>> 7;
     if (page < smallStart) break;
     // try_get_compound_head(): add unless zero or negative, from the guess "mapped once".
@@ -403,8 +437,21 @@ function internal_get_user_pages_fast(mm: MmStruct, start: number, nr_pages: num
   if (!(nr_pages > 0)) return 0;
   const vpn = vpnRange(k, start, nr_pages);
   if (vpn < 0) return -EFAULT;
-  if ((gup_flags & FOLL_PIN) !== 0) mm_set_has_pinned_flag(mm);
-  const nr = gup_fast(k, mm, vpn, nr_pages, gup_flags, pages, 0);
+  const pin = (gup_flags & FOLL_PIN) !== 0;
+  if (pin) mm_set_has_pinned_flag(mm);
+  // v6.3/mm/gup.c:2911-2944: a FOLL_PIN walk reads write_protect_seq first (odd: fork is
+  // write-protecting, go slow) and undoes everything if it changed meanwhile. The fault
+  // gup-fast-no-wp-seq (native before 57efa1fe5957: rfc-2019, v5.7) reads none.
+  const seqIdx = mm.base + MM.WRITE_PROTECT_SEQ;
+  const wpSeq = pin && !k.fault('gup-fast-no-wp-seq');
+  const seq = wpSeq ? k.mem.load(seqIdx) : 0;
+  // v5.7/mm/gup.c:2795-2804 (17839856fd58): the fast walk asks for writable entries even for reads.
+  const walkFlags = k.spec.gupBreaksCow ? gup_flags | FOLL_WRITE : gup_flags;
+  let nr = (seq & 1) !== 0 ? 0 : gup_fast(k, mm, vpn, nr_pages, walkFlags, pages, 0);
+  if (wpSeq && nr > 0 && k.mem.load(seqIdx) !== seq) {
+    unpin_user_pages(pages, nr); // unpin_user_pages_lockless()
+    nr = 0;
+  }
   if (nr === nr_pages) return nr;
   k.vmstatAdd(VMSTAT.gup_fast_fallback, 1);
   const ret = __gup_longterm_unlocked(mm, vpn + nr, nr_pages - nr, gup_flags, pages, nr);

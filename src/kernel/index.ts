@@ -18,3 +18,5 @@ export * from './mmap.js';
 export * from './writeback.js';
 export * from './reclaim.js';
 export * from './truncate.js';
+export * from './fork.js';
+export * from './uaccess.js';

@@ -12,7 +12,7 @@
  * (v5.7/mm/migrate.c:433, v6.3/mm/migrate.c:437, v6.18/mm/migrate.c:600), which also stops
  * lockless page-cache lookups.
  */
-import { PG, PG_anon, PG_dirty, PG_hugetlb, PG_private, PG_uptodate, PG_writeback, ZONE } from '../mem/layout.js';
+import { PG, PG_anon, PG_anon_exclusive, PG_dirty, PG_hugetlb, PG_private, PG_uptodate, PG_writeback, ZONE } from '../mem/layout.js';
 import { EAGAIN, EBUSY, ENOMEM, EOPNOTSUPP } from './constants.js';
 import { current } from './current.js';
 import { VMSTAT } from './context.js';
@@ -30,7 +30,7 @@ import {
   pte_pfn, pte_present, pte_write, spin_lock, spin_unlock, walk,
 } from './pgtable.js';
 import { page_maybe_dma_pinned } from './pin.js';
-import { rmap_walk } from './rmap.js';
+import { anon_mm_id, rmap_walk } from './rmap.js';
 
 interface MigrationPte {
   mm: MmStruct;
@@ -119,7 +119,7 @@ function migrate_huge_page(head: number): number {
     unlock_page(head);
     return mapping >= 0 ? -EBUSY : -EAGAIN;
   }
-  const mm = mm_of(-mapping - 1);
+  const mm = mm_of(anon_mm_id(mapping));
   const base = m.load(pw(head, PG.INDEX));
   const w = walk(mm.pt, base, { idx: 0, entry: 0, order: 0 });
   let pinned = false;
@@ -201,7 +201,7 @@ export function migrate_page(page: number): number {
   trylock_page(newpage);
   m.copyWords(page_data(newpage), page_data(page), current.layout.config.wordsPerPage);
   // PG_private: buffer_migrate_folio() moves the fs buffers to the new page.
-  const flags = m.load(pw(page, PG.FLAGS)) & (PG_dirty | PG_anon | PG_uptodate | PG_private);
+  const flags = m.load(pw(page, PG.FLAGS)) & (PG_dirty | PG_anon | PG_anon_exclusive | PG_uptodate | PG_private);
   m.or(pw(newpage, PG.FLAGS), flags);
   m.store(pw(newpage, PG.MAPPING), mapping);
   m.store(pw(newpage, PG.INDEX), m.load(pw(page, PG.INDEX)));

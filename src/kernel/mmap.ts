@@ -7,7 +7,7 @@ import { EINVAL } from './constants.js';
 import { current } from './current.js';
 import { leaf_ptl } from './fault.js';
 import {
-  type MmStruct, PAGE_SIZE, insertVma, mmap_write_lock, mmap_write_unlock, removeVma, vmas, writeVma,
+  type MmStruct, PAGE_SIZE, type Vma, insertVma, mmap_write_lock, mmap_write_unlock, removeVma, vmas, writeVma,
 } from './mm.js';
 import { put_page, pw, set_page_dirty } from './page.js';
 import { pte_dirty, pte_pfn, pte_present, spin_lock, spin_unlock, walk, type Walk } from './pgtable.js';
@@ -95,3 +95,34 @@ export function do_munmap(mm: MmStruct, addr: number, length: number): number {
   }
 }
 
+/**
+ * vma_merge(): join adjacent VMAs within [lo, hi) (vpns) that have the same kind, flags, file and
+ * folio order (and, for file mappings, contiguous file offsets) — what mmap's vma_merge does for
+ * a MAP_FIXED mapping next to its old neighbours. Takes mmap_lock for write and the VMA lock.
+ */
+export function vma_merge(mm: MmStruct, lo: number, hi: number): number {
+  let merged = 0;
+  mmap_write_lock(mm);
+  vma_lock(mm);
+  try {
+    for (;;) {
+      const vs = vmas(mm).filter((v) => v.start >= lo && v.end <= hi).sort((a, b) => a.start - b.start);
+      let pair: [Vma, Vma] | null = null;
+      for (let i = 0; i + 1 < vs.length && pair === null; i++) {
+        const a = vs[i]!;
+        const b = vs[i + 1]!;
+        const fileBacked = a.kind === VMA_KIND.FILE || a.kind === VMA_KIND.DAX;
+        if (a.end === b.start && a.kind === b.kind && a.flags === b.flags && a.order === b.order && a.file === b.file
+          && (!fileBacked || b.pgoff === a.pgoff + (a.end - a.start))) pair = [a, b];
+      }
+      if (pair === null) return merged;
+      const [a, b] = pair;
+      writeVma(mm, a.slot, { ...a, end: b.end });
+      removeVma(mm, b.slot);
+      merged++;
+    }
+  } finally {
+    vma_unlock(mm);
+    mmap_write_unlock(mm);
+  }
+}

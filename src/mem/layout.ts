@@ -68,6 +68,8 @@ export const PG_hugetlb = 1 << 8;
 export const PG_uptodate = 1 << 9;
 export const PG_private = 1 << 10; // fs buffers attached (kernel-notes 4.1)
 export const PG_devmap = 1 << 11; // ZONE_DEVICE / fsdax page
+/** PageAnonExclusive (6c287605fd56): this anon page is mapped by one process only and may be pinned. */
+export const PG_anon_exclusive = 1 << 12;
 
 export const ZONE = { HUGE_1G: 0, HUGE_2M: 1, FOLIO: 2, NORMAL: 3, MOVABLE: 4, DAX: 5 } as const;
 export type ZoneId = (typeof ZONE)[keyof typeof ZONE];

@@ -126,6 +126,12 @@ export const EVENT = {
   TRUNCATE: 21,
   PIN_CHECK: 22, // arg: result
   UNSTABLE: 23,
+  FORK: 24, // arg: the child mm id
+  EXIT: 25,
+  USER_WRITE: 26, // a CPU store through the page table (arg: value)
+  USER_READ: 27,
+  BUFFERED_READ: 28, // read(2) of a file page (arg: value)
+  BUFFERED_WRITE: 29, // write(2) of a file page (arg: value)
 } as const;
 export type EventKind = (typeof EVENT)[keyof typeof EVENT];
 export const EVENT_NAMES: Record<number, string> = Object.fromEntries(Object.entries(EVENT).map(([k, v]) => [v, k.toLowerCase()]));
@@ -166,6 +172,16 @@ export const VIOLATION_KIND = {
   REFCOUNT_OVERFLOW: 13,
   /** O5: threads (the coordinator among them, maybe) each waiting for a lock another one holds, or a stalled coordinator. */
   DEADLOCK: 14,
+  /**
+   * No leak between parent and child (O3, cow.c "No leak from parent into child" and the
+   * reverse; kernel-notes 4.3-4.5): a write by one side after fork() was seen by the other, or a
+   * DMA write through a pin landed in an anon page another process maps.
+   */
+  COW_LEAK: 15,
+  /** A longterm R/O pin no longer sees what the page table maps (O3, cow.c "Longterm R/O pin is reliable"). */
+  PIN_INCOHERENT: 16,
+  /** A buffered read(2) returned data from a frame that was freed or migrated away meanwhile (O3). */
+  STALE_READ: 17,
 } as const;
 export const VIOLATION_KIND_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(VIOLATION_KIND).map(([k, v]) => [v, k.toLowerCase().replace(/_/g, '-')]),

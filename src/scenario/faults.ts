@@ -147,26 +147,20 @@ export const FAULTS: readonly FaultEntry[] = [
   },
   {
     name: 'migrate-no-freeze',
-    reference: 'kernel-notes §3.3 folio_migrate_mapping / folio_ref_freeze',
-    story: 'Migration copies without freezing the refcount: a pin taken during the copy stays on the old page and its writes are lost.',
+    reference: 'kernel-notes §3.3 folio_migrate_mapping / folio_ref_freeze (v6.3/mm/migrate.c:437); filemap_get_read_batch (v6.3/mm/filemap.c:2371-2417)',
+    story:
+      'Migration compares a page-cache page\'s refcount instead of freezing it: a lockless read(2) (folio_try_get + slot re-check) '
+      + 'takes a reference after the compare, the copy and the slot switch go on, and the read copies out of a frame that has left the page cache.',
     oracle: 'O3',
     race: true,
     site: 'src/kernel/migrate.ts migrate_page',
     scenario: {
-      name: 'fault-migrate-no-freeze', seed: 1, era: 'v6.3', durationMs: 10000, policy: 'skip', delay: 'heavy',
-      clients: [
-        { kind: 'dio', mapping: 'file', file: 0, pages: 4, bufferPages: 1, writeRatio: 1, mm: 0 },
-        { kind: 'dio', mapping: 'file', file: 0, pages: 4, bufferPages: 1, writeRatio: 1, mm: 1 },
-      ],
-      mm: { ...only({ migrate: 4, munmap: 1 }), intervalUs: 20 },
+      // Two buffered readers look one page-cache page up locklessly while migration moves it.
+      name: 'fault-migrate-no-freeze', seed: 1, era: 'v6.3', durationMs: 20000, policy: 'skip', delay: 'heavy',
+      clients: [{ kind: 'buffered', count: 2, mapping: 'file', file: 0, pages: 1, bufferPages: 1, writeRatio: 0 }],
+      mm: { ...only({ migrate: 4 }), intervalUs: 20 },
     },
-    expect: { oracle: 'O3', kinds: ['lost-write', 'use-after-free', 'unstable-page'] },
-    undetectable:
-      'every way to a page under migration is closed before its refcount is checked: its PTEs are migration entries '
-      + '(gup-fast bails, the slow path and ODP wait), a gup-fast that read the PTE earlier re-checks it and undoes its '
-      + 'grab, and a page-cache lookup (fault, truncate) takes the page lock, which migration holds. The kernel\'s '
-      + 'freeze also guards lockless page-cache users (filemap_get_read_batch, splice), which the model does not have, '
-      + 'so copying without the freeze loses nothing here (it is a second line of defence).',
+    expect: { oracle: 'O3', kinds: ['stale-read'] },
   },
   {
     name: 'odp-no-retry',
@@ -298,6 +292,57 @@ export const FAULTS: readonly FaultEntry[] = [
       mm: { ...only({ munmap: 1 }), intervalUs: 100 },
     },
     expect: { oracle: 'O6', kinds: ['longterm-movable'] },
+  },
+  {
+    name: 'fork-no-early-cow',
+    reference: '70e806e4e645 "mm: Do early cow for pinned pages during fork() for ptes" + 008cfe4418b3 (≈v5.9); kernel-notes 4.4; CVE-2020-29374 family',
+    story:
+      'fork() shares a pinned anon page read-only with the child instead of copying it: the parent\'s next write COWs it a new page, '
+      + 'and the device keeps writing into the old one, which only the child maps ("fork breaks DMA", MADV_DONTFORK).',
+    oracle: 'O3',
+    race: false,
+    site: 'src/kernel/fork.ts page_try_dup_anon_rmap',
+    scenario: {
+      name: 'fault-fork-no-early-cow', seed: 1, era: 'v6.3', durationMs: 1000,
+      clients: [{ kind: 'fork', mapping: 'anon', pages: 4, params: { cases: 'rw-pin' } }],
+      mm: only({}),
+    },
+    expect: { oracle: 'O3', kinds: ['cow-leak'] },
+  },
+  {
+    name: 'gup-fast-no-wp-seq',
+    reference: '57efa1fe5957 "mm/gup: prevent gup_fast from racing with COW during fork" (≈v5.11); kernel-notes 3.4, 4.5',
+    story:
+      'gup-fast pins without reading mm->write_protect_seq: it reads a writable PTE, fork finds the page not yet pinned and shares it, '
+      + 'the grab and the PTE re-check land before fork write-protects, and the pin is on a page the child now maps too.',
+    oracle: 'O3',
+    race: true,
+    site: 'src/kernel/gup.ts internal_get_user_pages_fast',
+    scenario: {
+      name: 'fault-gup-fast-no-wp-seq', seed: 1, era: 'v6.3', durationMs: 20000, delay: 'heavy',
+      clients: [
+        { kind: 'fork', mapping: 'anon', pages: 1, bufferPages: 1, params: { cases: 'cow' } },
+        { kind: 'dio', count: 2, mapping: 'anon', pages: 1, bufferPages: 1, writeRatio: 1 },
+      ],
+      mm: only({}),
+    },
+    expect: { oracle: 'O3', kinds: ['cow-leak'] },
+  },
+  {
+    name: 'cow-reuse-by-mapcount',
+    reference: 'CVE-2020-29374 (Jann Horn, Project Zero 2045); 17839856fd58, 09854ba94c6a "mm: do_wp_page() simplification" (≈v5.9); kernel-notes 4.3',
+    story:
+      'do_wp_page() reuses an anon page that is mapped once, whoever holds GUP references to it: a child that vmsplice()d a shared page '
+      + 'and unmapped it reads what the parent writes next (and a parent\'s reference taken before fork sees the child\'s writes).',
+    oracle: 'O3',
+    race: false,
+    site: 'src/kernel/fault.ts wp_can_reuse_anon_page',
+    scenario: {
+      name: 'fault-cow-reuse-by-mapcount', seed: 1, era: 'v6.3', durationMs: 1000,
+      clients: [{ kind: 'fork', mapping: 'anon', pages: 4, params: { cases: 'vmsplice-child,vmsplice-parent' } }],
+      mm: only({}),
+    },
+    expect: { oracle: 'O3', kinds: ['cow-leak'] },
   },
 ];
 

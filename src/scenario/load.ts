@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import {
   CLIENT_KINDS,
   DEFAULT_SCENARIO,
+  FORK_BUFFERED_SCENARIO,
   ScenarioError,
   parseScenario,
   withModulePathsFrom,
@@ -21,6 +22,10 @@ export const EMBEDDED_SCENARIOS: Readonly<Record<string, { description: string; 
   default: {
     description: 'v6.18 with mainline writeback: DIO, RDMA (anonymous memory), ODP and GET clients against writeback, munmap, migration, reclaim and truncate',
     input: DEFAULT_SCENARIO,
+  },
+  'fork-buffered': {
+    description: 'v6.18: a forking process (the cow.c cases) pinned by DIO and RDMA, buffered read/write beside DIO on one file, against writeback, munmap, migration, reclaim and truncate',
+    input: FORK_BUFFERED_SCENARIO,
   },
 };
 

@@ -30,7 +30,7 @@ export const REMOVED_POLICIES: Readonly<Record<string, string>> = {
 /** Delay injection levels of stress mode (`--delay`): seeded spins at shared accesses, none by default. */
 export const DELAYS = ['off', 'light', 'heavy'] as const;
 /** The built-in clients. */
-export const CLIENT_KINDS = ['dio', 'rdma', 'odp', 'get'] as const;
+export const CLIENT_KINDS = ['dio', 'rdma', 'odp', 'get', 'fork', 'buffered'] as const;
 export type ClientKind = (typeof CLIENT_KINDS)[number];
 /** A client entry's kind: a built-in, or `custom` (a defineClient module named by `module`). */
 export const ENTRY_KINDS = [...CLIENT_KINDS, 'custom'] as const;
@@ -48,7 +48,7 @@ export const MIN_WATCHDOG_MS = 500;
 
 export const ClientSchema = z
   .object({
-    kind: z.enum(ENTRY_KINDS).describe("a built-in client (dio, rdma, odp, get) or 'custom' (a defineClient module)"),
+    kind: z.enum(ENTRY_KINDS).describe("a built-in client (dio, rdma, odp, get, fork, buffered) or 'custom' (a defineClient module)"),
     /**
      * kind 'custom': the client module (.ts/.js), a path relative to the scenario file (or, for a
      * scenario object passed to runScenario/explore, to the working directory), or a file: URL.
@@ -188,6 +188,15 @@ export const ScenarioSchema = z
       if (c.kind !== 'custom' && c.module !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['clients', i, 'module'], message: `module is only for kind 'custom' (this entry is '${c.kind}')` });
       }
+      if (c.kind === 'fork' && c.mapping !== 'anon') {
+        ctx.addIssue({ code: 'custom', path: ['clients', i, 'mapping'], message: `a fork client forks anonymous memory: expected mapping 'anon', got '${c.mapping}'` });
+      }
+      if (c.kind === 'buffered' && c.mapping !== 'file') {
+        ctx.addIssue({ code: 'custom', path: ['clients', i, 'mapping'], message: `a buffered client reads and writes file pages: expected mapping 'file', got '${c.mapping}'` });
+      }
+      if (c.kind === 'fork' && s.machine.nrMms < 2) {
+        ctx.addIssue({ code: 'custom', path: ['machine', 'nrMms'], message: 'a fork client needs a second mm for its child: expected machine.nrMms >= 2' });
+      }
       if (c.mapping === 'file' && c.offset + c.pages > s.machine.filePages) {
         ctx.addIssue({ code: 'custom', path: ['clients', i, 'pages'], message: `offset + pages (${c.offset + c.pages}) exceeds machine.filePages (${s.machine.filePages})` });
       }
@@ -282,6 +291,32 @@ export const DEFAULT_SCENARIO: ScenarioInput = {
     { kind: 'odp', count: 1, mapping: 'file', file: 1, offset: 0, pages: 64, bufferPages: 4 },
     { kind: 'get', count: 1, mapping: 'file', file: 0, offset: 0, pages: 96, bufferPages: 8 },
     { kind: 'dio', count: 1, mapping: 'anon', pages: 64, bufferPages: 8 },
+  ],
+  mm: { writeback: 4, munmap: 1, migrate: 2, reclaim: 2, truncate: 0.5 },
+};
+
+/**
+ * The embedded `fork-buffered`: the current kernel with a process that forks (the cow.c cases)
+ * while DIO and RDMA pin its anonymous memory — early COW and write_protect_seq at work — and
+ * buffered read(2)/write(2) through the lockless page cache on a file DIO also pins, against
+ * writeback, migration, reclaim, truncate and munmap. No GET client (a FOLL_GET reference taken
+ * before fork is not protected by early COW, in the kernel either) and no ODP client (the model's
+ * fork notifies only its own thread's mmu notifiers).
+ */
+export const FORK_BUFFERED_SCENARIO: ScenarioInput = {
+  name: 'fork-buffered',
+  seed: 1,
+  durationMs: 10_000,
+  era: 'v6.18',
+  policy: 'mainline',
+  delay: 'off',
+  machine: { nrMms: 2 },
+  clients: [
+    { kind: 'fork', count: 1, mapping: 'anon', pages: 16, bufferPages: 1, mm: 0 },
+    { kind: 'dio', count: 1, mapping: 'anon', pages: 16, bufferPages: 2, mm: 0 },
+    { kind: 'rdma', count: 1, mapping: 'anon', pages: 16, bufferPages: 4, holdOps: 200, mm: 0 },
+    { kind: 'buffered', count: 2, mapping: 'file', file: 0, offset: 0, pages: 32, bufferPages: 1, writeRatio: 0.5, mm: 0 },
+    { kind: 'dio', count: 1, mapping: 'file', file: 0, offset: 0, pages: 32, bufferPages: 2, mm: 0 },
   ],
   mm: { writeback: 4, munmap: 1, migrate: 2, reclaim: 2, truncate: 0.5 },
 };

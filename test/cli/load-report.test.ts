@@ -168,14 +168,14 @@ describe('text report', () => {
     expect(era.native).toEqual(eraSpec('v5.7').native);
     expect(era.native.length).toBeGreaterThan(0);
     const clean = verdictLine(report({ era }));
-    expect(clean).toMatch(/^CLEAN — .* — violations expected on this era: native bugs stats-after-put, cma-unpin-put-page, cma-migrate-fail-repin \(pinlab list eras\) — exit 0$/);
+    expect(clean).toMatch(/^CLEAN — .* — violations expected on this era: native bugs stats-after-put, cma-unpin-put-page, cma-migrate-fail-repin, fork-no-early-cow, gup-fast-no-wp-seq, cow-reuse-by-mapcount \(pinlab list eras\) — exit 0$/);
     const v = verdictLine(report({ era, outcome: 'violation', violations: [{ oracle: 'O2 conservation', kind: 'kasan-use-after-free', page: -1, actors: [], detail: '', events: {} }] }));
     expect(v).toMatch(/^VIOLATION — 1 violation .* violations expected on this era: native bugs stats-after-put.* — exit 1$/);
     // Off (scenario nativeBugs: false) or an era without native bugs: no note.
     expect(verdictLine(report({ era: eraInfo({ era: 'v5.7', nativeBugs: false }) }))).not.toContain('expected');
     expect(verdictLine(report({ era: eraInfo({ era: 'v6.18', nativeBugs: true }) }))).not.toContain('expected');
     const json = JSON.parse(formatJsonReport(report({ era }))) as { era: { name: string; native: string[] } };
-    expect(json.era).toEqual({ name: 'v5.7', native: ['stats-after-put', 'cma-unpin-put-page', 'cma-migrate-fail-repin'] });
+    expect(json.era).toEqual({ name: 'v5.7', native: ['stats-after-put', 'cma-unpin-put-page', 'cma-migrate-fail-repin', 'fork-no-early-cow', 'gup-fast-no-wp-seq', 'cow-reuse-by-mapcount'] });
     expect(Object.keys(json).slice(0, 3)).toEqual(['schema', 'scenario', 'era']);
   });
 

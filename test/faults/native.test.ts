@@ -37,6 +37,10 @@ describe('native bugs of the eras', () => {
     expect(nativeIn('cma-migrate-fail-repin')).toEqual(['rfc-2019', 'v5.7']);
     expect(nativeIn('huge-run-one-bias')).toEqual(['rfc-2019']);
     expect(nativeIn('gup-fast-longterm-cma')).toEqual(['rfc-2019']);
+    // Before 70e806e4e645 (≈v5.9), 57efa1fe5957 (≈v5.11) and 09854ba94c6a (≈v5.9).
+    expect(nativeIn('fork-no-early-cow')).toEqual(['rfc-2019', 'v5.7']);
+    expect(nativeIn('gup-fast-no-wp-seq')).toEqual(['rfc-2019', 'v5.7']);
+    expect(nativeIn('cow-reuse-by-mapcount')).toEqual(['rfc-2019', 'v5.7']);
   });
 
   for (const name of NATIVE) {

@@ -55,12 +55,12 @@ function expectWorkDone(f: FaultEntry, r: RunReport): void {
 }
 
 describe('the catalogue', () => {
-  it('names the sixteen faults; each entry carries a reference, a story, its scenario and the oracle that must catch it', () => {
+  it('names the nineteen faults; each entry carries a reference, a story, its scenario and the oracle that must catch it', () => {
     expect(FAULT_NAMES).toEqual([
       'pin-as-get', 'gup-fast-no-recheck', 'plain-refcount', 'plain-pte-clear', 'bias-hugepage-overflow',
       'unpin-without-dirty', 'migrate-no-freeze', 'odp-no-retry', 'writeback-ignores-pins', 'unbalanced-undo',
       'stats-after-put', 'longterm-in-cma', 'huge-run-one-bias', 'gup-fast-longterm-cma', 'cma-unpin-put-page',
-      'cma-migrate-fail-repin',
+      'cma-migrate-fail-repin', 'fork-no-early-cow', 'gup-fast-no-wp-seq', 'cow-reuse-by-mapcount',
     ]);
     for (const f of FAULTS) {
       expect(f.reference.length, f.name).toBeGreaterThan(10);
@@ -73,7 +73,8 @@ describe('the catalogue', () => {
       expect(s.delay, f.name).toEqual(f.race ? expect.stringMatching(/^(light|heavy)$/) : 'off');
       if (f.race) expect(s.durationMs, f.name).toBeLessThanOrEqual(RACE_BUDGET_MS);
     }
-    expect(FAULTS.filter((f) => f.undetectable !== undefined).map((f) => f.name)).toEqual(['migrate-no-freeze']);
+    // migrate-no-freeze became detectable with the buffered client's lockless reads: none is left.
+    expect(FAULTS.filter((f) => f.undetectable !== undefined).map((f) => f.name)).toEqual([]);
   });
 });
 
@@ -136,17 +137,4 @@ describe('what each fault breaks, in the report', () => {
     expect(clean.warnings['kasan: use-after-free']).toBeUndefined();
     expect(clean.mm['munmap:ok'] ?? 0).toBeGreaterThan(10); // orphans were made, and freed by the last unpin
   }, 30_000);
-});
-
-describe('a fault the model cannot show', () => {
-  for (const f of FAULTS.filter((x) => x.undetectable !== undefined)) {
-    it(`${f.name}: runs clean with the fault while pins and migrations really race (why: documented in the entry)`, async () => {
-      expect(f.undetectable!.length).toBeGreaterThan(100);
-      const r = await runScenario(parseScenario({ ...f.scenario, durationMs: 2000, faults: [f.name] }), { pool });
-      expect(r.violations, summary(r)).toEqual([]);
-      expect(r.outcome).toBe('clean');
-      expect(r.mm['migrate:ok'] ?? 0, summary(r)).toBeGreaterThan(100);
-      expect(r.totals.pins).toBeGreaterThan(1000);
-    }, 30_000);
-  }
 });

@@ -26,7 +26,7 @@ describe('scenario JSON Schema', () => {
     expect(schema.additionalProperties).toBe(false);
     const client = schema.properties!['clients']!.items!;
     expect(Object.keys(client.properties!).sort()).toEqual(Object.keys(ClientSchema.shape).sort());
-    expect(client.properties!['kind']!.enum).toEqual(['dio', 'rdma', 'odp', 'get', 'custom']);
+    expect(client.properties!['kind']!.enum).toEqual(['dio', 'rdma', 'odp', 'get', 'fork', 'buffered', 'custom']);
     expect(client.properties!['pages']!.description).toBe("pages in the client's region");
   });
 

@@ -27,6 +27,13 @@ export const RFC_2019: EraSpec = {
     // migration fails.
     'cma-unpin-put-page',
     'cma-migrate-fail-repin',
+    // Fork shares every anon page read-only, pinned or not: early COW is 70e806e4e645 (≈v5.9),
+    // and the write_protect_seq check of gup-fast is 57efa1fe5957 (≈v5.11).
+    'fork-no-early-cow',
+    'gup-fast-no-wp-seq',
+    // do_wp_page() reuses an anon page mapped once, whoever holds GUP references to it
+    // (reuse_swap_page: v5.7/mm/memory.c:2956; the page-count rule is 09854ba94c6a, ≈v5.9).
+    'cow-reuse-by-mapcount',
   ],
   foll: FOLL_BITS_2019,
   pincountMinOrder: Infinity,
@@ -43,4 +50,7 @@ export const RFC_2019: EraSpec = {
   // try_to_unmap_one has none either, v5.6/mm/rmap.c:1366).
   reclaimKeepsPinned: false,
   migratePinCheck: false,
+  // the postings predate 17839856fd58 and PageAnonExclusive: do_wp_page reuses by mapcount.
+  anonExclusive: false,
+  gupBreaksCow: false,
 };

@@ -125,4 +125,23 @@ export interface EraSpec {
    * v6.3/mm/migrate.c:437, v6.18/mm/migrate.c:600): src/kernel/migrate.ts.
    */
   readonly migratePinCheck: boolean;
+
+  // ---- fork and COW (kernel/fork.c, mm/memory.c, mm/gup.c; kernel-notes §3.4, 4.3-4.5) ----
+  /**
+   * PageAnonExclusive (6c287605fd56, ≈v5.19): a new anon page is exclusive; fork's
+   * page_try_dup_anon_rmap() clears the bit or refuses (early COW) for a maybe-pinned page
+   * (v6.3/include/linux/rmap.h:243-270); do_wp_page() reuses an exclusive page without further
+   * checks and otherwise only when the page's refcount is 1 (v6.3/mm/memory.c:3366-3412); a R/O
+   * FOLL_PIN of a non-exclusive anon page unshares first (gup_must_unshare,
+   * v6.3/mm/internal.h:902-945; gup.c:596, 2425). false: no such bit; do_wp_page() decides by
+   * the page's counts alone (the mapcount rule of rfc-2019 and v5.7 is the native fault
+   * cow-reuse-by-mapcount, v5.7/mm/memory.c:2956).
+   */
+  readonly anonExclusive: boolean;
+  /**
+   * 17839856fd58 "gup: document and work around 'COW can break either way' issue" (in 5.7.3+,
+   * v5.7/mm/gup.c:398-401, 1097): GUP with FOLL_GET or FOLL_PIN on a COW mapping faults as a
+   * write, and gup-fast walks with FOLL_WRITE even for reads (v5.7/mm/gup.c:2795-2804).
+   */
+  readonly gupBreaksCow: boolean;
 }

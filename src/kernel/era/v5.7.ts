@@ -19,6 +19,14 @@ export const V5_7: EraSpec = {
     'cma-unpin-put-page',
     // ... and when migrate_pages() fails re-pins without migrating (migrate_allow = false, :1722).
     'cma-migrate-fail-repin',
+    // copy_one_pte() write-protects and shares every anon page (v5.7/mm/memory.c:779-782): no
+    // early COW (70e806e4e645, ≈v5.9) and no write_protect_seq (57efa1fe5957, ≈v5.11; gup-fast
+    // at v5.7/mm/gup.c:2770-2830 reads none).
+    'fork-no-early-cow',
+    'gup-fast-no-wp-seq',
+    // do_wp_page() reuses an anon page mapped once, whoever holds GUP references to it
+    // (reuse_swap_page: v5.7/mm/memory.c:2956; the page-count rule is 09854ba94c6a, ≈v5.9).
+    'cow-reuse-by-mapcount',
   ],
   foll: FOLL_BITS_2019,
   // hpage_pincount_available(): PageCompound(page) && compound_order(page) > 1 (v5.7/include/linux/mm.h).
@@ -37,4 +45,7 @@ export const V5_7: EraSpec = {
   // try_to_unmap_one(TTU_MIGRATION) (v5.7/mm/rmap.c:1362) never asks about pins; the refcount
   // compare of migrate_page_move_mapping() (v5.7/mm/migrate.c:412, 428) catches them.
   migratePinCheck: false,
+  // reuse_swap_page() by mapcount (v5.7/mm/memory.c:2956); 17839856fd58 backported (v5.7/mm/gup.c:398).
+  anonExclusive: false,
+  gupBreaksCow: true,
 };

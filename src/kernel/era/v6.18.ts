@@ -27,4 +27,7 @@ export const V6_18: EraSpec = {
   reclaimKeepsPinned: true,
   // folio_try_share_anon_rmap_pte() / hugetlb_try_share_anon_rmap() (v6.18/mm/rmap.c:2517-2530, include/linux/rmap.h:528, 833).
   migratePinCheck: true,
+  // folio_try_dup_anon_rmap_pte / gup_must_unshare (v6.18/include/linux/rmap.h, mm/internal.h).
+  anonExclusive: true,
+  gupBreaksCow: false,
 };

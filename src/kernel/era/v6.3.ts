@@ -26,4 +26,7 @@ export const V6_3: EraSpec = {
   reclaimKeepsPinned: true,
   // page_try_share_anon_rmap() from try_to_migrate_one() (v6.3/mm/rmap.c:2058, include/linux/rmap.h:350).
   migratePinCheck: true,
+  // PageAnonExclusive + gup_must_unshare (v6.3/mm/internal.h:902, include/linux/rmap.h:243).
+  anonExclusive: true,
+  gupBreaksCow: false,
 };
