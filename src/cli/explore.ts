@@ -19,7 +19,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { ExploreOptions, ExploreProgress, ExploreReport, ReplayOptions, ReplayReport } from '../coordinator/explore.js';
+import type { ExploreOptions, ExploreProgress, ExploreReport, ExploreStrategy, ReplayOptions, ReplayReport } from '../coordinator/explore.js';
 import { eraInfo, fmtDuration, fmtNum, nativeNote, violationBlock } from '../report/text.js';
 import type { Violation } from '../report/types.js';
 import { resolveClientModules } from '../coordinator/client-modules.js';
@@ -71,9 +71,11 @@ export interface ExploreCommandContext {
 }
 
 interface ExploreCommandOptions {
-  strategy: 'random' | 'pct';
+  strategy: ExploreStrategy;
   depth?: number;
   trials?: number;
+  /** Wall-time budget, seconds (--time, else PINLAB_TIME). */
+  time?: number;
   seed?: number;
   points: 'access' | 'events';
   fault?: string[];
@@ -103,6 +105,13 @@ function parseSeconds(value: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*s?\s*$/i.exec(value);
   if (!m || Number(m[1]) <= 0) throw new InvalidArgumentError('expected a positive number of seconds, e.g. 20 or 2.5.');
   return Number(m[1]);
+}
+
+/** The coverage line of a campaign: trials per strategy, racing-pair orders, interleavings. */
+function coverageLine(r: ExploreReport): string {
+  const c = r.coverage;
+  const per = Object.entries(c.byStrategy).map(([k, v]) => `${k} ${fmtNum(v.trials)}`).join(', ');
+  return `coverage: ${fmtNum(c.racingPairOrders)} racing-pair orders, ${fmtNum(c.interleavings)} distinct interleavings${per !== '' ? `; trials by strategy: ${per}` : ''}`;
 }
 
 const errorText = (e: unknown): string => (e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e));
@@ -147,7 +156,9 @@ interface ExploreProgressView {
 }
 
 function progressLine(p: ExploreProgress): string {
-  return `trial ${fmtNum(p.trial)}/${fmtNum(p.trials)}   steps ${fmtNum(p.steps)}   ${fmtNum(p.stepsPerSec)} steps/s   failures ${fmtNum(p.failures)}`;
+  // A time budget has no trial count: the elapsed time instead, at the end.
+  return `trial ${fmtNum(p.trial)}${p.trials > 0 ? `/${fmtNum(p.trials)}` : ''}   steps ${fmtNum(p.steps)}   ${fmtNum(p.stepsPerSec)} steps/s   failures ${fmtNum(p.failures)}` +
+    (p.trials > 0 ? '' : `   ${fmtDuration(p.elapsedMs)} elapsed`);
 }
 
 function createExploreProgress(stream: OutStream, quiet: boolean | undefined, logIntervalMs: number, now: () => number): ExploreProgressView {
@@ -160,7 +171,7 @@ function createExploreProgress(stream: OutStream, quiet: boolean | undefined, lo
       },
       update(p) {
         const t = now();
-        if (t - last < logIntervalMs && p.trial < p.trials) return;
+        if (t - last < logIntervalMs && (p.trials === 0 || p.trial < p.trials)) return;
         last = t;
         stream.write(`pinlab: ${progressLine(p)}\n`);
       },
@@ -238,7 +249,18 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     ]) {
       if (problem !== null) return bad(problem);
     }
-    if (o.depth !== undefined && o.strategy !== 'pct') return bad(`--depth applies to --strategy pct only (got --strategy ${o.strategy})`);
+    if (o.depth !== undefined && o.strategy !== 'pct' && o.strategy !== 'portfolio') {
+      return bad(`--depth applies to --strategy pct or portfolio only (got --strategy ${o.strategy})`);
+    }
+    let timeS = o.time;
+    const envTime = process.env.PINLAB_TIME;
+    if (timeS === undefined && envTime !== undefined && envTime !== '') {
+      try {
+        timeS = parseSeconds(envTime);
+      } catch {
+        return bad(`PINLAB_TIME must be a positive number of seconds (e.g. 30s), got "${envTime}"`);
+      }
+    }
     let scenario: Scenario;
     try {
       scenario = await resolveClientModules(applyOverrides(await loadScenario(path), { faults: o.fault }));
@@ -250,9 +272,12 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     if (outputProblem(o.json, '--json', 'file', 'explore') || outputProblem(o.out, '--out', 'directory', 'explore')) return ExitCode.BadInput;
     const outDir = resolve(o.out);
 
-    const trials = o.trials ?? DEFAULT_TRIALS;
+    // A time budget alone runs trials until it is spent; with --trials too, whichever ends first.
+    const trials = o.trials ?? (timeS !== undefined ? undefined : DEFAULT_TRIALS);
     const options: ExploreOptions = {
-      strategy: o.strategy, trials, points: o.points, outDir,
+      strategy: o.strategy, points: o.points, outDir,
+      ...(trials !== undefined ? { trials } : {}),
+      ...(timeS !== undefined ? { timeMs: timeS * 1000 } : {}),
       ...(o.depth !== undefined ? { depth: o.depth } : {}),
       ...(o.seed !== undefined ? { seed: o.seed } : {}),
       ...(o.ops !== undefined ? { opsPerActor: o.ops } : {}),
@@ -262,7 +287,7 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     };
     const seed = o.seed ?? scenario.seed;
     const desc =
-      `strategy ${o.strategy}${o.strategy === 'pct' ? ` (d=${o.depth ?? 3})` : ''}, seed ${seed}, points ${o.points}, ` +
+      `strategy ${o.strategy}${o.strategy === 'pct' || o.strategy === 'portfolio' ? ` (d=${o.depth ?? 3})` : ''}, seed ${seed}, points ${o.points}, ` +
       `${o.ops ?? 2} ops/actor, ${o.mmSteps ?? 3} mm steps, faults ${scenario.faults.length ? scenario.faults.join(', ') : 'none'}`;
 
     // 2. Explore, with progress and a cooperative Ctrl-C.
@@ -277,12 +302,13 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     // The rest of the command runs with the handlers installed, until its reports are written
     // (kept at this indentation so the diff stays local).
     async function exploreRest(): Promise<ExitCode> {
-    if (!o.quiet && !io.stderr.isTTY) err(`pinlab: exploring scenario ${scenario.name}: ${plural(trials, 'trial')}, ${desc}\n`);
+    const budget = [trials !== undefined ? plural(trials, 'trial') : null, timeS !== undefined ? `${fmtDuration(timeS * 1000)} budget` : null].filter((x) => x !== null).join(', ');
+    if (!o.quiet && !io.stderr.isTTY) err(`pinlab: exploring scenario ${scenario.name}: ${budget}, ${desc}\n`);
     let report: ExploreReport;
     let shrunk: ShrinkResult | undefined;
     let shrunkFile: string | undefined;
     try {
-      progress.start(trials);
+      progress.start(trials ?? 0);
       try {
         report = await ctx.engine.exploreScenario(scenario, { ...options, signal, onProgress: (p) => progress.update(p) });
       } finally {
@@ -345,11 +371,13 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     }
     const text: string[] = [`explore ${scenario.name}: ${desc}`];
     const stop = stopSignal !== undefined ? ` (stopped by ${stopSignal === 'SIGINT' ? 'Ctrl-C' : stopSignal})` : '';
+    const requested = report.timeMs !== undefined && trials === undefined ? `${fmtDuration(report.timeMs)} budget` : fmtNum(report.trialsRequested);
     text.push(
-      `trials ${fmtNum(report.trials)}/${fmtNum(report.trialsRequested)}${stop}   steps ${fmtNum(report.steps)}   ` +
+      `trials ${fmtNum(report.trials)}/${requested}${stop}   steps ${fmtNum(report.steps)}   ` +
         `${fmtNum(report.stepsPerSec)} steps/s   ${fmtNum(report.meanStepsPerTrial)} steps/trial   ${fmtDuration(report.durationMs)}` +
         (report.participants.length ? `   participants ${report.participants.join(', ')}` : ''),
     );
+    text.push(coverageLine(report));
     if (failure === undefined || failure.outcome === 'too-long') {
       if (report.pct !== undefined) text.push((await import('../sched/pct.js')).formatPctBound(report.pct));
       const ran = `${plural(report.trials, 'trial')} (${fmtNum(report.steps)} steps, ${fmtNum(report.stepsPerSec)} steps/s), strategy ${report.strategy}, seed ${report.seed}${stop}`;
@@ -397,8 +425,8 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     text.push(
       code === ExitCode.Internal
         ? `INTERNAL FAILURE — trial ${failure.trial}: ${failure.errors[0]?.split('\n')[0] ?? 'no violation and no error recorded'} — exit 3`
-        : `VIOLATION — ${first !== undefined ? oneViolation(first) : failure.outcome} in trial ${failure.trial} of ${report.trialsRequested} ` +
-            `(strategy ${report.strategy}, seed ${report.seed})${nativeNote(eraInfo(scenario))} — exit 1`,
+        : `VIOLATION — ${first !== undefined ? oneViolation(first) : failure.outcome} in trial ${failure.trial} of ${report.timeMs !== undefined && trials === undefined ? requested : fmtNum(report.trialsRequested)} ` +
+            `(strategy ${report.strategy}${failure.schedule !== undefined && failure.schedule.strategy !== report.strategy ? `: ${failure.schedule.strategy}` : ''}, seed ${report.seed})${nativeNote(eraInfo(scenario))} — exit 1`,
     );
     lines(text);
     return code;
@@ -516,9 +544,13 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
         '(exit 0 clean, 1 violation, 2 bad input, 3 internal failure)',
     )
     .argument('[scenario]', 'a .json, .ts, .js or .mjs scenario file, or an embedded scenario name (default: the embedded default)')
-    .addOption(new Option('--strategy <name>', 'scheduling strategy').choices(['random', 'pct']).default('pct'))
+    .addOption(
+      new Option('--strategy <name>', 'scheduling strategy (portfolio: POS, SURW, PCT and random by turns)')
+        .choices(['portfolio', 'pos', 'surw', 'pct', 'random']).default('portfolio'),
+    )
     .option('--depth <d>', `PCT bug depth d, 1..${MAX_DEPTH} (default 3)`, parseInteger)
-    .option('--trials <n>', `trials to run (default ${DEFAULT_TRIALS})`, parseInteger)
+    .option('--trials <n>', `trials to run (default ${DEFAULT_TRIALS}, or unbounded with --time)`, parseInteger)
+    .option('--time <s>', 'wall-time budget, e.g. 30s: trials until it is spent (default: PINLAB_TIME, else none)', parseSeconds)
     .option('--seed <n>', "campaign seed (default: the scenario's seed)", parseInteger)
     .addOption(new Option('--points <which>', 'scheduling points: every shared access, or labelled events only').choices(['access', 'events']).default('access'))
     .option('--fault <name>', "enable a fault (repeatable; replaces the scenario's fault list)", collect)

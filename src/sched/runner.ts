@@ -35,6 +35,8 @@ export interface TrialSpec {
   /** Store-buffer entries per participant (default 32). */
   sbCap?: number;
   pct?: PctPlan;
+  /** SURW: each participant's expected interesting events (from a calibration trial); absent: weights 1. */
+  surw?: { expected: readonly number[] };
   replay?: NonNullable<SchedJoin['replay']>;
   /** Replay leniently: where a step cannot be followed, count it and go on (see scheduler.ts). */
   lenient?: boolean;
@@ -144,6 +146,9 @@ export class TrialRunner {
         Atomics.store(i32, CP_OFF + 2 * c + 1, pr);
       });
     }
+    spec.surw?.expected.forEach((e, p) => {
+      if (p < n) Atomics.store(i32, partBase(l, p) + PW.SURW_LEFT, Math.max(0, Math.min(0x7fffffff, Math.round(e))));
+    });
     const sab = this.sab!;
     const abort = (): void => {
       if (Atomics.compareExchange(i32, SH.STATUS, TRIAL_STATUS.RUNNING, TRIAL_STATUS.ABORTED) === TRIAL_STATUS.RUNNING) {
