@@ -36,10 +36,13 @@ import { escapeControl } from '../util/escape.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { collect, parseInteger } from './options.js';
 import type { OutStream } from './progress.js';
+import type { SmallScopeReport } from '../explore/small-scope.js';
 
 /** What the explore and replay commands need of the engine. */
 export interface ExploreEngine {
   exploreScenario(scenario: Scenario, options: ExploreOptions): Promise<ExploreReport>;
+  /** A small-scope campaign over the scenario's small configurations (src/explore/small-scope.ts). */
+  exploreSmallScope(scenario: Scenario, options: ExploreOptions): Promise<SmallScopeReport>;
   replaySchedule(file: ScheduleFile, options?: ReplayOptions): Promise<ReplayReport>;
   shrinkFailure(
     scenario: Scenario, options: ExploreOptions, failing: NonNullable<ExploreReport['failure']>, shrink: ShrinkOptions,
@@ -53,6 +56,10 @@ const load = async (): Promise<ExploreModule> => (exploreModule ??= await import
 /** The real engine, loaded on first use (so `pinlab list` and --help load none of it). */
 export const lazyExploreEngine: ExploreEngine = {
   exploreScenario: async (s, o) => (await load()).exploreScenario(s, o),
+  exploreSmallScope: async (s, o) => {
+    await load(); // shutdownExploreEngine then releases the threads
+    return (await import('../explore/small-scope.js')).exploreSmallScope(s, o);
+  },
   replaySchedule: async (f, o) => (await load()).replaySchedule(f, o),
   shrinkFailure: async (s, o, f, sh) => (await import('../sched/shrink.js')).shrinkFailure(s, o, f, sh),
 };
@@ -76,6 +83,8 @@ interface ExploreCommandOptions {
   trials?: number;
   /** Wall-time budget, seconds (--time, else PINLAB_TIME). */
   time?: number;
+  /** 'small': a small-scope campaign (default, unless --ops, --mm-steps or --mm-interval pin the workload); 'scenario': the scenario as given. */
+  scope?: 'small' | 'scenario';
   seed?: number;
   points: 'access' | 'events';
   fault?: string[];
@@ -285,10 +294,12 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
       ...(o.mmInterval !== undefined ? { mmIntervalUs: o.mmInterval } : {}),
       ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}),
     };
+    // A pinned workload or step bound is for the scenario as given.
+    const scope = o.scope ?? (o.ops !== undefined || o.mmSteps !== undefined || o.mmInterval !== undefined || o.maxSteps !== undefined ? 'scenario' : 'small');
     const seed = o.seed ?? scenario.seed;
     const desc =
       `strategy ${o.strategy}${o.strategy === 'pct' || o.strategy === 'portfolio' ? ` (d=${o.depth ?? 3})` : ''}, seed ${seed}, points ${o.points}, ` +
-      `${o.ops ?? 2} ops/actor, ${o.mmSteps ?? 3} mm steps, faults ${scenario.faults.length ? scenario.faults.join(', ') : 'none'}`;
+      (scope === 'small' ? 'small-scope configurations' : `${o.ops ?? 2} ops/actor, ${o.mmSteps ?? 3} mm steps`) + `, faults ${scenario.faults.length ? scenario.faults.join(', ') : 'none'}`;
 
     // 2. Explore, with progress and a cooperative Ctrl-C.
     const progress = createExploreProgress(io.stderr, o.quiet, ctx.logIntervalMs ?? 2000, io.now);
@@ -305,12 +316,20 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     const budget = [trials !== undefined ? plural(trials, 'trial') : null, timeS !== undefined ? `${fmtDuration(timeS * 1000)} budget` : null].filter((x) => x !== null).join(', ');
     if (!o.quiet && !io.stderr.isTTY) err(`pinlab: exploring scenario ${scenario.name}: ${budget}, ${desc}\n`);
     let report: ExploreReport;
+    let small: SmallScopeReport['smallScope'] | undefined;
     let shrunk: ShrinkResult | undefined;
     let shrunkFile: string | undefined;
     try {
       progress.start(trials ?? 0);
       try {
-        report = await ctx.engine.exploreScenario(scenario, { ...options, signal, onProgress: (p) => progress.update(p) });
+        const eo = { ...options, signal, onProgress: (p: ExploreProgress) => progress.update(p) };
+        if (scope === 'small') {
+          const ss = await ctx.engine.exploreSmallScope(scenario, eo);
+          small = ss.smallScope;
+          report = ss;
+        } else {
+          report = await ctx.engine.exploreScenario(scenario, eo);
+        }
       } finally {
         progress.stop();
       }
@@ -332,7 +351,11 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
           );
         };
         try {
-          shrunk = await ctx.engine.shrinkFailure(scenario, options, failure, { timeoutMs: seconds * 1000, signal, onProgress });
+          // A small-scope failure shrinks in the configuration that found it.
+          const by = small?.foundBy;
+          shrunk = by !== undefined
+            ? await ctx.engine.shrinkFailure(by.scenario, { ...options, ...by.options }, failure, { timeoutMs: seconds * 1000, signal, onProgress })
+            : await ctx.engine.shrinkFailure(scenario, options, failure, { timeoutMs: seconds * 1000, signal, onProgress });
         } catch (e) {
           err(`pinlab explore: shrinking failed, reporting the trial as found: ${errorText(e)}\n`);
         }
@@ -378,6 +401,10 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
         (report.participants.length ? `   participants ${report.participants.join(', ')}` : ''),
     );
     text.push(coverageLine(report));
+    if (small !== undefined) {
+      text.push(`configurations: ${fmtNum(small.covered)} of ${fmtNum(small.total)} explored in ${plural(small.rounds, 'round')}`);
+      if (small.foundBy !== undefined) text.push(`found by configuration "${small.foundBy.id}" (${small.foundBy.options.strategy}, ${small.foundBy.options.opsPerActor} ops/actor, ${small.foundBy.options.mmSteps} mm steps)`);
+    }
     if (failure === undefined || failure.outcome === 'too-long') {
       if (report.pct !== undefined) text.push((await import('../sched/pct.js')).formatPctBound(report.pct));
       const ran = `${plural(report.trials, 'trial')} (${fmtNum(report.steps)} steps, ${fmtNum(report.stepsPerSec)} steps/s), strategy ${report.strategy}, seed ${report.seed}${stop}`;
@@ -550,6 +577,10 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     )
     .option('--depth <d>', `PCT bug depth d, 1..${MAX_DEPTH} (default 3)`, parseInteger)
     .option('--trials <n>', `trials to run (default ${DEFAULT_TRIALS}, or unbounded with --time)`, parseInteger)
+    .addOption(
+      new Option('--scope <which>', 'small: spread the budget over small configurations of the scenario (default); scenario: the scenario as given (the default when --ops, --mm-steps, --mm-interval or --max-steps is set)')
+        .choices(['small', 'scenario']),
+    )
     .option('--time <s>', 'wall-time budget, e.g. 30s: trials until it is spent (default: PINLAB_TIME, else none)', parseSeconds)
     .option('--seed <n>', "campaign seed (default: the scenario's seed)", parseInteger)
     .addOption(new Option('--points <which>', 'scheduling points: every shared access, or labelled events only').choices(['access', 'events']).default('access'))

@@ -93,6 +93,14 @@ export class TrialRunner {
     return this.size;
   }
 
+  /**
+   * Have at least `n` threads ready before the first trial (a campaign whose configurations grow
+   * would otherwise rebuild the pool, and pay thread start-up, at each larger one).
+   */
+  reserve(n: number): void {
+    this.ensure(n);
+  }
+
   private ensure(n: number): Piscina<ParticipantTask, ParticipantResult> {
     if (this.pool !== null && this.size >= n) return this.pool;
     void this.pool?.destroy();
