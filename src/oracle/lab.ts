@@ -149,6 +149,12 @@ export const VIOLATION_KIND = {
   REFCOUNT_OVERFLOW: 13,
   /** O5: threads (the coordinator among them, maybe) each waiting for a lock another one holds, or a stalled coordinator. */
   DEADLOCK: 14,
+  /**
+   * O6, checked the moment a pin call returns (scenario.contractOracles): a page it returned does
+   * not read page_maybe_dma_pinned() — writeback and the COW checks cannot see the DMA (gup_test's
+   * verify_dma_pinned, done at every pin rather than once in a test).
+   */
+  NOT_DMA_PINNED: 15,
 } as const;
 export const VIOLATION_KIND_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(VIOLATION_KIND).map(([k, v]) => [v, k.toLowerCase().replace(/_/g, '-')]),
