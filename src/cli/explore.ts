@@ -36,13 +36,14 @@ import { escapeControl } from '../util/escape.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { collect, parseInteger } from './options.js';
 import type { OutStream } from './progress.js';
-import type { SmallScopeReport } from '../explore/small-scope.js';
+import type { SmallScopeOptions, SmallScopeReport } from '../explore/small-scope.js';
+import type { BridgeTarget } from '../explore/bridge.js';
 
 /** What the explore and replay commands need of the engine. */
 export interface ExploreEngine {
   exploreScenario(scenario: Scenario, options: ExploreOptions): Promise<ExploreReport>;
   /** A small-scope campaign over the scenario's small configurations (src/explore/small-scope.ts). */
-  exploreSmallScope(scenario: Scenario, options: ExploreOptions): Promise<SmallScopeReport>;
+  exploreSmallScope(scenario: Scenario, options: SmallScopeOptions): Promise<SmallScopeReport>;
   replaySchedule(file: ScheduleFile, options?: ReplayOptions): Promise<ReplayReport>;
   shrinkFailure(
     scenario: Scenario, options: ExploreOptions, failing: NonNullable<ExploreReport['failure']>, shrink: ShrinkOptions,
@@ -85,6 +86,8 @@ interface ExploreCommandOptions {
   time?: number;
   /** 'small': a small-scope campaign (default, unless --ops, --mm-steps or --mm-interval pin the workload); 'scenario': the scenario as given. */
   scope?: 'small' | 'scenario';
+  /** A `pinlab run --json` report: explore until its first violation reproduces (the bridge). */
+  from?: string;
   seed?: number;
   points: 'access' | 'events';
   fault?: string[];
@@ -121,6 +124,22 @@ function coverageLine(r: ExploreReport): string {
   const c = r.coverage;
   const per = Object.entries(c.byStrategy).map(([k, v]) => `${k} ${fmtNum(v.trials)}`).join(', ');
   return `coverage: ${fmtNum(c.racingPairOrders)} racing-pair orders, ${fmtNum(c.interleavings)} distinct interleavings${per !== '' ? `; trials by strategy: ${per}` : ''}`;
+}
+
+/** Read a `pinlab run --json` report for --from: the report, or one line saying what is wrong. */
+async function loadRunReport(path: string): Promise<{ scenario: Scenario; violations: Violation[] } | string> {
+  const { readFile } = await import('node:fs/promises');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    return `${path}: cannot read the run report: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  const r = raw as { scenario?: unknown; violations?: unknown } | null;
+  if (r === null || typeof r !== 'object' || typeof r.scenario !== 'object' || !Array.isArray(r.violations)) {
+    return `${path}: not a pinlab run report (expected "scenario" and "violations"; write one with pinlab run --json)`;
+  }
+  return r as { scenario: Scenario; violations: Violation[] };
 }
 
 const errorText = (e: unknown): string => (e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e));
@@ -271,8 +290,20 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
       }
     }
     let scenario: Scenario;
+    let target: BridgeTarget | undefined;
     try {
-      scenario = await resolveClientModules(applyOverrides(await loadScenario(path), { faults: o.fault }));
+      if (o.from !== undefined) {
+        if (path !== undefined) return bad('give a scenario or --from REPORT, not both');
+        const loaded = await loadRunReport(o.from);
+        if (typeof loaded === 'string') return bad(loaded);
+        const bridge = await import('../explore/bridge.js');
+        const t = bridge.bridgeTarget(loaded);
+        if (t === null) return bad(`${o.from}: the run report has no violation to reproduce`);
+        target = t;
+        scenario = await resolveClientModules(applyOverrides(bridge.bridgeScenario(loaded), { faults: o.fault }));
+      } else {
+        scenario = await resolveClientModules(applyOverrides(await loadScenario(path), { faults: o.fault }));
+      }
     } catch (e) {
       if (e instanceof ScenarioError) return bad(e.message);
       err(`pinlab explore: cannot load the scenario: ${errorText(e)}\n`);
@@ -295,7 +326,8 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
       ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}),
     };
     // A pinned workload or step bound is for the scenario as given.
-    const scope = o.scope ?? (o.ops !== undefined || o.mmSteps !== undefined || o.mmInterval !== undefined || o.maxSteps !== undefined ? 'scenario' : 'small');
+    if (target !== undefined && o.scope === 'scenario') return bad('--from explores small configurations: --scope scenario does not apply');
+    const scope = target !== undefined ? 'small' : o.scope ?? (o.ops !== undefined || o.mmSteps !== undefined || o.mmInterval !== undefined || o.maxSteps !== undefined ? 'scenario' : 'small');
     const seed = o.seed ?? scenario.seed;
     const desc =
       `strategy ${o.strategy}${o.strategy === 'pct' || o.strategy === 'portfolio' ? ` (d=${o.depth ?? 3})` : ''}, seed ${seed}, points ${o.points}, ` +
@@ -324,7 +356,9 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
       try {
         const eo = { ...options, signal, onProgress: (p: ExploreProgress) => progress.update(p) };
         if (scope === 'small') {
-          const ss = await ctx.engine.exploreSmallScope(scenario, eo);
+          const tgt = target;
+          const accept = tgt === undefined ? undefined : (vs: readonly Violation[]) => vs.some((v) => v.oracle === tgt.oracle && v.kind === tgt.kind);
+          const ss = await ctx.engine.exploreSmallScope(scenario, { ...eo, ...(accept !== undefined ? { accept } : {}) });
           small = ss.smallScope;
           report = ss;
         } else {
@@ -393,6 +427,7 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
       }
     }
     const text: string[] = [`explore ${scenario.name}: ${desc}`];
+    if (target !== undefined) text.push(`from ${o.from}: reproducing ${target.oracle}: ${target.kind} (actors ${target.actors.join(', ')})`);
     const stop = stopSignal !== undefined ? ` (stopped by ${stopSignal === 'SIGINT' ? 'Ctrl-C' : stopSignal})` : '';
     const requested = report.timeMs !== undefined && trials === undefined ? `${fmtDuration(report.timeMs)} budget` : fmtNum(report.trialsRequested);
     text.push(
@@ -581,6 +616,7 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
       new Option('--scope <which>', 'small: spread the budget over small configurations of the scenario (default); scenario: the scenario as given (the default when --ops, --mm-steps, --mm-interval or --max-steps is set)')
         .choices(['small', 'scenario']),
     )
+    .option('--from <report>', 'a `pinlab run --json` report: explore small configurations of its actors and mm operations until its first violation (same oracle and kind) reproduces')
     .option('--time <s>', 'wall-time budget, e.g. 30s: trials until it is spent (default: PINLAB_TIME, else none)', parseSeconds)
     .option('--seed <n>', "campaign seed (default: the scenario's seed)", parseInteger)
     .addOption(new Option('--points <which>', 'scheduling points: every shared access, or labelled events only').choices(['access', 'events']).default('access'))

@@ -15,6 +15,7 @@ import {
   type ExploreCalibration, type ExploreOptions, type ExploreReport, type ExploreTrialReport, exploreScenario,
 } from '../coordinator/explore.js';
 import { resolveClientModules } from '../coordinator/client-modules.js';
+import { type Violation } from '../report/types.js';
 import { parseScenario, type Scenario, type ScenarioInput } from '../scenario/schema.js';
 import { type SmallConfig, smallScopeConfigs } from '../scenario/small-scope.js';
 import { Coverage } from '../sched/coverage.js';
@@ -50,7 +51,12 @@ export interface SmallScopeReport extends ExploreReport {
  * mmIntervalUs are the configurations' own). Returns an ExploreReport over every trial run, plus
  * what each configuration did and which one found the failure.
  */
-export async function exploreSmallScope(input: Scenario | ScenarioInput, options: ExploreOptions = {}): Promise<SmallScopeReport> {
+export interface SmallScopeOptions extends ExploreOptions {
+  /** Which failures end the campaign (default: any violation, livelock or internal failure); the others are passed over. */
+  accept?: (violations: readonly Violation[]) => boolean;
+}
+
+export async function exploreSmallScope(input: Scenario | ScenarioInput, options: SmallScopeOptions = {}): Promise<SmallScopeReport> {
   const t0 = performance.now();
   const scenario = await resolveClientModules(parseScenario(input));
   const configs = smallScopeConfigs(scenario);
@@ -84,8 +90,9 @@ export async function exploreSmallScope(input: Scenario | ScenarioInput, options
       const c = configs[i]!;
       const st = state[i]!;
       const before = coverage.racingPairOrders;
+      const { accept, ...eOptions } = options;
       const r = await exploreScenario(c.scenario, {
-        ...options, runner, strategy, opsPerActor: c.opsPerActor, mmSteps: c.mmSteps, mmIntervalUs: c.mmIntervalUs,
+        ...eOptions, runner, strategy, opsPerActor: c.opsPerActor, mmSteps: c.mmSteps, mmIntervalUs: c.mmIntervalUs,
         firstTrial: st.trials, trials: Math.min(batch, trialBudget - trials), coverage, coverageScope: c.id,
         ...(st.cal !== undefined ? { calibration: st.cal } : {}),
         // The budget is the campaign's: a configuration's batch is not cut short by it, the next one does not start.
@@ -104,7 +111,7 @@ export async function exploreSmallScope(input: Scenario | ScenarioInput, options
         trial: trials, trials: options.trials ?? 0, steps, elapsedMs: Math.round(elapsed), stepsPerSec: Math.round((steps * 1000) / Math.max(1, elapsed)),
         failures: r.failure !== undefined ? 1 : 0,
       });
-      if (r.failure !== undefined && r.failure.outcome !== 'too-long') {
+      if (r.failure !== undefined && r.failure.outcome !== 'too-long' && (accept === undefined || accept(r.failure.violations))) {
         const v = r.failure.violations[0];
         st.found = v !== undefined ? `${v.oracle}: ${v.kind}` : r.failure.outcome;
         failure = { report: r, trial: r.failure, config: c };

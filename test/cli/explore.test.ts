@@ -193,6 +193,26 @@ describe('pinlab explore + replay', () => {
     }
   });
 
+  it('--from a run report: small configurations until its violation (same oracle and kind) reproduces; a file that is not a run report is exit 2', async () => {
+    const scenario = JSON.parse(await readFile(odpFile, 'utf8')) as Record<string, unknown>;
+    const report = join(dir, 'run-report.json');
+    await writeFile(report, JSON.stringify({
+      scenario: { ...scenario, faults: ['odp-no-retry'] },
+      violations: [{ oracle: 'O4 ODP protocol', kind: 'stale-device-pte', page: 3, actors: ['odp#0', 'coordinator'], detail: '', events: { coordinator: [{ seq: 1, event: 'munmap', page: 3, arg: 0 }] } }],
+    }));
+    const out = join(dir, 'from-out');
+    const h = await runCli(['explore', '--from', report, '--trials', '200', '--seed', '1', '--no-shrink', '--out', out, '-q']);
+    expect(h.code, h.stderr + h.stdout).toBe(ExitCode.Violation);
+    expect(h.stdout).toMatch(/^from .*run-report\.json: reproducing O4 ODP protocol: stale-device-pte \(actors odp#0, coordinator\)$/m);
+    expect(h.stdout).toMatch(/^found by configuration "odp \/ munmap \/ \dp/m);
+    expect(readdirSync(out)).toHaveLength(1);
+    const notReport = await runCli(['explore', '--from', odpFile]);
+    expect(notReport.code).toBe(ExitCode.BadInput);
+    expect(notReport.stderr).toMatch(/not a pinlab run report/);
+    const both = await runCli(['explore', odpFile, '--from', report]);
+    expect(both.code).toBe(ExitCode.BadInput);
+  });
+
   it('Ctrl-C stops between trials and reports what ran', async () => {
     let sent = false;
     const h = await runCli(['explore', dioFile, '--strategy', 'random', '--trials', '1000', '--seed', '2', '--out', join(dir, 'none')], {
