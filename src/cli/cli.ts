@@ -3,7 +3,8 @@
  * (without node and the script), runs, writes to the injected streams and resolves to the exit code.
  * src/cli/index.ts binds it to the process; tests inject a fake engine and capture the output.
  */
-import { Argument, Command, CommanderError } from 'commander';
+import { Argument, Command, CommanderError, InvalidArgumentError } from 'commander';
+import { resolve } from 'node:path';
 import { ERAS } from '../mem/layout.js';
 import { fmtDuration, formatTextReport } from '../report/text.js';
 import { writeJsonReport } from '../report/json.js';
@@ -70,6 +71,15 @@ interface RunCommandOptions {
   html?: string;
   junit?: string;
   quiet?: boolean;
+  /** Explore budget (s) to reproduce the first violation deterministically (--explore-on-failure). */
+  exploreOnFailure?: number | true;
+}
+
+/** --explore-on-failure [seconds]: a positive number of seconds, "30" or "30s". */
+function parseExploreSeconds(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*s?\s*$/i.exec(value);
+  if (!m || Number(m[1]) <= 0) throw new InvalidArgumentError('expected a positive number of seconds, e.g. 60 or 30s.');
+  return Number(m[1]);
 }
 
 /**
@@ -222,6 +232,17 @@ export function createCli(deps: CliDeps): Cli {
 
       // 3. Reports: JSON first (so nothing is lost if the text fails), then the summary.
       let code = exitCodeFor(report);
+      if (o.exploreOnFailure !== undefined && report.violations.length > 0 && !interrupts.signal.aborted) {
+        const seconds = o.exploreOnFailure === true ? 60 : o.exploreOnFailure;
+        if (!o.quiet) err(`pinlab: exploring to reproduce ${report.violations[0]!.oracle}: ${report.violations[0]!.kind} deterministically (at most ${fmtDuration(seconds * 1000)})\n`);
+        try {
+          const { exploreOnFailure } = await import('./explore-on-failure.js');
+          const link = await exploreOnFailure(report, { seconds, outDir: resolve('./pinlab-schedules'), signal: interrupts.signal });
+          if (link !== null) report = { ...report, explore: link };
+        } catch (e) {
+          err(`pinlab run: --explore-on-failure failed: ${errorText(e)}\n`);
+        }
+      }
       if (o.json !== undefined) {
         try {
           const written = await writeJsonReport(o.json, report);
@@ -247,6 +268,12 @@ export function createCli(deps: CliDeps): Cli {
         }
       }
       try {
+        const x = report.explore;
+        if (x !== undefined) {
+          out(x.reproduced
+            ? `explore reproduced ${x.target} in configuration "${x.configuration}" (${x.trials} trials, ${fmtDuration(x.durationMs)}): pinlab replay ${x.shrunkScheduleFile ?? x.scheduleFile}\n`
+            : `explore did not reproduce ${x.target} in ${x.trials} trials (${fmtDuration(x.durationMs)})\n`);
+        }
         out(formatTextReport(report, { brief: o.quiet, exitCode: code }));
       } catch (e) {
         err(`pinlab run: cannot format the report: ${errorText(e)}\n`);
@@ -292,6 +319,11 @@ export function createCli(deps: CliDeps): Cli {
       .option('--json <path>', 'write the JSON report to <path>')
       .option('--html <path>', 'write a self-contained HTML report (plots, tables, trace columns of a violation)')
       .option('--junit <path>', 'write JUnit XML (one testcase: the run)')
+      .option(
+        '--explore-on-failure [seconds]',
+        'on a violation, explore small configurations of its actors and mm operations until it reproduces, shrink it, write the schedule file (./pinlab-schedules) and link it from the report (default 60 s)',
+        parseExploreSeconds,
+      )
       .option('-q, --quiet', 'no progress; print only violations, failures and the verdict')
       .action(async (path: string | undefined, opts: RunCommandOptions) => {
         setCode(await runCommand(path, opts));

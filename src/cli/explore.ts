@@ -19,7 +19,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { ExploreOptions, ExploreProgress, ExploreReport, ReplayOptions, ReplayReport } from '../coordinator/explore.js';
+import type { ExploreOptions, ExploreProgress, ExploreReport, ExploreStrategy, ReplayOptions, ReplayReport } from '../coordinator/explore.js';
 import { eraInfo, fmtDuration, fmtNum, nativeNote, violationBlock } from '../report/text.js';
 import type { Violation } from '../report/types.js';
 import { resolveClientModules } from '../coordinator/client-modules.js';
@@ -37,10 +37,14 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { collect, parseInteger } from './options.js';
 import type { OutStream } from './progress.js';
 import { parseShard, type Shard } from '../sweep/grid.js';
+import type { SmallScopeOptions, SmallScopeReport } from '../explore/small-scope.js';
+import type { BridgeTarget } from '../explore/bridge.js';
 
 /** What the explore and replay commands need of the engine. */
 export interface ExploreEngine {
   exploreScenario(scenario: Scenario, options: ExploreOptions): Promise<ExploreReport>;
+  /** A small-scope campaign over the scenario's small configurations (src/explore/small-scope.ts). */
+  exploreSmallScope(scenario: Scenario, options: SmallScopeOptions): Promise<SmallScopeReport>;
   replaySchedule(file: ScheduleFile, options?: ReplayOptions): Promise<ReplayReport>;
   shrinkFailure(
     scenario: Scenario, options: ExploreOptions, failing: NonNullable<ExploreReport['failure']>, shrink: ShrinkOptions,
@@ -54,6 +58,10 @@ const load = async (): Promise<ExploreModule> => (exploreModule ??= await import
 /** The real engine, loaded on first use (so `pinlab list` and --help load none of it). */
 export const lazyExploreEngine: ExploreEngine = {
   exploreScenario: async (s, o) => (await load()).exploreScenario(s, o),
+  exploreSmallScope: async (s, o) => {
+    await load(); // shutdownExploreEngine then releases the threads
+    return (await import('../explore/small-scope.js')).exploreSmallScope(s, o);
+  },
   replaySchedule: async (f, o) => (await load()).replaySchedule(f, o),
   shrinkFailure: async (s, o, f, sh) => (await import('../sched/shrink.js')).shrinkFailure(s, o, f, sh),
 };
@@ -72,9 +80,15 @@ export interface ExploreCommandContext {
 }
 
 interface ExploreCommandOptions {
-  strategy: 'random' | 'pct';
+  strategy: ExploreStrategy;
   depth?: number;
   trials?: number;
+  /** Wall-time budget, seconds (--time, else PINLAB_TIME). */
+  time?: number;
+  /** 'small': a small-scope campaign (default, unless --ops, --mm-steps or --mm-interval pin the workload); 'scenario': the scenario as given. */
+  scope?: 'small' | 'scenario';
+  /** A `pinlab run --json` report: explore until its first violation reproduces (the bridge). */
+  from?: string;
   seed?: number;
   points: 'access' | 'events';
   fault?: string[];
@@ -107,6 +121,29 @@ function parseSeconds(value: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*s?\s*$/i.exec(value);
   if (!m || Number(m[1]) <= 0) throw new InvalidArgumentError('expected a positive number of seconds, e.g. 20 or 2.5.');
   return Number(m[1]);
+}
+
+/** The coverage line of a campaign: trials per strategy, racing-pair orders, interleavings. */
+function coverageLine(r: ExploreReport): string {
+  const c = r.coverage;
+  const per = Object.entries(c.byStrategy).map(([k, v]) => `${k} ${fmtNum(v.trials)}`).join(', ');
+  return `coverage: ${fmtNum(c.racingPairOrders)} racing-pair orders, ${fmtNum(c.interleavings)} distinct interleavings${per !== '' ? `; trials by strategy: ${per}` : ''}`;
+}
+
+/** Read a `pinlab run --json` report for --from: the report, or one line saying what is wrong. */
+async function loadRunReport(path: string): Promise<{ scenario: Scenario; violations: Violation[] } | string> {
+  const { readFile } = await import('node:fs/promises');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    return `${path}: cannot read the run report: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  const r = raw as { scenario?: unknown; violations?: unknown } | null;
+  if (r === null || typeof r !== 'object' || typeof r.scenario !== 'object' || !Array.isArray(r.violations)) {
+    return `${path}: not a pinlab run report (expected "scenario" and "violations"; write one with pinlab run --json)`;
+  }
+  return r as { scenario: Scenario; violations: Violation[] };
 }
 
 const errorText = (e: unknown): string => (e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e));
@@ -151,7 +188,9 @@ interface ExploreProgressView {
 }
 
 function progressLine(p: ExploreProgress): string {
-  return `trial ${fmtNum(p.trial)}/${fmtNum(p.trials)}   steps ${fmtNum(p.steps)}   ${fmtNum(p.stepsPerSec)} steps/s   failures ${fmtNum(p.failures)}`;
+  // A time budget has no trial count: the elapsed time instead, at the end.
+  return `trial ${fmtNum(p.trial)}${p.trials > 0 ? `/${fmtNum(p.trials)}` : ''}   steps ${fmtNum(p.steps)}   ${fmtNum(p.stepsPerSec)} steps/s   failures ${fmtNum(p.failures)}` +
+    (p.trials > 0 ? '' : `   ${fmtDuration(p.elapsedMs)} elapsed`);
 }
 
 function createExploreProgress(stream: OutStream, quiet: boolean | undefined, logIntervalMs: number, now: () => number): ExploreProgressView {
@@ -164,7 +203,7 @@ function createExploreProgress(stream: OutStream, quiet: boolean | undefined, lo
       },
       update(p) {
         const t = now();
-        if (t - last < logIntervalMs && p.trial < p.trials) return;
+        if (t - last < logIntervalMs && (p.trials === 0 || p.trial < p.trials)) return;
         last = t;
         stream.write(`pinlab: ${progressLine(p)}\n`);
       },
@@ -263,10 +302,33 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     ]) {
       if (problem !== null) return bad(problem);
     }
-    if (o.depth !== undefined && o.strategy !== 'pct') return bad(`--depth applies to --strategy pct only (got --strategy ${o.strategy})`);
+    if (o.depth !== undefined && o.strategy !== 'pct' && o.strategy !== 'portfolio') {
+      return bad(`--depth applies to --strategy pct or portfolio only (got --strategy ${o.strategy})`);
+    }
+    let timeS = o.time;
+    const envTime = process.env.PINLAB_TIME;
+    if (timeS === undefined && envTime !== undefined && envTime !== '') {
+      try {
+        timeS = parseSeconds(envTime);
+      } catch {
+        return bad(`PINLAB_TIME must be a positive number of seconds (e.g. 30s), got "${envTime}"`);
+      }
+    }
     let scenario: Scenario;
+    let target: BridgeTarget | undefined;
     try {
-      scenario = await resolveClientModules(applyOverrides(await loadScenario(path), { faults: o.fault }));
+      if (o.from !== undefined) {
+        if (path !== undefined) return bad('give a scenario or --from REPORT, not both');
+        const loaded = await loadRunReport(o.from);
+        if (typeof loaded === 'string') return bad(loaded);
+        const bridge = await import('../explore/bridge.js');
+        const t = bridge.bridgeTarget(loaded);
+        if (t === null) return bad(`${o.from}: the run report has no violation to reproduce`);
+        target = t;
+        scenario = await resolveClientModules(applyOverrides(bridge.bridgeScenario(loaded), { faults: o.fault }));
+      } else {
+        scenario = await resolveClientModules(applyOverrides(await loadScenario(path), { faults: o.fault }));
+      }
     } catch (e) {
       if (e instanceof ScenarioError) return bad(e.message);
       err(`pinlab explore: cannot load the scenario: ${errorText(e)}\n`);
@@ -285,9 +347,12 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     }
     const outDir = resolve(o.out);
 
-    const trials = o.trials ?? DEFAULT_TRIALS;
+    // A time budget alone runs trials until it is spent; with --trials too, whichever ends first.
+    const trials = o.trials ?? (timeS !== undefined ? undefined : DEFAULT_TRIALS);
     const options: ExploreOptions = {
-      strategy: o.strategy, trials, points: o.points, outDir,
+      strategy: o.strategy, points: o.points, outDir,
+      ...(trials !== undefined ? { trials } : {}),
+      ...(timeS !== undefined ? { timeMs: timeS * 1000 } : {}),
       ...(o.depth !== undefined ? { depth: o.depth } : {}),
       ...(o.seed !== undefined ? { seed: o.seed } : {}),
       ...(o.ops !== undefined ? { opsPerActor: o.ops } : {}),
@@ -296,10 +361,13 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
       ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}),
       ...(shard.count > 1 ? { shard } : {}),
     };
+    // A pinned workload or step bound is for the scenario as given.
+    if (target !== undefined && o.scope === 'scenario') return bad('--from explores small configurations: --scope scenario does not apply');
+    const scope = target !== undefined ? 'small' : o.scope ?? (o.ops !== undefined || o.mmSteps !== undefined || o.mmInterval !== undefined || o.maxSteps !== undefined ? 'scenario' : 'small');
     const seed = o.seed ?? scenario.seed;
     const desc =
-      `strategy ${o.strategy}${o.strategy === 'pct' ? ` (d=${o.depth ?? 3})` : ''}, seed ${seed}, points ${o.points}, ` +
-      `${o.ops ?? 2} ops/actor, ${o.mmSteps ?? 3} mm steps, faults ${scenario.faults.length ? scenario.faults.join(', ') : 'none'}`;
+      `strategy ${o.strategy}${o.strategy === 'pct' || o.strategy === 'portfolio' ? ` (d=${o.depth ?? 3})` : ''}, seed ${seed}, points ${o.points}, ` +
+      (scope === 'small' ? 'small-scope configurations' : `${o.ops ?? 2} ops/actor, ${o.mmSteps ?? 3} mm steps`) + `, faults ${scenario.faults.length ? scenario.faults.join(', ') : 'none'}`;
 
     // 2. Explore, with progress and a cooperative Ctrl-C.
     const progress = createExploreProgress(io.stderr, o.quiet, ctx.logIntervalMs ?? 2000, io.now);
@@ -313,14 +381,25 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     // The rest of the command runs with the handlers installed, until its reports are written
     // (kept at this indentation so the diff stays local).
     async function exploreRest(): Promise<ExitCode> {
-    if (!o.quiet && !io.stderr.isTTY) err(`pinlab: exploring scenario ${scenario.name}: ${plural(trials, 'trial')}, ${desc}\n`);
+    const budget = [trials !== undefined ? plural(trials, 'trial') : null, timeS !== undefined ? `${fmtDuration(timeS * 1000)} budget` : null].filter((x) => x !== null).join(', ');
+    if (!o.quiet && !io.stderr.isTTY) err(`pinlab: exploring scenario ${scenario.name}: ${budget}, ${desc}\n`);
     let report: ExploreReport;
+    let small: SmallScopeReport['smallScope'] | undefined;
     let shrunk: ShrinkResult | undefined;
     let shrunkFile: string | undefined;
     try {
-      progress.start(trials);
+      progress.start(trials ?? 0);
       try {
-        report = await ctx.engine.exploreScenario(scenario, { ...options, signal, onProgress: (p) => progress.update(p) });
+        const eo = { ...options, signal, onProgress: (p: ExploreProgress) => progress.update(p) };
+        if (scope === 'small') {
+          const tgt = target;
+          const accept = tgt === undefined ? undefined : (vs: readonly Violation[]) => vs.some((v) => v.oracle === tgt.oracle && v.kind === tgt.kind);
+          const ss = await ctx.engine.exploreSmallScope(scenario, { ...eo, ...(accept !== undefined ? { accept } : {}) });
+          small = ss.smallScope;
+          report = ss;
+        } else {
+          report = await ctx.engine.exploreScenario(scenario, eo);
+        }
       } finally {
         progress.stop();
       }
@@ -342,7 +421,11 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
           );
         };
         try {
-          shrunk = await ctx.engine.shrinkFailure(scenario, options, failure, { timeoutMs: seconds * 1000, signal, onProgress });
+          // A small-scope failure shrinks in the configuration that found it.
+          const by = small?.foundBy;
+          shrunk = by !== undefined
+            ? await ctx.engine.shrinkFailure(by.scenario, { ...options, ...by.options }, failure, { timeoutMs: seconds * 1000, signal, onProgress })
+            : await ctx.engine.shrinkFailure(scenario, options, failure, { timeoutMs: seconds * 1000, signal, onProgress });
         } catch (e) {
           err(`pinlab explore: shrinking failed, reporting the trial as found: ${errorText(e)}\n`);
         }
@@ -381,12 +464,19 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     }
     if (!(await writeExploreExtras('explore', report, o, err)) && code === ExitCode.Ok) code = ExitCode.BadInput;
     const text: string[] = [`explore ${scenario.name}: ${desc}`];
+    if (target !== undefined) text.push(`from ${o.from}: reproducing ${target.oracle}: ${target.kind} (actors ${target.actors.join(', ')})`);
     const stop = stopSignal !== undefined ? ` (stopped by ${stopSignal === 'SIGINT' ? 'Ctrl-C' : stopSignal})` : '';
+    const requested = report.timeMs !== undefined && trials === undefined ? `${fmtDuration(report.timeMs)} budget` : fmtNum(report.trialsRequested);
     text.push(
-      `trials ${fmtNum(report.trials)}/${fmtNum(report.trialsRequested)}${stop}   steps ${fmtNum(report.steps)}   ` +
+      `trials ${fmtNum(report.trials)}/${requested}${stop}   steps ${fmtNum(report.steps)}   ` +
         `${fmtNum(report.stepsPerSec)} steps/s   ${fmtNum(report.meanStepsPerTrial)} steps/trial   ${fmtDuration(report.durationMs)}` +
         (report.participants.length ? `   participants ${report.participants.join(', ')}` : ''),
     );
+    text.push(coverageLine(report));
+    if (small !== undefined) {
+      text.push(`configurations: ${fmtNum(small.covered)} of ${fmtNum(small.total)} explored in ${plural(small.rounds, 'round')}`);
+      if (small.foundBy !== undefined) text.push(`found by configuration "${small.foundBy.id}" (${small.foundBy.options.strategy}, ${small.foundBy.options.opsPerActor} ops/actor, ${small.foundBy.options.mmSteps} mm steps)`);
+    }
     if (failure === undefined || failure.outcome === 'too-long') {
       if (report.pct !== undefined) text.push((await import('../sched/pct.js')).formatPctBound(report.pct));
       const ran = `${plural(report.trials, 'trial')} (${fmtNum(report.steps)} steps, ${fmtNum(report.stepsPerSec)} steps/s), strategy ${report.strategy}, seed ${report.seed}${stop}`;
@@ -434,8 +524,8 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     text.push(
       code === ExitCode.Internal
         ? `INTERNAL FAILURE — trial ${failure.trial}: ${failure.errors[0]?.split('\n')[0] ?? 'no violation and no error recorded'} — exit 3`
-        : `VIOLATION — ${first !== undefined ? oneViolation(first) : failure.outcome} in trial ${failure.trial} of ${report.trialsRequested} ` +
-            `(strategy ${report.strategy}, seed ${report.seed})${nativeNote(eraInfo(scenario))} — exit 1`,
+        : `VIOLATION — ${first !== undefined ? oneViolation(first) : failure.outcome} in trial ${failure.trial} of ${report.timeMs !== undefined && trials === undefined ? requested : fmtNum(report.trialsRequested)} ` +
+            `(strategy ${report.strategy}${failure.schedule !== undefined && failure.schedule.strategy !== report.strategy ? `: ${failure.schedule.strategy}` : ''}, seed ${report.seed})${nativeNote(eraInfo(scenario))} — exit 1`,
     );
     lines(text);
     return code;
@@ -553,9 +643,18 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
         '(exit 0 clean, 1 violation, 2 bad input, 3 internal failure)',
     )
     .argument('[scenario]', 'a .json, .ts, .js or .mjs scenario file, or an embedded scenario name (default: the embedded default)')
-    .addOption(new Option('--strategy <name>', 'scheduling strategy').choices(['random', 'pct']).default('pct'))
+    .addOption(
+      new Option('--strategy <name>', 'scheduling strategy (portfolio: POS, SURW, PCT and random by turns)')
+        .choices(['portfolio', 'pos', 'surw', 'pct', 'random']).default('portfolio'),
+    )
     .option('--depth <d>', `PCT bug depth d, 1..${MAX_DEPTH} (default 3)`, parseInteger)
-    .option('--trials <n>', `trials to run (default ${DEFAULT_TRIALS})`, parseInteger)
+    .option('--trials <n>', `trials to run (default ${DEFAULT_TRIALS}, or unbounded with --time)`, parseInteger)
+    .addOption(
+      new Option('--scope <which>', 'small: spread the budget over small configurations of the scenario (default); scenario: the scenario as given (the default when --ops, --mm-steps, --mm-interval or --max-steps is set)')
+        .choices(['small', 'scenario']),
+    )
+    .option('--from <report>', 'a `pinlab run --json` report: explore small configurations of its actors and mm operations until its first violation (same oracle and kind) reproduces')
+    .option('--time <s>', 'wall-time budget, e.g. 30s: trials until it is spent (default: PINLAB_TIME, else none)', parseSeconds)
     .option('--seed <n>', "campaign seed (default: the scenario's seed)", parseInteger)
     .addOption(new Option('--points <which>', 'scheduling points: every shared access, or labelled events only').choices(['access', 'events']).default('access'))
     .option('--fault <name>', "enable a fault (repeatable; replaces the scenario's fault list)", collect)

@@ -11,6 +11,7 @@ import { type MmStruct, PAGE_SIZE, mm_of } from '../kernel/mm.js';
 import { ANON_FORKED } from '../kernel/rmap.js';
 import { compound_head, put_page, pw, set_page_dirty_lock } from '../kernel/page.js';
 import { page_data } from '../kernel/filemap.js';
+import { __page_maybe_dma_pinned } from '../kernel/pin.js';
 import {
   ACTOR_STAT, type EventKind, EVENT, GHOST_PIN, GHOST_UNPIN, Lab, ORACLE, VIOLATION_KIND,
 } from '../oracle/lab.js';
@@ -66,6 +67,29 @@ export class Actor {
     this.oracles = init.oracles;
     this.regionVpn = spec.addr / PAGE_SIZE;
     for (let s = lab.layout.config.ledgerSlots - 1; s >= 0; s--) this.freeSlots.push(s);
+  }
+
+  /**
+   * O6 not-dma-pinned (contract oracles only): the `n` pages a pin call just returned must each
+   * read page_maybe_dma_pinned() (the gup_test verify_dma_pinned check, at every pin). The reads
+   * bypass the scheduler's access hook: an oracle observes, it must not add scheduling points and
+   * reshuffle explore's schedules. Reports the first page that does not read pinned.
+   */
+  checkDmaPinned(pages: Int32Array, n: number): void {
+    if (!this.oracles || this.init.contractOracles !== true) return;
+    const m = this.k.mem;
+    const hook = m.hook;
+    m.hook = null;
+    try {
+      for (let i = 0; i < n; i++) {
+        if (!__page_maybe_dma_pinned(pages[i]!)) {
+          this.lab.violation(ORACLE.O6, this.spec.actor, pages[i]!, VIOLATION_KIND.NOT_DMA_PINNED, i, n);
+          return;
+        }
+      }
+    } finally {
+      m.hook = hook;
+    }
   }
 
   /** Uniform integer in [from, to]. */

@@ -56,6 +56,7 @@ export class DioClient implements Client {
     }
     if (asGet) a.refsAdd(this.pages, n);
     else a.ledgerAdd(this.pages, n);
+    a.checkDmaPinned(this.pages, n); // the driver believes it pinned them, whichever call it made
     a.stat(asGet ? ACTOR_STAT.GETS : ACTOR_STAT.PINS, n);
     a.event(EVENT.PIN, this.pages[0]!, n);
     for (let i = 0; i < n; i++) {

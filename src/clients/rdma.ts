@@ -104,6 +104,7 @@ export class RdmaClient implements Client {
       a.ledgerAdd(this.pages, n);
       this.checkLongterm(n);
     }
+    a.checkDmaPinned(this.pages, n);
     this.n = n;
     this.opsLeft = a.spec.holdOps;
     a.stat(asGet ? ACTOR_STAT.GETS : ACTOR_STAT.PINS, n);

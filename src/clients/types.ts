@@ -17,6 +17,8 @@ export interface ActorInit {
   policy: Policy;
   /** Oracle bookkeeping (ghost ledger, last-write tables) on or off (benchmarks compare both). */
   oracles: boolean;
+  /** Contract oracles at the moment the protocol breaks (scenario.contractOracles). */
+  contractOracles?: boolean;
   seed: number;
   /** The era's native bugs are on (scenario.nativeBugs; default true). */
   nativeBugs?: boolean;

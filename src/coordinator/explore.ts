@@ -32,6 +32,9 @@ import { TRIAL_STATUS } from '../sched/layout.js';
 import { type LabelContext, labWordName, machineWordName, pendingLabel } from '../sched/labels.js';
 import { type PctBound, pctBound, pctPlan } from '../sched/pct.js';
 import { type TrialResult, type TrialRunner, sharedTrialRunner, shutdownTrialRunner } from '../sched/runner.js';
+import { Coverage } from '../sched/coverage.js';
+import { type ConcreteStrategy, portfolioStrategy } from '../sched/strategy/index.js';
+import { surwExpected } from '../sched/strategy/surw.js';
 import {
   SCHEDULE_FORMAT, SCHEDULE_VERSION, type ScheduleFile, type ScheduleStep, type ScheduleViolation, checkScheduleFile,
   readScheduleFile, stepsToReplay, traceToSteps, writeScheduleFile,
@@ -47,12 +50,25 @@ export const EXPLORE_REPORT_SCHEMA = 1;
 export const COORDINATOR_NAME = 'coordinator';
 
 export interface ExploreOptions {
-  /** 'random' (uniform among enabled participants at every point) or 'pct'. Default 'random'. */
-  strategy?: 'random' | 'pct';
+  /**
+   * 'random' (uniform among enabled participants at every point), 'pct', 'pos' (partial-order
+   * sampling), 'surw' (selectively uniform random walk) or 'portfolio' (trial t runs
+   * PORTFOLIO[t mod 4]). Default 'random' here; the CLI's default is 'portfolio'.
+   */
+  strategy?: ExploreStrategy;
   /** PCT depth d (the bug depth the bound is for). Default 3. */
   depth?: number;
-  /** Trials to run (fewer if one fails). Default 100. */
+  /** Trials to run (fewer if one fails). Default 100, or unbounded with `timeMs`. */
   trials?: number;
+  /** Wall-time budget in ms: no trial starts after it (the one running finishes). Default: none. */
+  timeMs?: number;
+  /** The first trial index (trials firstTrial .. firstTrial+trials−1). Default 0. */
+  firstTrial?: number;
+  /** A calibration already run for this scenario and these options (ExploreReport.calibration): not run again. */
+  calibration?: ExploreCalibration;
+  /** Add the trials' racing-pair orders here too (a campaign over several configurations), under `coverageScope`. */
+  coverage?: Coverage;
+  coverageScope?: string;
   /** Campaign seed. Default: the scenario's seed. */
   seed?: number;
   /** 'access': every shared access is a scheduling point (default); 'events': only Mem.event labels, waits, start and end. */
@@ -135,12 +151,36 @@ export interface TrialCounters {
   time: number;
 }
 
+/** The calibration trial's measures: PCT's k and SURW's expected interesting events per participant. */
+export interface ExploreCalibration {
+  steps: number;
+  surwExpected: number[];
+}
+
+/** A campaign's strategy: one of the schedulers, or the portfolio mixing them by trial index. */
+export type ExploreStrategy = ConcreteStrategy | 'portfolio';
+
+/** What a campaign exercised: coverage by racing-pair orders and interleavings, trials per strategy. */
+export interface ExploreCoverage {
+  /** Distinct (word, first participant and kind, second participant and kind) orders of racing accesses. */
+  racingPairOrders: number;
+  /** Distinct trace hashes. */
+  interleavings: number;
+  /** Trials and failures per concrete strategy. */
+  byStrategy: Partial<Record<ConcreteStrategy, { trials: number; failures: number }>>;
+}
+
 export interface ExploreReport {
   schema: number;
   mode: 'explore';
   /** The scenario as explored (machine shrunk unless `machine: 'scenario'`; delay off). */
   scenario: Scenario;
-  strategy: 'random' | 'pct';
+  strategy: ExploreStrategy;
+  /** The time budget, when one was given (ms). */
+  timeMs?: number;
+  coverage: ExploreCoverage;
+  /** The calibration trial's measures, when one was run or given (pass it back as options.calibration). */
+  calibration?: ExploreCalibration;
   depth?: number;
   seed: number;
   points: 'access' | 'events';
@@ -171,7 +211,7 @@ export interface ExploreReport {
   /** The first failing trial (the others too with keepGoing). */
   failure?: ExploreTrialReport;
   failures: ExploreTrialReport[];
-  stoppedBy: 'trials' | 'failure' | 'signal';
+  stoppedBy: 'trials' | 'failure' | 'signal' | 'time';
   /** With options.shard: the shard `[index, count]` (a merge lists each) and every run trial's trace hash, by trial. */
   shards?: [number, number][];
   trialHashes?: [number, number][];
@@ -179,7 +219,7 @@ export interface ExploreReport {
 
 interface Resolved {
   scenario: Scenario;
-  strategy: 'random' | 'pct';
+  strategy: ExploreStrategy;
   depth: number;
   seed: number;
   points: 'access' | 'events';
@@ -189,6 +229,8 @@ interface Resolved {
   maxSteps: number;
   livelockWindow: number;
   pctSteps: number;
+  /** SURW's expected interesting events per participant (the calibration trial's), [] when unused. */
+  surwExpected: number[];
   runner: TrialRunner;
 }
 
@@ -246,14 +288,16 @@ export function exploreScenarioOf(input: Scenario | ScenarioInput, machine: 'sma
   });
 }
 
-function resolve(input: Scenario | ScenarioInput, o: ExploreOptions): Omit<Resolved, 'pctSteps'> & { pctSteps: number | undefined } {
+const STRATEGIES: readonly ExploreStrategy[] = ['random', 'pct', 'pos', 'surw', 'portfolio'];
+
+function resolve(input: Scenario | ScenarioInput, o: ExploreOptions): Omit<Resolved, 'pctSteps' | 'surwExpected'> & { pctSteps: number | undefined } {
   const scenario = exploreScenarioOf(input, o.machine ?? 'small');
   const int = (name: string, v: number, min: number, max = 2 ** 31 - 1): number => {
     if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`explore: ${name} must be an integer in [${min}, ${max}], got ${v}`);
     return v;
   };
   const strategy = o.strategy ?? 'random';
-  if (strategy !== 'random' && strategy !== 'pct') throw new RangeError(`explore: strategy must be random or pct, got ${String(strategy)}`);
+  if (!STRATEGIES.includes(strategy)) throw new RangeError(`explore: strategy must be one of ${STRATEGIES.join(', ')}, got ${String(strategy)}`);
   const points = o.points ?? 'access';
   if (points !== 'access' && points !== 'events') throw new RangeError(`explore: points must be access or events, got ${String(points)}`);
   const opsPerActor = int('opsPerActor', o.opsPerActor ?? 2, 1, 1_000_000);
@@ -292,7 +336,18 @@ interface TrialRun {
   labels: LabelContext;
 }
 
-type Mode = { kind: 'random' | 'pct'; depth: number; pctSteps: number } | { kind: 'replay'; steps: readonly ScheduleStep[]; lenient: boolean };
+type Mode =
+  | { kind: ConcreteStrategy; depth: number; pctSteps: number; surwExpected?: readonly number[] }
+  | { kind: 'replay'; steps: readonly ScheduleStep[]; lenient: boolean };
+
+/** The mode trial `trial` of a resolved campaign runs (the portfolio picks its strategy by trial). */
+function modeOf(r: Resolved, trial: number): Mode {
+  const kind = r.strategy === 'portfolio' ? portfolioStrategy(trial) : r.strategy;
+  return { kind, depth: r.depth, pctSteps: r.pctSteps, ...(kind === 'surw' ? { surwExpected: r.surwExpected } : {}) };
+}
+
+/** Does the campaign need a calibration trial (PCT's k, SURW's expected counts)? */
+const needsCalibration = (s: ExploreStrategy): boolean => s === 'pct' || s === 'surw' || s === 'portfolio';
 
 /** Run trial `trial` of a resolved campaign (strategy `mode`) and judge it. */
 async function runTrial(r: Resolved, trial: number, mode: Mode, workloadSeed = trialSeed(r.seed, trial)): Promise<TrialRun> {
@@ -310,6 +365,7 @@ async function runTrial(r: Resolved, trial: number, mode: Mode, workloadSeed = t
     maxSteps: replay !== undefined ? Math.max(r.maxSteps, replay.who.length) : r.maxSteps,
     livelockWindow: r.livelockWindow,
     ...(mode.kind === 'pct' ? { pct: pctPlan(r.seed, trial, names.length, mode.depth, mode.pctSteps) } : {}),
+    ...(mode.kind === 'surw' && mode.surwExpected !== undefined ? { surw: { expected: mode.surwExpected } } : {}),
     ...(replay !== undefined ? { replay, lenient: mode.kind === 'replay' && mode.lenient } : {}),
     participants: [
       ...plan.specs.map((spec) => ({ role: 'client' as const, init: plan.init, spec, ops: r.opsPerActor })),
@@ -420,18 +476,21 @@ export async function runExploreTrial(
   scenario: Scenario | ScenarioInput, options: ExploreOptions, trial: number,
 ): Promise<ExploreTrialReport> {
   const r0 = resolve(await resolveClientModules(parseScenario(scenario)), options);
-  const pctSteps = r0.strategy === 'pct' ? r0.pctSteps ?? (await calibrate(r0)) : 0;
-  const r: Resolved = { ...r0, pctSteps };
-  const mode: Mode = { kind: r.strategy, depth: r.depth, pctSteps };
+  const cal = needsCalibration(r0.strategy) ? await calibrate(r0) : { steps: 1, surwExpected: [] };
+  const r: Resolved = { ...r0, pctSteps: r0.pctSteps ?? cal.steps, surwExpected: cal.surwExpected };
+  const mode = modeOf(r, trial);
   const run = await runTrial(r, trial, mode);
   run.report.schedule = scheduleOf(r, run, mode);
   return run.report;
 }
 
-/** PCT's k: the step count of trial 0 run by PCT with no change point (the unperturbed run). */
-async function calibrate(r: Omit<Resolved, 'pctSteps'>): Promise<number> {
-  const run = await runTrial({ ...r, pctSteps: 1 }, 0, { kind: 'pct', depth: 1, pctSteps: 1 });
-  return Math.max(1, run.result.steps);
+/**
+ * The calibration trial: trial 0 run by PCT with no change point (the unperturbed run). Its step
+ * count is PCT's k; its per-participant interesting events are SURW's expected counts.
+ */
+async function calibrate(r: Omit<Resolved, 'pctSteps' | 'surwExpected'>): Promise<{ steps: number; surwExpected: number[] }> {
+  const run = await runTrial({ ...r, pctSteps: 1, surwExpected: [] }, 0, { kind: 'pct', depth: 1, pctSteps: 1 });
+  return { steps: Math.max(1, run.result.steps), surwExpected: surwExpected(run.result.trace, run.labels.names.length) };
 }
 
 /**
@@ -441,50 +500,70 @@ async function calibrate(r: Omit<Resolved, 'pctSteps'>): Promise<number> {
 export async function exploreScenario(scenario: Scenario | ScenarioInput, options: ExploreOptions = {}): Promise<ExploreReport> {
   const t0 = performance.now();
   const r0 = resolve(await resolveClientModules(parseScenario(scenario)), options);
-  const trialsRequested = options.trials ?? 100;
+  const timeMs = options.timeMs;
+  if (timeMs !== undefined && (!Number.isFinite(timeMs) || timeMs <= 0)) throw new RangeError(`explore: time must be a positive number of ms, got ${timeMs}`);
+  const trialsRequested = options.trials ?? (timeMs !== undefined ? Number.MAX_SAFE_INTEGER : 100);
   if (!Number.isInteger(trialsRequested) || trialsRequested < 0) throw new RangeError(`explore: trials must be an integer >= 0, got ${trialsRequested}`);
   let calibrationSteps: number | undefined;
   let pctSteps = 0;
-  if (r0.strategy === 'pct') {
-    if (r0.pctSteps !== undefined) pctSteps = r0.pctSteps;
-    else pctSteps = calibrationSteps = await calibrate(r0);
+  let surwCounts: number[] = [];
+  let cal: ExploreCalibration | null = null;
+  if (needsCalibration(r0.strategy)) {
+    cal = options.calibration ?? (r0.pctSteps !== undefined && r0.strategy === 'pct' ? null : await calibrate(r0));
+    pctSteps = r0.pctSteps ?? cal?.steps ?? 1;
+    if (cal !== null && r0.pctSteps === undefined && options.calibration === undefined) calibrationSteps = cal.steps;
+    surwCounts = cal?.surwExpected ?? [];
   }
-  const r: Resolved = { ...r0, pctSteps };
-  const mode: Mode = { kind: r.strategy, depth: r.depth, pctSteps };
+  const r: Resolved = { ...r0, pctSteps, surwExpected: surwCounts };
+  const coverage = new Coverage();
+  const byStrategy: ExploreCoverage['byStrategy'] = {};
   const failures: ExploreTrialReport[] = [];
   const hashes: number[] = [];
   const counters: TrialCounters = { blocks: 0, timeoutWakes: 0, flushes: 0, drains: 0, time: 0 };
   let steps = 0;
   let switches = 0;
   let trials = 0;
-  let clean = 0;
+  let clean = 0; // clean PCT trials (the bound's N)
   let stoppedBy: ExploreReport['stoppedBy'] = 'trials';
   let participants: string[] = [];
   const work = new Map<string, number>(); // per client kind: pins taken or accesses made, over the trials
   const shard = options.shard;
   const trialHashes: [number, number][] = [];
-  for (let t = 0; t < trialsRequested; t++) {
+  const firstTrial = options.firstTrial ?? 0;
+  if (!Number.isInteger(firstTrial) || firstTrial < 0) throw new RangeError(`explore: firstTrial must be an integer >= 0, got ${firstTrial}`);
+  for (let t = firstTrial; t - firstTrial < trialsRequested; t++) {
     if (shard !== undefined && t % shard.count !== shard.index) continue;
     if (options.signal?.aborted) {
       stoppedBy = 'signal';
       break;
     }
+    if (timeMs !== undefined && t > firstTrial && performance.now() - t0 >= timeMs) {
+      stoppedBy = 'time';
+      break;
+    }
+    const mode = modeOf(r, t);
     const run = await runTrial(r, t, mode);
     trials++;
     trialHashes.push([t, run.report.traceHash]);
+    coverage.add(run.result.trace, run.result.traceHash);
+    options.coverage?.add(run.result.trace, run.result.traceHash, options.coverageScope);
+    const bs = (byStrategy[mode.kind as ConcreteStrategy] ??= { trials: 0, failures: 0 });
+    bs.trials++;
+    if (run.report.outcome !== 'clean' && run.report.outcome !== 'too-long') bs.failures++;
     steps += run.report.steps;
     switches += run.report.switches;
     hashes.push(run.report.traceHash);
     for (const key of ['blocks', 'timeoutWakes', 'flushes', 'drains', 'time'] as const) counters[key] += run.report.counters[key];
     if (participants.length === 0) participants = [...run.labels.names];
     addWork(work, r.scenario, (p) => run.result.results[p]?.stats);
-    if (run.report.outcome === 'clean') clean++;
-    else if (run.report.outcome === 'too-long') failures.push(run.report);
+    if (run.report.outcome === 'clean') {
+      if (mode.kind === 'pct') clean++;
+    } else if (run.report.outcome === 'too-long') failures.push(run.report);
     else {
       const schedule = scheduleOf(r, run, mode);
       run.report.schedule = schedule;
       if (options.outDir !== undefined) {
-        const name = `schedule-${r.scenario.name}-${r.strategy}-s${r.seed}-t${t}.json`.replace(/[^\w.-]+/g, '_');
+        const name = `schedule-${r.scenario.name}-${mode.kind}-s${r.seed}-t${t}.json`.replace(/[^\w.-]+/g, '_');
         const path = join(options.outDir, name);
         try {
           writeScheduleFile(path, schedule);
@@ -497,7 +576,7 @@ export async function exploreScenario(scenario: Scenario | ScenarioInput, option
       failures.push(run.report);
     }
     const elapsed = performance.now() - t0;
-    options.onProgress?.({ trial: trials, trials: trialsRequested, steps, elapsedMs: Math.round(elapsed), stepsPerSec: Math.round((steps * 1000) / Math.max(1, elapsed)), failures: failures.length });
+    options.onProgress?.({ trial: trials, trials: timeMs !== undefined && options.trials === undefined ? 0 : trialsRequested, steps, elapsedMs: Math.round(elapsed), stepsPerSec: Math.round((steps * 1000) / Math.max(1, elapsed)), failures: failures.length });
     if (failures.length > 0 && !options.keepGoing) {
       stoppedBy = 'failure';
       break;
@@ -508,14 +587,18 @@ export async function exploreScenario(scenario: Scenario | ScenarioInput, option
   const outcome: ExploreReport['outcome'] = first === undefined ? 'clean' : first.outcome === 'clean' ? 'internal' : first.outcome;
   return {
     schema: EXPLORE_REPORT_SCHEMA, mode: 'explore', scenario: r.scenario, strategy: r.strategy,
-    ...(r.strategy === 'pct' ? { depth: r.depth } : {}), seed: r.seed, points: r.points, opsPerActor: r.opsPerActor,
+    ...(timeMs !== undefined ? { timeMs } : {}),
+    coverage: { racingPairOrders: coverage.racingPairOrders, interleavings: coverage.interleavings, byStrategy },
+    ...(cal !== null ? { calibration: cal } : {}),
+    ...(r.strategy === 'pct' || r.strategy === 'portfolio' ? { depth: r.depth } : {}), seed: r.seed, points: r.points, opsPerActor: r.opsPerActor,
     mmSteps: r.mmSteps, mmIntervalUs: r.mmIntervalUs, maxSteps: r.maxSteps, livelockWindow: r.livelockWindow, participants, outcome,
     vacuous: trials > 0 && first === undefined ? vacuousKinds(r.scenario, work, ' in any trial') : [], trialsRequested, trials, steps,
     stepsPerSec: Math.round((steps * 1000) / Math.max(1, durationMs)),
     trialsPerSec: Math.round((trials * 1000 * 10) / Math.max(1, durationMs)) / 10,
     switches, durationMs: Math.round(durationMs), meanStepsPerTrial: trials > 0 ? Math.round(steps / trials) : 0,
     scheduleHash: fnv32(hashes), counters,
-    ...(r.strategy === 'pct'
+    // PCT's bound counts only the clean PCT trials (a portfolio runs PCT on one trial in four).
+    ...(r.strategy === 'pct' || r.strategy === 'portfolio'
       ? { pct: { ...pctBound(Math.max(1, participants.length || r.scenario.clients.reduce((n, x) => n + x.count, 0) + 1), pctSteps, r.depth, clean), ...(calibrationSteps !== undefined ? { calibrationSteps } : {}) } }
       : {}),
     ...(first !== undefined ? { failure: first } : {}), failures, stoppedBy,
@@ -539,7 +622,7 @@ export interface ReplayReport {
   mode: 'replay';
   file?: string;
   scenario: unknown;
-  strategy: 'random' | 'pct';
+  strategy: ConcreteStrategy;
   seed: number;
   trial: number;
   /** 'reproduced': the recorded first violation came back; 'different': other violations; 'clean': none; 'divergence': the schedule no longer matches the code. */
@@ -576,7 +659,7 @@ export async function replaySchedule(file: string | ScheduleFile, options: Repla
     maxSteps: f.maxSteps, ...(f.livelockWindow !== undefined ? { livelockWindow: f.livelockWindow } : {}),
     ...(options.runner !== undefined ? { runner: options.runner } : {}),
   });
-  const r: Resolved = { ...r0, pctSteps: f.pctSteps ?? 1 };
+  const r: Resolved = { ...r0, pctSteps: f.pctSteps ?? 1, surwExpected: [] };
   const lenient = options.lenient === true;
   const mode: Mode = { kind: 'replay', steps: f.steps, lenient };
   const run = await runTrial(r, f.trial, mode, f.workloadSeed);

@@ -94,6 +94,7 @@ export function prepareRun(s: Scenario): { k: KernelContext; lab: Lab; plan: Run
   const init: ActorInit = {
     machineSab: k.mem.sab, machineConfig: k.layout.config, era: s.era, faults: s.faults, labSab: lab.sab, labConfig,
     delay: s.delay, policy: s.policy, oracles: s.oracles, seed: s.seed, nativeBugs: s.nativeBugs,
+    ...(s.contractOracles ? { contractOracles: true } : {}),
   };
   return { k, lab, plan: { scenario: s, specs, labConfig, coordActor: nrActors, init } };
 }

@@ -32,6 +32,8 @@ function detail(kind: number, v: { page: number; b: number; c: number; d: number
       return `kernel BUG hit ${v.b} times at ${bugSiteName(v.e)}`;
     case VIOLATION_KIND.LONGTERM_MOVABLE:
       return `a longterm pin returned ${v.b} of ${v.c} pages in ZONE_MOVABLE/CMA (folio_is_longterm_pinnable() is false): they were not migrated out`;
+    case VIOLATION_KIND.NOT_DMA_PINNED:
+      return `page ${v.b + 1} of ${v.c} the pin call returned does not read page_maybe_dma_pinned(): writeback and COW cannot see the DMA (verify_dma_pinned)`;
     case VIOLATION_KIND.KASAN_USE_AFTER_FREE:
       return `KASAN: use-after-free — a struct page was read after the final put freed it (${v.b} times, WARN 'kasan: use-after-free')`;
     case VIOLATION_KIND.REFCOUNT_OVERFLOW:

@@ -182,6 +182,12 @@ export const VIOLATION_KIND = {
   PIN_INCOHERENT: 16,
   /** A buffered read(2) returned data from a frame that was freed or migrated away meanwhile (O3). */
   STALE_READ: 17,
+  /**
+   * O6, checked the moment a pin call returns (scenario.contractOracles): a page it returned does
+   * not read page_maybe_dma_pinned() — writeback and the COW checks cannot see the DMA (gup_test's
+   * verify_dma_pinned, done at every pin rather than once in a test).
+   */
+  NOT_DMA_PINNED: 18,
 } as const;
 export const VIOLATION_KIND_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(VIOLATION_KIND).map(([k, v]) => [v, k.toLowerCase().replace(/_/g, '-')]),

@@ -77,4 +77,19 @@ export interface RunReport {
   violations: Violation[];
   /** What went wrong in the harness itself (a dead worker, an exception): empty when clean. */
   failures: string[];
+  /** `pinlab run --explore-on-failure`: the explore campaign that tried to reproduce the first violation. */
+  explore?: RunExploreLink;
+}
+
+/** The bridge's result, linked from the run report: the schedule file that replays the violation. */
+export interface RunExploreLink {
+  reproduced: boolean;
+  /** The violation explored for (oracle: kind). */
+  target: string;
+  trials: number;
+  durationMs: number;
+  configuration?: string;
+  scheduleFile?: string;
+  /** The shrunk schedule, when shrinking verified one. */
+  shrunkScheduleFile?: string;
 }

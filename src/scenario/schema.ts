@@ -149,6 +149,12 @@ export const ScenarioSchema = z
     delay: z.enum(DELAYS).default('off'),
     faults: z.array(z.string().max(100)).max(64).default([]),
     oracles: z.boolean().default(true),
+    /**
+     * Contract oracles, checked where the protocol breaks rather than where damage shows: every
+     * page a pin call returned reads page_maybe_dma_pinned() (O6 not-dma-pinned). Default false:
+     * the catalogue's expectations name the damage oracles (O3 for pin-as-get).
+     */
+    contractOracles: z.boolean().default(false),
     /** O5: an actor whose heartbeat does not move for this long, while the run goes on, is a stall. */
     watchdogMs: z
       .number()

@@ -58,7 +58,7 @@ export const HEADER_WORDS = 32;
 export const TRIAL_STATUS = { RUNNING: 0, DONE: 1, STEP_LIMIT: 2, DIVERGED: 3, ABORTED: 4, TOO_LONG: 5 } as const;
 export type TrialStatus = (typeof TRIAL_STATUS)[keyof typeof TRIAL_STATUS];
 
-export const STRATEGY_CODE = { random: 0, pct: 1, replay: 2 } as const;
+export const STRATEGY_CODE = { random: 0, pct: 1, replay: 2, pos: 3, surw: 4 } as const;
 export type StrategyName = keyof typeof STRATEGY_CODE;
 
 export const MAX_CHANGE_POINTS = 32;
@@ -79,12 +79,13 @@ export const PW = {
   VALUE: 6, // blocked while the word holds this value
   DEADLINE: 7, // logical time at which the wait times out
   WAKE: 8, // how the last wait ended: 0 changed, 1 timed out
-  PRIO: 9, // PCT priority
+  PRIO: 9, // PCT priority; POS: the pending event's priority
   SB_HEAD: 10, // index of the oldest buffered store
   SB_LEN: 11,
   POINTS: 12, // scheduling points this participant reached
   EVENT: 13, // interned event name of a pending EVENT point
   STOP_STATE: 14, // state + 1 when the trial was stopped (0: not stopped); later unwinding does not touch it
+  SURW_LEFT: 15, // SURW: interesting events this participant is still expected to reach
 } as const;
 export const PART_FIXED_WORDS = 16;
 

@@ -9,11 +9,12 @@ import { type LabelContext } from './labels.js';
 import { LITMUS, litmusMachine, litmusOutcome } from './litmus.js';
 import { TRIAL_STATUS, type TrialStatus } from './layout.js';
 import { pctPlan } from './pct.js';
+import { surwExpected } from './strategy/surw.js';
 import { type TrialRunner, sharedTrialRunner } from './runner.js';
 import { type ScheduleStep, stepsToReplay, traceToSteps } from './schedule.js';
 
 export interface LitmusTrialOptions {
-  strategy: 'random' | 'pct' | 'replay';
+  strategy: 'random' | 'pct' | 'pos' | 'surw' | 'replay';
   seed?: number;
   trial?: number;
   /** PCT depth (default 2) and k (default 8). */
@@ -30,6 +31,8 @@ export interface LitmusTrial {
   status: TrialStatus;
   traceHash: number;
   steps: ScheduleStep[];
+  /** The raw trace (TrialResult.trace). */
+  rawTrace: Int32Array;
   divergence?: { step: number; expected: ScheduleStep | null; actual: string | null };
 }
 
@@ -45,7 +48,10 @@ export async function runLitmusTrial(program: string, o: LitmusTrialOptions): Pr
   const seed = o.seed ?? 1;
   const trial = o.trial ?? 0;
   const replay = o.strategy === 'replay' ? stepsToReplay(o.steps ?? [], names) : undefined;
+  // SURW's weights: each thread's interesting events in a random-walk calibration trial (trial −1).
+  const surw = o.strategy === 'surw' ? { expected: surwExpected((await runLitmusTrial(program, { ...o, strategy: 'random', trial: -1 })).rawTrace, prog.threads) } : undefined;
   const r = await runner.runTrial({
+    ...(surw !== undefined ? { surw } : {}),
     strategy: o.strategy, seed, trial, points: o.points ?? 'access', maxSteps: Math.max(10_000, (replay?.who.length ?? 0) + 1),
     ...(o.strategy === 'pct' ? { pct: pctPlan(seed, trial, prog.threads, o.depth ?? 2, o.pctSteps ?? 8) } : {}),
     ...(replay !== undefined ? { replay } : {}),
@@ -56,7 +62,7 @@ export async function runLitmusTrial(program: string, o: LitmusTrialOptions): Pr
   const c: LabelContext = { layout, lab: null, names, labActorNames: [] };
   const steps = traceToSteps(r.trace, r.strings, c);
   const out: LitmusTrial = {
-    outcome: litmusOutcome(r.results.map((x) => x.registers ?? [])), status: r.status, traceHash: r.traceHash, steps,
+    outcome: litmusOutcome(r.results.map((x) => x.registers ?? [])), status: r.status, traceHash: r.traceHash, steps, rawTrace: r.trace,
   };
   if (r.status === TRIAL_STATUS.DIVERGED && r.divergence !== undefined) {
     const who = r.divergence.participant;
@@ -70,7 +76,7 @@ export async function runLitmusTrial(program: string, o: LitmusTrialOptions): Pr
 
 export interface LitmusReport {
   program: string;
-  strategy: 'random' | 'pct';
+  strategy: 'random' | 'pct' | 'pos' | 'surw';
   trials: number;
   outcomes: Record<string, { count: number; firstTrial: number; steps: ScheduleStep[] }>;
   /** Outcomes seen that TSO forbids (must be empty). */
@@ -81,7 +87,7 @@ export interface LitmusReport {
 
 /** Run `trials` trials (seed, trial 0..N−1) and histogram the outcomes. */
 export async function exploreLitmus(
-  program: string, o: { strategy?: 'random' | 'pct'; trials?: number; seed?: number; depth?: number; runner?: TrialRunner } = {},
+  program: string, o: { strategy?: 'random' | 'pct' | 'pos' | 'surw'; trials?: number; seed?: number; depth?: number; runner?: TrialRunner } = {},
 ): Promise<LitmusReport> {
   const prog = LITMUS[program];
   if (prog === undefined) throw new RangeError(`unknown litmus program "${program}"`);

@@ -20,7 +20,13 @@ export interface LitmusProgram {
   scForbidden: readonly string[];
   /** Outcomes TSO forbids as well. */
   tsoForbidden: readonly string[];
+  /** An ordering bug the program plants: the outcomes that show it (strategy comparisons). */
+  bug?: { outcomes: readonly string[]; depth: number };
 }
+
+/** order-window: t0's private work between its two stores, t1's private work before its load. */
+const WINDOW_T0_PRIVATE = 2;
+const WINDOW_T1_PRIVATE = 12;
 
 const F = 'litmus';
 
@@ -67,6 +73,29 @@ export const LITMUS: Readonly<Record<string, LitmusProgram>> = {
     },
     scForbidden: ['1,0'],
     tsoForbidden: ['1,0'],
+  },
+  'order-window': {
+    name: 'order-window',
+    description:
+      'a depth-2 ordering bug: x=1; (2 private loads); x=0 || (12 private loads); r0=x. r0=1 needs t1\'s load after ' +
+      't0\'s first store and before its second; a random walk rarely gets t1 that far while t0 is in its window.',
+    threads: 2,
+    vars: 3,
+    body(m, t, v) {
+      const x = v[0]!;
+      const mine = v[1 + t]!;
+      if (t === 0) {
+        m.store(x, 1);
+        for (let k = 0; k < WINDOW_T0_PRIVATE; k++) m.load(mine);
+        m.store(x, 0);
+        return [];
+      }
+      for (let k = 0; k < WINDOW_T1_PRIVATE; k++) m.load(mine);
+      return [m.load(x)];
+    },
+    scForbidden: [],
+    tsoForbidden: [],
+    bug: { outcomes: ['1'], depth: 2 },
   },
 };
 

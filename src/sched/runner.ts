@@ -35,6 +35,8 @@ export interface TrialSpec {
   /** Store-buffer entries per participant (default 32). */
   sbCap?: number;
   pct?: PctPlan;
+  /** SURW: each participant's expected interesting events (from a calibration trial); absent: weights 1. */
+  surw?: { expected: readonly number[] };
   replay?: NonNullable<SchedJoin['replay']>;
   /** Replay leniently: where a step cannot be followed, count it and go on (see scheduler.ts). */
   lenient?: boolean;
@@ -91,6 +93,14 @@ export class TrialRunner {
     return this.size;
   }
 
+  /**
+   * Have at least `n` threads ready before the first trial (a campaign whose configurations grow
+   * would otherwise rebuild the pool, and pay thread start-up, at each larger one).
+   */
+  reserve(n: number): void {
+    this.ensure(n);
+  }
+
   private ensure(n: number): Piscina<ParticipantTask, ParticipantResult> {
     if (this.pool !== null && this.size >= n) return this.pool;
     void this.pool?.destroy();
@@ -144,6 +154,9 @@ export class TrialRunner {
         Atomics.store(i32, CP_OFF + 2 * c + 1, pr);
       });
     }
+    spec.surw?.expected.forEach((e, p) => {
+      if (p < n) Atomics.store(i32, partBase(l, p) + PW.SURW_LEFT, Math.max(0, Math.min(0x7fffffff, Math.round(e))));
+    });
     const sab = this.sab!;
     const abort = (): void => {
       if (Atomics.compareExchange(i32, SH.STATUS, TRIAL_STATUS.RUNNING, TRIAL_STATUS.ABORTED) === TRIAL_STATUS.RUNNING) {

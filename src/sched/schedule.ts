@@ -58,7 +58,8 @@ export interface ScheduleFile {
   /** The scenario as explored (machine shrunk for explore; its seed is the campaign's). */
   scenario: unknown;
   faults: string[];
-  strategy: 'random' | 'pct';
+  /** The strategy of the recorded trial (a portfolio campaign records its trial's own). */
+  strategy: 'random' | 'pct' | 'pos' | 'surw';
   depth?: number;
   /** PCT's k (the calibration trial's step count, or the option). */
   pctSteps?: number;
@@ -133,7 +134,7 @@ export function checkScheduleFile(raw: unknown, where = 'schedule'): ScheduleFil
   if (f === null || typeof f !== 'object') return bad('(file)', 'a JSON object');
   if (f.format !== SCHEDULE_FORMAT) bad('format', `"${SCHEDULE_FORMAT}"`);
   if (f.version !== SCHEDULE_VERSION) bad('version', String(SCHEDULE_VERSION));
-  if (f.strategy !== 'random' && f.strategy !== 'pct') bad('strategy', '"random" or "pct"');
+  if (!['random', 'pct', 'pos', 'surw'].includes(f.strategy as string)) bad('strategy', '"random", "pct", "pos" or "surw"');
   if (f.points !== 'access' && f.points !== 'events') bad('points', '"access" or "events"');
   const raw2 = f as Record<string, unknown>;
   for (const [k, [min, max]] of Object.entries(FIELD_RANGE)) {

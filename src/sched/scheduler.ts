@@ -21,29 +21,25 @@
  * decision the scheduler may flush the oldest entry of some buffer (a recorded step). Without plain
  * accesses no buffer is ever used and the model stays sequentially consistent.
  *
- * Strategies: random (uniform over the enabled participants and the non-empty buffers), PCT
- * (highest priority enabled; at change point i the running participant's priority drops to i,
- * below every initial priority; a buffer flush on a seeded coin), replay (follow a recorded
- * schedule; a participant not at the recorded label is a divergence, reported, never ignored).
+ * Strategies (src/sched/strategy/, one file each behind the `Scheduler` interface): random,
+ * PCT, POS and SURW take the decision from the sched SAB; replay follows a recorded schedule (a
+ * participant not at the recorded label is a divergence, reported, never ignored).
  */
 import { ACCESS, type AccessHook } from '../mem/mem.js';
 import { type FutexWaitResult } from '../mem/futex.js';
 import { computeLayout, type MachineConfig } from '../mem/layout.js';
 import { ACTOR_STAT, computeLabLayout, type LabConfig } from '../oracle/lab.js';
-import { hash4 } from './hash.js';
 import { type LabelContext, flushLabel, pointLabel } from './labels.js';
 import {
-  ARR, CP_OFF, NO_DEADLINE, PK, PS, PW, SH, STRATEGY_CODE, TRIAL_STATUS, TRACE_WORDS, TT, internString, partBase,
+  ARR, NO_DEADLINE, PK, PS, PW, SH, TRIAL_STATUS, TRACE_WORDS, TT, internString, partBase,
   readString, schedLayout, snapshotStates, writeNote, type SchedGeometry, type SchedLayout,
 } from './layout.js';
+import { type DecisionView, type Scheduler, schedulerOf } from './strategy/index.js';
 
 /** Thrown inside a participant when its trial was stopped (step bound, divergence, watchdog). */
 export class ExploreAbort extends Error {
   override name = 'ExploreAbort';
 }
-
-/** PCT's flush coin: a non-empty store buffer loses its oldest entry on 1 decision in this many. */
-const PCT_FLUSH_ONE_IN = 4;
 
 /** What a participant thread needs to join a trial (plain data: it crosses to the worker). */
 export interface SchedJoin {
@@ -64,7 +60,7 @@ export interface SchedJoin {
   replay?: { flush: boolean[]; who: number[]; label: string[] };
 }
 
-export class SchedThread {
+export class SchedThread implements DecisionView {
   readonly i32: Int32Array;
   readonly l: SchedLayout;
   readonly me: number;
@@ -79,14 +75,15 @@ export class SchedThread {
   private readonly opsIdx: Int32Array;
   private readonly livelockWindow: number;
   private readonly strategy: number;
-  private readonly seed: number;
-  private readonly trial: number;
+  readonly seed: number;
+  readonly trial: number;
+  private readonly scheduler: Scheduler | null;
   private readonly maxSteps: number;
   readonly eventsOnly: boolean;
   private readonly sbCap: number;
-  private readonly enabled: Int32Array;
+  readonly enabled: Int32Array;
   private readonly reason: Int8Array;
-  private readonly fl: Int32Array;
+  readonly fl: Int32Array;
   private readonly replay: SchedJoin['replay'];
   private readonly lenient: boolean;
   private labelCtx: LabelContext | null = null;
@@ -116,6 +113,7 @@ export class SchedThread {
     }
     this.livelockWindow = Atomics.load(this.i32, SH.LIVELOCK_WINDOW);
     this.strategy = Atomics.load(this.i32, SH.STRATEGY);
+    this.scheduler = schedulerOf(this.strategy);
     this.seed = Atomics.load(this.i32, SH.SEED);
     this.trial = Atomics.load(this.i32, SH.TRIAL);
     this.maxSteps = Atomics.load(this.i32, SH.MAX_STEPS);
@@ -353,9 +351,9 @@ export class SchedThread {
         en[ne++] = best;
         Atomics.add(i32, SH.TIMEOUT_WAKES, 1);
       }
-      // PCT: change points due by this step lower the running participant's priority.
-      if (this.strategy === STRATEGY_CODE.pct) this.applyChangePoints(step);
-      const choice = this.choose(step, ne);
+      // The strategy's own words (PCT change points, POS priorities, SURW counts) first.
+      this.scheduler?.update?.(this, step);
+      const choice = this.scheduler === null ? this.replayChoice(step, ne) : this.scheduler.choose(this, step, ne);
       const t = this.l.traceOff + step * TRACE_WORDS;
       if (choice < 0) {
         const q = -choice - 1;
@@ -401,51 +399,11 @@ export class SchedThread {
     return arr === ARR.MACHINE ? Atomics.load(this.mach, index) : Atomics.load(this.lab!, index);
   }
 
-  private applyChangePoints(step: number): void {
-    const i32 = this.i32;
-    const ncp = Atomics.load(i32, SH.NCP);
-    for (let c = Atomics.load(i32, SH.NEXT_CP); c < ncp && Atomics.load(i32, CP_OFF + 2 * c) <= step; c++) {
-      Atomics.store(i32, partBase(this.l, this.me) + PW.PRIO, Atomics.load(i32, CP_OFF + 2 * c + 1));
-      Atomics.store(i32, SH.NEXT_CP, c + 1);
-    }
-  }
-
   /** Participants with a non-empty store buffer, in index order, into `this.fl`; returns the count. */
-  private flushable(): number {
+  flushable(): number {
     let k = 0;
     for (let p = 0; p < this.n; p++) if (Atomics.load(this.i32, partBase(this.l, p) + PW.SB_LEN) !== 0) this.fl[k++] = p;
     return k;
-  }
-
-  /** The choice at `step` among the `ne` enabled participants: p >= 0 runs p; -(q+1) flushes q's oldest store. */
-  private choose(step: number, ne: number): number {
-    const en = this.enabled;
-    switch (this.strategy) {
-      case STRATEGY_CODE.random: {
-        const nf = this.flushable();
-        const pick = hash4(this.seed, this.trial, step, 0x52a7) % (ne + nf);
-        return pick < ne ? en[pick]! : -this.fl[pick - ne]! - 1;
-      }
-      case STRATEGY_CODE.pct: {
-        const nf = this.flushable();
-        if (nf > 0) {
-          const h = hash4(this.seed, this.trial, step, 0xf15);
-          if (h % PCT_FLUSH_ONE_IN === 0) return -this.fl[(h >>> 8) % nf]! - 1;
-        }
-        let best = en[0]!;
-        let bestPrio = Atomics.load(this.i32, partBase(this.l, best) + PW.PRIO);
-        for (let k = 1; k < ne; k++) {
-          const pr = Atomics.load(this.i32, partBase(this.l, en[k]!) + PW.PRIO);
-          if (pr > bestPrio) {
-            best = en[k]!;
-            bestPrio = pr;
-          }
-        }
-        return best;
-      }
-      default:
-        return this.replayChoice(step, ne);
-    }
   }
 
   private replayChoice(step: number, ne: number): number {

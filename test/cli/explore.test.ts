@@ -167,13 +167,50 @@ describe('pinlab explore + replay', () => {
   });
 
   it('a clean scenario under PCT exits 0 and prints the bound and the miss probability', async () => {
-    const h = await runCli(['explore', dioFile, '--strategy', 'pct', '--depth', '2', '--trials', '12', '--seed', '2', '--out', join(dir, 'none'), '-q']);
+    const h = await runCli(['explore', dioFile, '--scope', 'scenario', '--strategy', 'pct', '--depth', '2', '--trials', '12', '--seed', '2', '--out', join(dir, 'none'), '-q']);
     expect(h.code, h.stderr + h.stdout).toBe(ExitCode.Ok);
     expect(h.stdout).toMatch(/^trials 12\/12 {3}steps [\d,]+ {3}[\d,]+ steps\/s/m);
     expect(h.stdout).toMatch(/PCT n=2 k=\d+ d=2: bound 1\/\(n·k\^\(d−1\)\) = \S+; miss probability ≤ \S+ after 12 clean trials/);
     expect(h.stdout.trimEnd().split('\n').at(-1)).toMatch(/^CLEAN — no violation in 12 trials .*strategy pct, seed 2 — exit 0$/);
     expect(existsSync(join(dir, 'none'))).toBe(false);
     expect(h.stderr).toBe(''); // quiet
+  });
+
+  it('--time: a small-scope portfolio campaign until the budget is spent, with its coverage; PINLAB_TIME too, and a bad one is exit 2', async () => {
+    const h = await runCli(['explore', dioFile, '--time', '1.5s', '--seed', '1', '--out', join(dir, 'none'), '-q']);
+    expect(h.code, h.stderr + h.stdout).toBe(ExitCode.Ok);
+    expect(h.stdout).toMatch(/^trials [\d,]+\/1\.5 s budget {3}steps/m);
+    expect(h.stdout).toMatch(/^coverage: [\d,]+ racing-pair orders, [\d,]+ distinct interleavings; trials by strategy: pos \d+/m);
+    expect(h.stdout).toMatch(/^configurations: \d+ of \d+ explored in \d+ rounds?$/m);
+    expect(h.stdout.trimEnd().split('\n').at(-1)).toMatch(/^CLEAN — no violation in [\d,]+ trials .*strategy portfolio, seed 1 — exit 0$/);
+    process.env.PINLAB_TIME = 'soon';
+    try {
+      const bad = await runCli(['explore', dioFile]);
+      expect(bad.code).toBe(ExitCode.BadInput);
+      expect(bad.stderr).toMatch(/PINLAB_TIME must be a positive number of seconds/);
+    } finally {
+      delete process.env.PINLAB_TIME;
+    }
+  });
+
+  it('--from a run report: small configurations until its violation (same oracle and kind) reproduces; a file that is not a run report is exit 2', async () => {
+    const scenario = JSON.parse(await readFile(odpFile, 'utf8')) as Record<string, unknown>;
+    const report = join(dir, 'run-report.json');
+    await writeFile(report, JSON.stringify({
+      scenario: { ...scenario, faults: ['odp-no-retry'] },
+      violations: [{ oracle: 'O4 ODP protocol', kind: 'stale-device-pte', page: 3, actors: ['odp#0', 'coordinator'], detail: '', events: { coordinator: [{ seq: 1, event: 'munmap', page: 3, arg: 0 }] } }],
+    }));
+    const out = join(dir, 'from-out');
+    const h = await runCli(['explore', '--from', report, '--trials', '200', '--seed', '1', '--no-shrink', '--out', out, '-q']);
+    expect(h.code, h.stderr + h.stdout).toBe(ExitCode.Violation);
+    expect(h.stdout).toMatch(/^from .*run-report\.json: reproducing O4 ODP protocol: stale-device-pte \(actors odp#0, coordinator\)$/m);
+    expect(h.stdout).toMatch(/^found by configuration "odp \/ munmap \/ \dp/m);
+    expect(readdirSync(out)).toHaveLength(1);
+    const notReport = await runCli(['explore', '--from', odpFile]);
+    expect(notReport.code).toBe(ExitCode.BadInput);
+    expect(notReport.stderr).toMatch(/not a pinlab run report/);
+    const both = await runCli(['explore', odpFile, '--from', report]);
+    expect(both.code).toBe(ExitCode.BadInput);
   });
 
   it('Ctrl-C stops between trials and reports what ran', async () => {

@@ -82,7 +82,8 @@ describe('the packed tarball, installed', () => {
     const r = await pinlab(['run', 'starter/uring.scenario.ts', '--duration', '2s']);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(r.stdout).toMatch(/uring#0\s+custom\s+done/);
-    const x = await pinlab(['explore', 'starter/uring.scenario.ts', '--trials', '20', '-q']);
+    // The scenario as given (the CLI's default is a small-scope campaign, whose configurations hold fewer actors).
+    const x = await pinlab(['explore', 'starter/uring.scenario.ts', '--scope', 'scenario', '--trials', '20', '-q']);
     expect(x.code, x.stderr + x.stdout).toBe(0);
     expect(x.stdout).toMatch(/participants uring#0, uring#1, dio#0, coordinator/);
     expect((await pinlab(['init', 'starter'])).code).toBe(2); // never overwrites
