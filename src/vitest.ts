@@ -101,7 +101,7 @@ function message(head: string, v: Violation, lines: string[]): string {
  * Explore `scenario` and resolve to the clean ExploreReport, or throw PinlabViolation for the
  * first failing trial (livelocks included), after writing its schedule file. Also throws
  * ScenarioError (bad scenario or client module) and RangeError (bad option or environment knob).
- * Defaults: 200 trials, strategy 'pct' (depth 3), the scenario's seed, no time budget.
+ * Defaults: 200 trials, strategy 'portfolio' (random, PCT depth 3, POS, SURW in turn: the CLI's default), the scenario's seed, no time budget.
  */
 export async function exploreClean(scenario: Scenario | ScenarioInput, options: ExploreCleanOptions = {}): Promise<ExploreReport> {
   const s = parseScenario(scenario);
@@ -110,7 +110,7 @@ export async function exploreClean(scenario: Scenario | ScenarioInput, options: 
   const time = envTime() ?? (options.time !== undefined ? duration('time', options.time) : undefined);
   const outDir = resolve(options.outDir ?? 'pinlab-schedules');
   const { time: _t, outDir: _o, shrinkSeconds, trials: _n, seed: _s, ...rest } = options;
-  const xo: ExploreOptions = { strategy: 'pct', ...rest, seed, trials, outDir, ...(time !== undefined ? { signal: AbortSignal.timeout(time) } : {}) };
+  const xo: ExploreOptions = { strategy: 'portfolio', ...rest, seed, trials, outDir, ...(time !== undefined ? { signal: AbortSignal.timeout(time) } : {}) };
   const report = await explore(s, xo);
   const failure = report.failure;
   if (failure === undefined) return report;

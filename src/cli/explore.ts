@@ -363,7 +363,11 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     };
     // A pinned workload or step bound is for the scenario as given.
     if (target !== undefined && o.scope === 'scenario') return bad('--from explores small configurations: --scope scenario does not apply');
-    const scope = target !== undefined ? 'small' : o.scope ?? (o.ops !== undefined || o.mmSteps !== undefined || o.mmInterval !== undefined || o.maxSteps !== undefined ? 'scenario' : 'small');
+    // A shard splits one campaign's trials (t % N == i): it needs the scenario as given.
+    if (shard.count > 1 && o.scope === 'small') return bad('--shard splits the trials of one campaign: use it with --scope scenario');
+    const scope =
+      target !== undefined ? 'small'
+      : (o.scope ?? (o.ops !== undefined || o.mmSteps !== undefined || o.mmInterval !== undefined || o.maxSteps !== undefined || shard.count > 1 ? 'scenario' : 'small'));
     const seed = o.seed ?? scenario.seed;
     const desc =
       `strategy ${o.strategy}${o.strategy === 'pct' || o.strategy === 'portfolio' ? ` (d=${o.depth ?? 3})` : ''}, seed ${seed}, points ${o.points}, ` +
@@ -650,7 +654,7 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     .option('--depth <d>', `PCT bug depth d, 1..${MAX_DEPTH} (default 3)`, parseInteger)
     .option('--trials <n>', `trials to run (default ${DEFAULT_TRIALS}, or unbounded with --time)`, parseInteger)
     .addOption(
-      new Option('--scope <which>', 'small: spread the budget over small configurations of the scenario (default); scenario: the scenario as given (the default when --ops, --mm-steps, --mm-interval or --max-steps is set)')
+      new Option('--scope <which>', 'small: spread the budget over small configurations of the scenario (default); scenario: the scenario as given (the default when --ops, --mm-steps, --mm-interval, --max-steps or --shard is set)')
         .choices(['small', 'scenario']),
     )
     .option('--from <report>', 'a `pinlab run --json` report: explore small configurations of its actors and mm operations until its first violation (same oracle and kind) reproduces')

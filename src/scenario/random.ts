@@ -11,7 +11,10 @@ import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { type Era, ERAS } from '../mem/layout.js';
 import { ERA_SPECS } from '../kernel/era/index.js';
-import { CLIENT_KINDS, DELAYS, SAFE_POLICIES, type ClientKind, type Policy, type ScenarioInput } from './schema.js';
+import { DELAYS, SAFE_POLICIES, type ClientKind, type Policy, type ScenarioInput } from './schema.js';
+
+/** The kinds the fuzzer draws (fork and buffered clients have their own scenarios and tests). */
+const CLIENT_KINDS: readonly ClientKind[] = ['dio', 'rdma', 'odp', 'get'];
 
 export interface RandomScenarioOptions {
   era?: Era;

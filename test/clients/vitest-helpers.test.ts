@@ -75,7 +75,7 @@ describe('exploreClean', () => {
     expect(existsSync(v.scheduleFile!)).toBe(true);
     expect(v.command).toBe(`npx pinlab replay ${v.scheduleFile}`);
     expect(v.message).toMatch(
-      /^pinlab: O3 data integrity \([a-z-]+\) on page \d+ .* — actors uring#\d, coordinator; explore trial \d+ of 200, seed 1, strategy pct \(depth 3\)/,
+      /^pinlab: O3 data integrity \([a-z-]+\) on page \d+ .* — actors uring#\d, coordinator; explore trial \d+ of 200, seed 1, strategy portfolio( \(depth 3\))?/,
     );
     expect(v.message).toContain(`replay: npx pinlab replay ${v.scheduleFile}`);
     expect(v.message).toMatch(/last events \(oldest first\)/);
