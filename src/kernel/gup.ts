@@ -672,6 +672,7 @@ function unpin_user_pages_small(k: KernelContext, pages: PageArray, npages: numb
   const smallStart = k.layout.smallStart;
   const refBase = k.layout.pageOff + PG.REFCOUNT;
   const genBase = k.layout.pageOff + PG.GEN;
+  const zoneBase = k.layout.pageOff + PG.ZONE;
   const pageWords = STRUCT_PAGE_WORDS;
   const bias = GUP_PIN_COUNTING_BIAS;
   // rfc-2019 and v5.7 touch the page for the statistic after the put (fault stats-after-put).
@@ -690,7 +691,9 @@ function unpin_user_pages_small(k: KernelContext, pages: PageArray, npages: numb
       counted = i + 1;
       put_page_refs_last(k, page, bias, old);
     }
-    if (late) page_pgdat_after_put(k, page, gen);
+    // page_pgdat() after the put: a bare load of the page's zone word, or the model's KASAN check.
+    if (kasan) page_pgdat_after_put(k, page, gen);
+    else if (late) Atomics.load(i32, zoneBase + page * pageWords);
   }
   if (i !== counted) k.vmstatAdd(NR_FOLL_PIN_RELEASED, i - counted);
   return i;
