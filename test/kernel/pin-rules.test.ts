@@ -1,0 +1,559 @@
+/**
+ * The pin and unpin rules the mutation run (issue 13) found unpinned by any single-threaded test:
+ * the last reference dropped by a batch unpin, underflows as BUGs, a write pin of a read-only PTE,
+ * ranges beyond the address space, gup-fast taking huge pages and large folios itself, a call that
+ * spans two huge pages, gup-fast meeting a frozen or negative count, a fault failing in the slow
+ * path, MMF_HAS_PINNED, the NULL entries of the unpin loops and set_page_dirty()'s return. Each test
+ * boots its own small machine on the test's thread, per era where the era matters; where gup-fast
+ * and the slow path give the same pages, the vmstat counters say which path ran.
+ */
+import { describe, expect, it } from 'vitest';
+import * as K from '../../src/kernel/index.js';
+import { type Era, MM, MMF_HAS_PINNED, PG, PG_dirty, PG_locked } from '../../src/mem/layout.js';
+
+const PAGE = 4096;
+const HPAGE_2M = 512 * PAGE;
+const BIAS = K.GUP_PIN_COUNTING_BIAS;
+const ERAS: readonly Era[] = ['rfc-2019', 'v5.7', 'v6.3', 'v6.18'];
+
+function machine(era: Era, faults: string[] = []): K.KernelContext {
+  return K.boot(
+    {
+      normalFrames: 128, movableFrames: 16, daxFrames: 0, huge2mPages: 2, huge1gPages: 0, wordsPerPage: 2,
+      nrMms: 2, vaPages: 1 << 12, maxVmas: 8, nrFiles: 1, filePages: 8, nrCpus: 1,
+      folioPools: [{ order: 1, count: 4 }, { order: 2, count: 4 }],
+    },
+    { era, faults },
+  );
+}
+
+const vmstat = (k: K.KernelContext) => K.readVmstat(k.mem);
+const warn = (k: K.KernelContext, site: K.WarnSite): number => K.readWarnings(k.mem).warn[site] ?? 0;
+const bug = (k: K.KernelContext, site: K.BugSite): number => K.readWarnings(k.mem).bug[site] ?? 0;
+const sentinel = (n: number): Int32Array => new Int32Array(n).fill(-1);
+
+function mapAnon(mm: K.MmStruct, nr: number, order = 0): number {
+  const addr = K.do_mmap(mm, { length: nr * PAGE, kind: 'anon', order });
+  expect(addr).toBeGreaterThan(0);
+  return addr;
+}
+
+/** Fault `nr` pages in, writable, without taking references. */
+function populate(mm: K.MmStruct, addr: number, nr: number, write = true): void {
+  K.mmap_read_lock(mm);
+  try {
+    expect(K.get_user_pages(mm, addr, nr, write ? K.FOLL_WRITE : 0, null)).toBe(nr);
+  } finally {
+    K.mmap_read_unlock(mm);
+  }
+}
+
+function pinSlow(mm: K.MmStruct, addr: number, nr: number, flags: number, pages: K.PageArray): number {
+  K.mmap_read_lock(mm);
+  try {
+    return K.pin_user_pages(mm, addr, nr, flags, pages);
+  } finally {
+    K.mmap_read_unlock(mm);
+  }
+}
+
+function pfnAt(mm: K.MmStruct, addr: number): number {
+  const vpn = addr / PAGE;
+  const w = K.walk(mm.pt, vpn, { idx: 0, entry: 0, order: 0 });
+  return K.pte_present(w.entry) ? K.pte_pfn(w.entry) + (w.order !== 0 ? vpn & ((1 << w.order) - 1) : 0) : -1;
+}
+
+function pteAt(mm: K.MmStruct, addr: number): number {
+  return K.walk(mm.pt, addr / PAGE, { idx: 0, entry: 0, order: 0 }).entry;
+}
+
+/** Which path a call took: the counter deltas around it. */
+function paths(k: K.KernelContext, fn: () => void): { fallback: number; slow: number; faults: number } {
+  const a = vmstat(k);
+  fn();
+  const b = vmstat(k);
+  return { fallback: b.gup_fast_fallback - a.gup_fast_fallback, slow: b.gup_slow_calls - a.gup_slow_calls, faults: b.pgfault - a.pgfault };
+}
+
+/** The pin accounting of a large folio of `order` in an era: exact count, or the bias on the head. */
+function exactCount(era: Era, order: number): boolean {
+  return K.eraSpec(era).pincountMinOrder <= order;
+}
+
+// ---- the last reference and underflows ---------------------------------------------------
+
+describe('a batch unpin drops the last reference and frees the page', () => {
+  it.each(ERAS)('%s: small pages pinned, then unmapped, are freed by unpin_user_pages', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    const addr = mapAnon(mm, 3);
+    const pages = sentinel(3);
+    expect(K.pin_user_pages_fast(mm, addr, 3, K.FOLL_WRITE, pages)).toBe(3);
+    expect(K.do_munmap(mm, addr, 3 * PAGE)).toBe(0);
+    for (const p of pages) expect(K.page_ref_count(p)).toBe(BIAS); // only the pins hold them now
+    const freed0 = vmstat(k).nr_page_free;
+    K.unpin_user_pages(pages, 3);
+    for (const p of pages) expect(K.page_ref_count(p)).toBe(0);
+    const s = vmstat(k);
+    expect(s.nr_page_free - freed0).toBe(3);
+    expect([s.nr_foll_pin_acquired, s.nr_foll_pin_released]).toEqual([3, 3]);
+    expect(K.readWarnings(k.mem).bug).toEqual({});
+  });
+
+  it.each(ERAS)('%s: a large folio pinned, then unmapped, is freed by its last unpin', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    const addr = mapAnon(mm, 4, 2);
+    const pages = sentinel(4);
+    expect(pinSlow(mm, addr, 4, K.FOLL_WRITE, pages)).toBe(4);
+    const head = K.compound_head(pages[0]!);
+    expect(K.compound_order(head)).toBe(2);
+    expect(K.do_munmap(mm, addr, 4 * PAGE)).toBe(0);
+    const freed0 = vmstat(k).nr_page_free;
+    K.unpin_user_pages(pages, 3);
+    expect(vmstat(k).nr_page_free).toBe(freed0);
+    expect(K.page_maybe_dma_pinned(head)).toBe(true);
+    K.unpin_user_pages(pages.subarray(3), 1);
+    expect(vmstat(k).nr_page_free - freed0).toBe(1);
+    expect(K.page_ref_count(head)).toBe(0);
+    expect(K.readWarnings(k.mem).bug).toEqual({});
+  });
+});
+
+describe('an extra unpin is a BUG and leaves the counts as they were', () => {
+  it.each(ERAS)('%s: a small page unpinned twice', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    const addr = mapAnon(mm, 1);
+    const pages = sentinel(1);
+    expect(K.pin_user_pages_fast(mm, addr, 1, K.FOLL_WRITE, pages)).toBe(1);
+    K.unpin_user_pages(pages, 1);
+    expect(K.page_ref_count(pages[0]!)).toBe(1);
+    expect(() => K.unpin_user_pages(pages, 1)).toThrow(K.KernelBug);
+    expect(bug(k, 'put_page:underflow')).toBe(1);
+    expect(K.page_ref_count(pages[0]!)).toBe(1); // restored, not wrapped
+    expect(() => K.unpin_user_page(pages[0]!)).toThrow(/put_page:underflow/);
+    expect(bug(k, 'put_page:underflow')).toBe(2);
+    expect(K.page_ref_count(pages[0]!)).toBe(1);
+  });
+
+  it.each(ERAS)('%s: a large folio (order 2) unpinned once too often', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    const addr = mapAnon(mm, 4, 2);
+    populate(mm, addr, 4);
+    const pages = sentinel(2);
+    expect(pinSlow(mm, addr, 2, K.FOLL_WRITE, pages)).toBe(2);
+    const head = K.compound_head(pages[0]!);
+    const exact = exactCount(era, 2);
+    expect(K.page_ref_count(head)).toBe(exact ? 4 + 2 : 4 + 2 * BIAS); // one reference per mapped PTE
+    if (exact) expect(K.compound_pincount(head)).toBe(2);
+    K.unpin_user_pages(pages, 2);
+    expect(K.page_ref_count(head)).toBe(4);
+    expect(K.page_maybe_dma_pinned(head)).toBe(false);
+    expect(() => K.unpin_user_page(pages[1]!)).toThrow(K.KernelBug);
+    const site: K.BugSite = exact ? 'gup_put:pincount underflow' : 'put_page:underflow';
+    expect(K.readWarnings(k.mem).bug).toEqual({ [site]: 1 });
+    expect(K.page_ref_count(head)).toBe(4);
+    if (exact) expect(K.compound_pincount(head)).toBe(0);
+  });
+
+  it('put_page on a page with no reference left is a BUG; get_page on a free page too', () => {
+    const k = machine('v6.3');
+    const mm = K.mm_of(0);
+    const addr = mapAnon(mm, 1);
+    populate(mm, addr, 1);
+    const p = pfnAt(mm, addr);
+    expect(K.page_ref_freeze(p, 1)).toBe(true);
+    expect(() => K.get_page(p)).toThrow(/get_page:refcount<=0/);
+    expect(K.page_ref_count(p)).toBe(0); // the increment is undone
+    expect(bug(k, 'get_page:refcount<=0')).toBe(1);
+    K.page_ref_unfreeze(p, 1);
+    expect(warn(k, 'page_ref_unfreeze:nonzero')).toBe(0);
+    K.get_page(p);
+    expect(K.page_ref_count(p)).toBe(2);
+    K.put_page(p);
+    expect(K.page_ref_count(p)).toBe(1);
+  });
+});
+
+// ---- the slow path: write fault, failing fault, ranges --------------------------------------
+
+describe('a write pin of a read-only PTE takes the write fault', () => {
+  it.each(ERAS)('%s: gup-fast refuses the read-only entry; the slow path faults it writable', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    const addr = mapAnon(mm, 1);
+    populate(mm, addr, 1, true);
+    // Write-protect the entry (as fork or page_mkclean would).
+    const w = K.walk(mm.pt, addr / PAGE, { idx: 0, entry: 0, order: 0 });
+    k.mem.store(w.idx, K.pte_wrprotect(w.entry));
+    expect(K.pte_write(pteAt(mm, addr))).toBe(false);
+    const pages = sentinel(1);
+    const d = paths(k, () => expect(K.pin_user_pages_fast(mm, addr, 1, K.FOLL_WRITE, pages)).toBe(1));
+    expect(d).toEqual({ fallback: 1, slow: 1, faults: 1 });
+    expect(K.pte_write(pteAt(mm, addr))).toBe(true);
+    expect(pages[0]).toBe(pfnAt(mm, addr));
+    expect(K.page_ref_count(pages[0]!)).toBe(1 + BIAS);
+    K.unpin_user_pages(pages, 1);
+  });
+
+  it.each(ERAS)('%s: a read pin of a writable PTE takes it in gup-fast, no fault', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    const addr = mapAnon(mm, 2);
+    populate(mm, addr, 2, true);
+    const pages = sentinel(2);
+    const d = paths(k, () => expect(K.pin_user_pages_fast(mm, addr, 2, 0, pages)).toBe(2));
+    expect(d).toEqual({ fallback: 0, slow: 0, faults: 0 });
+    K.unpin_user_pages(pages, 2);
+  });
+});
+
+describe('a fault that fails in the slow path', () => {
+  it.each(ERAS)('%s: no huge page left: -ENOMEM, or the pages taken before it', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    const a = K.do_mmap(mm, { length: 3 * HPAGE_2M, kind: 'hugetlb' });
+    expect(a).toBeGreaterThan(0);
+    const pages = sentinel(3 * 512);
+    // Two pages in the pool: the first two fault in, the third cannot.
+    expect(pinSlow(mm, a, 3 * 512, K.FOLL_WRITE, pages)).toBe(1024);
+    expect(pages[1023]).not.toBe(-1);
+    expect(pages[1024]).toBe(-1);
+    const rest = sentinel(4);
+    expect(pinSlow(mm, a + 2 * HPAGE_2M, 4, K.FOLL_WRITE, rest)).toBe(-K.ENOMEM);
+    expect(K.pin_user_pages_fast(mm, a + 2 * HPAGE_2M, 4, K.FOLL_WRITE, rest)).toBe(-K.ENOMEM);
+    expect(Array.from(rest)).toEqual([-1, -1, -1, -1]);
+    // gup-fast took the two mapped huge pages itself, then the slow remainder failed: it returns
+    // what it took, which the caller must release.
+    const h0 = K.compound_head(pages[0]!);
+    const ref0 = K.page_ref_count(h0);
+    const more = sentinel(1030);
+    const d = paths(k, () => expect(K.pin_user_pages_fast(mm, a, 1030, K.FOLL_WRITE, more)).toBe(1024));
+    expect(d.fallback).toBe(1);
+    expect(Array.from(more.subarray(0, 1024))).toEqual(Array.from(pages.subarray(0, 1024)));
+    // rfc-2019's gup-fast takes one bias for a run of subpages (huge-run-one-bias, native there):
+    // releasing them one by one would underflow, so only the later eras release them here.
+    expect(K.page_ref_count(h0) - ref0).toBe(era === 'rfc-2019' ? BIAS : 512);
+    if (era !== 'rfc-2019') K.unpin_user_pages(more, 1024);
+    K.unpin_user_pages(pages, 1024);
+    if (era !== 'rfc-2019') {
+      const s = vmstat(k);
+      expect(s.nr_foll_pin_acquired).toBe(s.nr_foll_pin_released);
+      expect(K.page_ref_count(h0)).toBe(1);
+    }
+  });
+
+  it.each(ERAS)('%s: a write pin of a read-only mapping is -EFAULT, and nothing is taken', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    const addr = K.do_mmap(mm, { length: 2 * PAGE, kind: 'anon', write: false });
+    populate(mm, addr, 2, false);
+    const pages = sentinel(2);
+    expect(pinSlow(mm, addr, 2, K.FOLL_WRITE, pages)).toBe(-K.EFAULT);
+    expect(K.pin_user_pages_fast(mm, addr, 2, K.FOLL_WRITE, pages)).toBe(-K.EFAULT);
+    expect(Array.from(pages)).toEqual([-1, -1]);
+    expect(vmstat(k).nr_foll_pin_acquired).toBe(0);
+  });
+});
+
+describe('a range beyond the address space is -EFAULT', () => {
+  it.each(ERAS)('%s: the last pages of the address space pin; one more is -EFAULT, nothing taken', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    const top = k.layout.vaPages * PAGE;
+    const addr = K.do_mmap(mm, { length: 2 * PAGE, kind: 'anon', addr: top - 2 * PAGE });
+    expect(addr).toBe(top - 2 * PAGE);
+    populate(mm, addr, 2);
+    const pages = sentinel(3);
+    expect(K.pin_user_pages_fast(mm, addr, 2, K.FOLL_WRITE, pages)).toBe(2);
+    K.unpin_user_pages(pages, 2);
+    expect(pinSlow(mm, addr, 2, K.FOLL_WRITE, pages)).toBe(2);
+    K.unpin_user_pages(pages, 2);
+    pages.fill(-1);
+    const pinned0 = vmstat(k).nr_foll_pin_acquired;
+    expect(K.pin_user_pages_fast(mm, addr, 3, K.FOLL_WRITE, pages)).toBe(-K.EFAULT);
+    expect(pinSlow(mm, addr, 3, K.FOLL_WRITE, pages)).toBe(-K.EFAULT);
+    expect(K.pin_user_pages_fast(mm, addr + PAGE, 2, K.FOLL_WRITE, pages)).toBe(-K.EFAULT);
+    expect(Array.from(pages)).toEqual([-1, -1, -1]);
+    expect(vmstat(k).nr_foll_pin_acquired).toBe(pinned0);
+    for (const p of [pfnAt(mm, addr), pfnAt(mm, addr + PAGE)]) expect(K.page_ref_count(p)).toBe(1);
+  });
+
+  it('negative addresses and addresses above 4 GB are -EFAULT on both paths', () => {
+    machine('v6.3');
+    const mm = K.mm_of(0);
+    const pages = sentinel(1);
+    for (const start of [-PAGE, -1, 2 ** 32, 2 ** 40]) {
+      expect(K.pin_user_pages_fast(mm, start, 1, 0, pages), String(start)).toBe(-K.EFAULT);
+      expect(pinSlow(mm, start, 1, 0, pages), String(start)).toBe(-K.EFAULT);
+      K.mmap_read_lock(mm);
+      expect(K.get_user_pages(mm, start, 1, 0, null), String(start)).toBe(-K.EFAULT);
+      K.mmap_read_unlock(mm);
+    }
+    expect(pages[0]).toBe(-1);
+  });
+});
+
+// ---- gup-fast takes huge pages and large folios itself ----------------------------------------
+
+describe('gup-fast pins huge pages and large folios itself (no fallback)', () => {
+  it.each(ERAS)('%s: a mapped 2 MB hugetlb page', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    const a = K.do_mmap(mm, { length: HPAGE_2M, kind: 'hugetlb' });
+    populate(mm, a, 1);
+    const head = K.compound_head(pfnAt(mm, a));
+    const pages = sentinel(8);
+    const d = paths(k, () => expect(K.pin_user_pages_fast(mm, a + 10 * PAGE, 8, K.FOLL_WRITE, pages)).toBe(8));
+    expect(d).toEqual({ fallback: 0, slow: 0, faults: 0 });
+    expect(Array.from(pages)).toEqual(Array.from({ length: 8 }, (_, j) => head + 10 + j));
+    // rfc-2019 takes one bias for the run (huge-run-one-bias, native there); v5.7+ an exact count.
+    if (era === 'rfc-2019') expect(K.page_ref_count(head)).toBe(1 + BIAS);
+    else {
+      expect(K.page_ref_count(head)).toBe(1 + 8);
+      expect(K.compound_pincount(head)).toBe(8);
+    }
+    expect(vmstat(k).nr_foll_pin_acquired).toBe(8);
+    expect(K.page_maybe_dma_pinned(head + 500)).toBe(true);
+    // A plain FOLL_GET of the huge page in gup-fast: references, no pin.
+    const got = sentinel(2);
+    const d2 = paths(k, () => expect(K.get_user_pages_fast(mm, a, 2, 0, got)).toBe(2));
+    expect(d2.fallback).toBe(0);
+    for (let j = 0; j < 2; j++) K.put_page(got[j]!);
+    expect(vmstat(k).nr_foll_pin_acquired).toBe(8);
+  });
+
+  it.each(ERAS)('%s: a PTE-mapped large folio (order 1 and order 2)', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    for (const order of [1, 2]) {
+      const nr = 1 << order;
+      const a = mapAnon(mm, nr, order);
+      populate(mm, a, nr);
+      const head = K.compound_head(pfnAt(mm, a));
+      expect(K.compound_order(head)).toBe(order);
+      const ref0 = K.page_ref_count(head);
+      const pages = sentinel(nr);
+      const acq0 = vmstat(k).nr_foll_pin_acquired;
+      const d = paths(k, () => expect(K.pin_user_pages_fast(mm, a, nr, K.FOLL_WRITE, pages)).toBe(nr));
+      expect(d, `order ${order}`).toEqual({ fallback: 0, slow: 0, faults: 0 });
+      expect(Array.from(pages)).toEqual(Array.from({ length: nr }, (_, j) => head + j));
+      const exact = exactCount(era, order);
+      expect(K.page_ref_count(head), `order ${order}`).toBe(ref0 + (exact ? nr : nr * BIAS));
+      expect(K.hpage_pincount_available(head)).toBe(exact);
+      if (exact) expect(K.compound_pincount(head)).toBe(nr);
+      expect(vmstat(k).nr_foll_pin_acquired - acq0).toBe(nr);
+      expect(K.page_maybe_dma_pinned(head + nr - 1)).toBe(true);
+      // v6.3+ releases a folio run with one put (gup_folio_next); earlier eras page by page: the same counts.
+      K.unpin_user_pages(pages, nr);
+      expect(K.page_ref_count(head)).toBe(ref0);
+      expect(K.page_maybe_dma_pinned(head)).toBe(false);
+      if (exact) expect(K.compound_pincount(head)).toBe(0);
+    }
+    expect(K.readWarnings(k.mem).bug).toEqual({});
+  });
+
+  it.each(ERAS)('%s: gup-fast and the slow path span two huge pages: each head counts its own subpages', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    const a = K.do_mmap(mm, { length: 2 * HPAGE_2M, kind: 'hugetlb' });
+    populate(mm, a, 1024);
+    const h0 = K.compound_head(pfnAt(mm, a));
+    const h1 = K.compound_head(pfnAt(mm, a + HPAGE_2M));
+    expect(h1).not.toBe(h0);
+    const start = a + 500 * PAGE; // 12 subpages of the first, 20 of the second
+    for (const fast of [true, false]) {
+      const before = [K.page_ref_count(h0), K.page_ref_count(h1)];
+      const pages = sentinel(32);
+      const d = paths(k, () => expect(fast ? K.pin_user_pages_fast(mm, start, 32, K.FOLL_WRITE, pages) : pinSlow(mm, start, 32, K.FOLL_WRITE, pages)).toBe(32));
+      expect(d.fallback).toBe(0);
+      expect(d.slow).toBe(fast ? 0 : 1);
+      expect(Array.from(pages)).toEqual([...Array.from({ length: 12 }, (_, j) => h0 + 500 + j), ...Array.from({ length: 20 }, (_, j) => h1 + j)]);
+      if (era === 'rfc-2019') {
+        // The slow path adds the bias per subpage; gup-fast one bias per run (huge-run-one-bias).
+        expect([K.page_ref_count(h0) - before[0]!, K.page_ref_count(h1) - before[1]!]).toEqual(fast ? [BIAS, BIAS] : [12 * BIAS, 20 * BIAS]);
+      } else {
+        expect([K.compound_pincount(h0), K.compound_pincount(h1)]).toEqual([12, 20]);
+        expect([K.page_ref_count(h0), K.page_ref_count(h1)]).toEqual([1 + 12, 1 + 20]);
+      }
+      if (era !== 'rfc-2019' || !fast) {
+        K.unpin_user_pages(pages, 32);
+        expect([K.page_ref_count(h0), K.page_ref_count(h1)]).toEqual(before);
+      }
+    }
+  });
+});
+
+// ---- gup-fast meets a count it must not raise ------------------------------------------------
+
+describe('gup-fast given a frozen or negative count takes nothing', () => {
+  it.each(ERAS)('%s: a frozen small page (refcount 0): fast path refuses, the slow path WARNs -ENOMEM', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    const addr = mapAnon(mm, 1);
+    populate(mm, addr, 1);
+    const p = pfnAt(mm, addr);
+    expect(K.page_ref_freeze(p, 1)).toBe(true);
+    const pages = sentinel(1);
+    const d = paths(k, () => expect(K.pin_user_pages_fast(mm, addr, 1, K.FOLL_WRITE, pages)).toBe(-K.ENOMEM));
+    expect(d.fallback).toBe(1);
+    expect(K.page_ref_count(p)).toBe(0); // not resurrected
+    expect(warn(k, 'try_get_page:refcount<=0')).toBe(1);
+    expect(warn(k, 'try_get_compound_head:refcount<0')).toBe(0);
+    expect(pages[0]).toBe(-1);
+    expect(K.try_get_page(p)).toBe(false);
+    expect(K.page_ref_add_unless_zero(p, 1)).toBe(false);
+    expect(K.try_get_compound_head(p, 1)).toBe(-1);
+    K.page_ref_unfreeze(p, 1);
+    expect(K.page_ref_freeze(p, 2)).toBe(false); // the count is 1, not 2
+    expect(K.page_ref_count(p)).toBe(1);
+    expect(K.try_get_page(p)).toBe(true);
+    expect(K.page_ref_count(p)).toBe(2);
+    expect(K.page_ref_add_unless_zero(p, 3)).toBe(true);
+    expect(K.page_ref_count(p)).toBe(5);
+    expect(vmstat(k).nr_foll_pin_acquired).toBe(0);
+  });
+
+  it.each(ERAS)('%s: a frozen huge page and a frozen large folio are left to the slow path', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    const a = K.do_mmap(mm, { length: HPAGE_2M, kind: 'hugetlb' });
+    const f = mapAnon(mm, 4, 2);
+    populate(mm, a, 1);
+    populate(mm, f, 4);
+    for (const [addr, head] of [[a, K.compound_head(pfnAt(mm, a))], [f, K.compound_head(pfnAt(mm, f))]] as const) {
+      const count = K.page_ref_count(head);
+      expect(K.page_ref_freeze(head, count)).toBe(true);
+      const pages = sentinel(2);
+      const d = paths(k, () => expect(K.pin_user_pages_fast(mm, addr, 2, K.FOLL_WRITE, pages)).toBe(-K.ENOMEM));
+      expect(d.fallback).toBe(1);
+      expect(K.page_ref_count(head)).toBe(0);
+      expect(Array.from(pages)).toEqual([-1, -1]);
+      K.page_ref_unfreeze(head, count);
+    }
+    expect(vmstat(k).nr_foll_pin_acquired).toBe(0);
+    expect(K.readWarnings(k.mem).bug).toEqual({});
+  });
+
+  it.each(ERAS)('%s: a negative (overflowed) count is refused with a WARN and pin_refused_overflow, still reads pinned', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    const addr = mapAnon(mm, 1);
+    populate(mm, addr, 1);
+    const p = pfnAt(mm, addr);
+    const idx = K.pw(p, PG.REFCOUNT);
+    k.mem.store(idx, -5);
+    const pages = sentinel(1);
+    expect(K.pin_user_pages_fast(mm, addr, 1, K.FOLL_WRITE, pages)).toBe(-K.ENOMEM);
+    expect(k.mem.load(idx)).toBe(-5);
+    expect(warn(k, 'try_get_compound_head:refcount<0')).toBe(1);
+    expect(warn(k, 'try_get_page:refcount<=0')).toBe(1);
+    expect(vmstat(k).pin_refused_overflow).toBe(1);
+    // page_maybe_dma_pinned compares unsigned: an overflowed count reads pinned (no false negative).
+    expect(K.page_maybe_dma_pinned(p)).toBe(true);
+    expect(K.page_dma_pinned(p)).toBe(true);
+    k.mem.store(idx, BIAS - 1);
+    expect(K.page_maybe_dma_pinned(p)).toBe(false);
+    k.mem.store(idx, BIAS);
+    expect(K.page_maybe_dma_pinned(p)).toBe(true);
+    k.mem.store(idx, 1);
+  });
+});
+
+describe('page_ref_zero_or_close_to_overflow', () => {
+  it('is true for 0 and the last 127 values before the wrap, false elsewhere', () => {
+    for (const c of [0, -1, -127, 0x80000000 | 0]) expect(K.page_ref_zero_or_close_to_overflow(c), String(c)).toBe(c >= -127 && c <= 0);
+    for (const c of [1, 127, 128, -128, 0x7fffffff]) expect(K.page_ref_zero_or_close_to_overflow(c), String(c)).toBe(false);
+  });
+});
+
+// ---- MMF_HAS_PINNED --------------------------------------------------------------------------
+
+describe('MMF_HAS_PINNED', () => {
+  it.each(ERAS)('%s: set by the first pin, fast or slow, never by a get; fork reads it', (era) => {
+    const k = machine(era);
+    const flags = (mm: K.MmStruct): number => k.mem.load(mm.base + MM.FLAGS) & MMF_HAS_PINNED;
+    for (const fast of [true, false]) {
+      const mm = K.mm_of(fast ? 0 : 1);
+      const addr = mapAnon(mm, 2);
+      populate(mm, addr, 2);
+      const got = sentinel(2);
+      expect(K.get_user_pages_fast(mm, addr, 2, 0, got)).toBe(2);
+      for (const p of got) K.put_page(p);
+      expect(flags(mm)).toBe(0);
+      expect(K.page_needs_cow_for_dma(mm, pfnAt(mm, addr))).toBe(false);
+      const pages = sentinel(1);
+      expect(fast ? K.pin_user_pages_fast(mm, addr, 1, 0, pages) : pinSlow(mm, addr, 1, 0, pages)).toBe(1);
+      expect(flags(mm)).toBe(MMF_HAS_PINNED);
+      // The pinned page needs a copy at fork (the early-COW test; fork-no-early-cow eras never
+      // ask); the one never pinned does not.
+      expect(K.page_needs_cow_for_dma(mm, pages[0]!)).toBe(true);
+      expect(K.page_needs_cow_for_dma(mm, pfnAt(mm, addr + PAGE))).toBe(false);
+      K.unpin_user_pages(pages, 1);
+      expect(flags(mm)).toBe(MMF_HAS_PINNED); // never cleared
+      expect(K.page_needs_cow_for_dma(mm, pages[0]!)).toBe(false);
+    }
+  });
+});
+
+// ---- the unpin loops' edge cases and set_page_dirty ----------------------------------------
+
+describe('unpin edge cases', () => {
+  it.each(ERAS)('%s: NULL entries are skipped, 0 pages is a no-op, a -errno count WARNs', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    const addr = mapAnon(mm, 2);
+    const f = mapAnon(mm, 4, 2);
+    const pages = sentinel(6);
+    expect(K.pin_user_pages_fast(mm, addr, 2, K.FOLL_WRITE, pages)).toBe(2);
+    expect(K.pin_user_pages_fast(mm, f, 4, K.FOLL_WRITE, pages.subarray(2))).toBe(4);
+    const head = K.compound_head(pages[2]!);
+    const ref = K.page_ref_count(head);
+    const refs = [K.page_ref_count(pages[0]!), K.page_ref_count(pages[1]!)];
+    K.unpin_user_pages(pages, 0);
+    K.unpin_user_pages_dirty_lock(pages, 0, true);
+    K.unpin_user_pages(pages, -K.EFAULT);
+    K.unpin_user_pages_dirty_lock(pages, -K.EFAULT, true);
+    expect(warn(k, 'unpin_user_pages:IS_ERR_VALUE')).toBe(2);
+    expect([K.page_ref_count(pages[0]!), K.page_ref_count(pages[1]!), K.page_ref_count(head)]).toEqual([...refs, ref]);
+    expect(vmstat(k).nr_foll_pin_released).toBe(0);
+    // NULLs between small pages and inside the folio run.
+    const mixed = Int32Array.from([-1, pages[0]!, -1, pages[2]!, -1, pages[3]!, pages[4]!, -1, pages[5]!, pages[1]!, -1]);
+    K.unpin_user_pages(mixed, mixed.length);
+    expect([K.page_ref_count(pages[0]!), K.page_ref_count(pages[1]!)]).toEqual([1, 1]);
+    expect(K.page_maybe_dma_pinned(head)).toBe(false);
+    expect(vmstat(k).nr_foll_pin_released).toBe(6);
+    expect(K.readWarnings(k.mem).bug).toEqual({});
+  });
+
+  it.each(ERAS)('%s: unpin_user_pages_dirty_lock dirties each page once, skips NULLs, unpins all', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    const f = mapAnon(mm, 4, 2);
+    const addr = mapAnon(mm, 2);
+    const pages = sentinel(6);
+    expect(K.pin_user_pages_fast(mm, f, 4, K.FOLL_WRITE, pages)).toBe(4);
+    expect(K.pin_user_pages_fast(mm, addr, 2, K.FOLL_WRITE, pages.subarray(4))).toBe(2);
+    const head = K.compound_head(pages[0]!);
+    for (const p of [head, pages[4]!, pages[5]!]) k.mem.and(K.pw(p, PG.FLAGS), ~PG_dirty);
+    // set_page_dirty() says whether it dirtied the page; only a clean page counts in nr_dirtied.
+    const n0 = vmstat(k).nr_dirtied;
+    expect(K.set_page_dirty(pages[5]!)).toBe(true);
+    expect(K.set_page_dirty(pages[5]!)).toBe(false);
+    expect(K.set_page_dirty_lock(pages[5]!)).toBe(false);
+    expect(k.mem.load(K.pw(pages[5]!, PG.FLAGS)) & PG_locked).toBe(0);
+    expect(vmstat(k).nr_dirtied - n0).toBe(1);
+    const d0 = vmstat(k).nr_dirtied;
+    const list = Int32Array.from([pages[0]!, pages[1]!, -1, pages[2]!, pages[3]!, pages[4]!, -1, pages[5]!]);
+    K.unpin_user_pages_dirty_lock(list, list.length, true);
+    for (const p of [head, pages[4]!, pages[5]!]) expect(K.PageDirty(p)).toBe(true);
+    expect(vmstat(k).nr_dirtied - d0).toBe(2); // the folio once, pages[4]; pages[5] was dirty
+    expect(K.page_maybe_dma_pinned(head)).toBe(false);
+    expect([K.page_ref_count(pages[4]!), K.page_ref_count(pages[5]!)]).toEqual([1, 1]);
+    const s = vmstat(k);
+    expect([s.nr_foll_pin_acquired, s.nr_foll_pin_released]).toEqual([6, 6]);
+    expect(K.readWarnings(k.mem).bug).toEqual({});
+  });
+});
