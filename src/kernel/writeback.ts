@@ -67,6 +67,7 @@ export interface MkcleanPinCheck {
  */
 export function page_mkclean(page: number, pins: MkcleanPinCheck | null = null): number {
   const m = current.mem;
+  // Stryker disable next-line all: fault switch, covered by test/faults
   const plain = current.fault('plain-pte-clear');
   let cleaned = 0;
   rmap_walk(page, (mm, vpn) => {

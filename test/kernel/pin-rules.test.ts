@@ -557,3 +557,42 @@ describe('unpin edge cases', () => {
     expect(K.readWarnings(k.mem).bug).toEqual({});
   });
 });
+
+// ---- struct page helpers -------------------------------------------------------------------
+
+describe('struct page flags and counts', () => {
+  it('PageHead / PageTail / PageCompound / compound_nr on a small page, a folio head and its tail', () => {
+    machine('v6.3');
+    const mm = K.mm_of(0);
+    const a = mapAnon(mm, 1);
+    const f = mapAnon(mm, 4, 2);
+    populate(mm, a, 1);
+    populate(mm, f, 4);
+    const small = pfnAt(mm, a);
+    const head = K.compound_head(pfnAt(mm, f));
+    expect([K.PageHead(small), K.PageTail(small), K.PageCompound(small), K.compound_nr(small)]).toEqual([false, false, false, 1]);
+    expect([K.PageHead(head), K.PageTail(head), K.PageCompound(head), K.compound_nr(head)]).toEqual([true, false, true, 4]);
+    expect([K.PageHead(head + 3), K.PageTail(head + 3), K.PageCompound(head + 3)]).toEqual([false, true, true]);
+    expect(K.page_count(head + 3)).toBe(K.page_ref_count(head));
+  });
+
+  it('an underflow BUG names the page and the counts; a wrapped (overflowed) count is put without a BUG', () => {
+    const k = machine('rfc-2019');
+    const mm = K.mm_of(0);
+    const a = mapAnon(mm, 1);
+    populate(mm, a, 1);
+    const p = pfnAt(mm, a);
+    expect(() => K.put_page_refs(p, 3)).toThrow(`kernel BUG at put_page:underflow: pfn ${p} refcount 1 - 3`);
+    expect(K.page_ref_count(p)).toBe(1);
+    // The 2019 bias on a 1 GB page wraps the signed count (hugepage-1g.test.ts): puts of such a
+    // count find a large negative value, which is not an underflow.
+    const idx = K.pw(p, PG.REFCOUNT);
+    k.mem.store(idx, -0x50000000);
+    K.put_page_refs(p, BIAS);
+    expect(k.mem.load(idx)).toBe(-0x50000000 - BIAS);
+    k.mem.store(idx, -0x40000000 + 1);
+    expect(() => K.put_page_refs(p, 1)).toThrow(K.KernelBug);
+    expect(k.mem.load(idx)).toBe(-0x40000000 + 1);
+    expect(bug(k, 'put_page:underflow')).toBe(2);
+  });
+});
