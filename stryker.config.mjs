@@ -28,6 +28,10 @@ const config = {
   tsconfigFile: 'tsconfig.stryker-none.json',
   mutate: ['src/kernel/**/*.ts', 'src/oracle/**/*.ts'],
   coverageAnalysis: 'perTest',
+  // A static mutant (module-level code: the era tables, the Entry constants, the destructured
+  // bindings) is covered by every test and would re-run the whole set for each mutant; they are
+  // left out (reported as Ignored, not counted in the score) to keep a run within hours on 2 cores.
+  ignoreStatic: true,
   // The machine has 2 cores shared with others.
   concurrency: 2,
   timeoutMS: 5000,

@@ -7,7 +7,8 @@
  * Score = (killed + timeout) / valid mutants, valid = killed + timeout + survived + no coverage
  * (compile and runtime errors and ignored mutants do not count), as Stryker computes it.
  *
- * Usage: tsx scripts/mutation-check.ts [--report reports/mutation/mutation.json] [--threshold 80]
+ * Usage: tsx scripts/mutation-check.ts [--report reports/mutation/mutation.json ...] [--threshold 80]
+ * (several --report options merge per-file runs; a file in more than one is taken from the last).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -66,7 +67,7 @@ export function formatTable(scores: FileScore[], threshold: number): string {
 function main(): void {
   const { values } = parseArgs({
     options: {
-      report: { type: 'string', default: 'reports/mutation/mutation.json' },
+      report: { type: 'string', multiple: true, default: ['reports/mutation/mutation.json'] },
       threshold: { type: 'string', default: String(MUTATION_THRESHOLD) },
     },
   });
@@ -75,13 +76,17 @@ function main(): void {
     console.error(`mutation-check: --threshold must be a percentage in [0, 100], got '${values.threshold}'`);
     process.exit(2);
   }
-  let report: MutationReport;
-  try {
-    report = JSON.parse(readFileSync(values.report!, 'utf8')) as MutationReport;
-    if (typeof report.files !== 'object' || report.files === null) throw new Error('no "files" object');
-  } catch (e) {
-    console.error(`mutation-check: cannot read the Stryker JSON report ${values.report}: ${(e as Error).message}`);
-    process.exit(2);
+  // Several reports (per-file runs) are merged; a file in more than one is taken from the last.
+  const report: MutationReport = { files: {} };
+  for (const path of values.report!) {
+    try {
+      const r = JSON.parse(readFileSync(path, 'utf8')) as MutationReport;
+      if (typeof r.files !== 'object' || r.files === null) throw new Error('no "files" object');
+      Object.assign(report.files, r.files);
+    } catch (e) {
+      console.error(`mutation-check: cannot read the Stryker JSON report ${path}: ${(e as Error).message}`);
+      process.exit(2);
+    }
   }
   const scores = fileScores(report);
   console.log(formatTable(scores, threshold));

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as K from '../../src/kernel/index.js';
-import { type Era, MM, MMF_HAS_PINNED, PG, PG_dirty, PG_locked } from '../../src/mem/layout.js';
+import { type Era, MM, MMF_HAS_PINNED, PG, PG_anon_exclusive, PG_dirty, PG_locked } from '../../src/mem/layout.js';
 
 const PAGE = 4096;
 const HPAGE_2M = 512 * PAGE;
@@ -594,5 +594,61 @@ describe('struct page flags and counts', () => {
     expect(() => K.put_page_refs(p, 1)).toThrow(K.KernelBug);
     expect(k.mem.load(idx)).toBe(-0x40000000 + 1);
     expect(bug(k, 'put_page:underflow')).toBe(2);
+  });
+});
+
+// ---- which path gup-fast leaves to the slow one, per era --------------------------------------
+
+describe('write_protect_seq and the read-only entries: which path ran', () => {
+  it.each(ERAS)('%s: an odd write_protect_seq (fork in progress) sends a pin to the slow path from v6.3 on', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    const addr = mapAnon(mm, 2);
+    populate(mm, addr, 2);
+    k.mem.store(mm.base + MM.WRITE_PROTECT_SEQ, 1);
+    const pages = sentinel(2);
+    const d = paths(k, () => expect(K.pin_user_pages_fast(mm, addr, 2, K.FOLL_WRITE, pages)).toBe(2));
+    // 57efa1fe5957 (≈v5.11): rfc-2019 and v5.7 read no write_protect_seq (gup-fast-no-wp-seq).
+    const seqRead = !K.eraSpec(era).native.includes('gup-fast-no-wp-seq');
+    expect(d).toEqual({ fallback: seqRead ? 1 : 0, slow: seqRead ? 1 : 0, faults: 0 });
+    K.unpin_user_pages(pages, 2);
+    // A get does not read it in any era.
+    const got = sentinel(2);
+    expect(paths(k, () => expect(K.get_user_pages_fast(mm, addr, 2, 0, got)).toBe(2)).fallback).toBe(0);
+    for (const p of got) K.put_page(p);
+    k.mem.store(mm.base + MM.WRITE_PROTECT_SEQ, 2);
+    expect(paths(k, () => expect(K.pin_user_pages_fast(mm, addr, 2, K.FOLL_WRITE, pages)).toBe(2)).fallback).toBe(0);
+    K.unpin_user_pages(pages, 2);
+  });
+
+  it.each(ERAS)('%s: a read pin of a read-only anon PTE: v5.7 breaks COW in the slow path; v6.3+ unshares only a shared page', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    const addr = mapAnon(mm, 1);
+    populate(mm, addr, 1);
+    const w = K.walk(mm.pt, addr / PAGE, { idx: 0, entry: 0, order: 0 });
+    k.mem.store(w.idx, K.pte_wrprotect(w.entry));
+    const p = pfnAt(mm, addr);
+    const pages = sentinel(1);
+    const d = paths(k, () => expect(K.pin_user_pages_fast(mm, addr, 1, 0, pages)).toBe(1));
+    const spec = K.eraSpec(era);
+    // v5.7 (17839856fd58): the fast walk asks for writable entries and the slow path faults as a write.
+    expect(d).toEqual(spec.gupBreaksCow ? { fallback: 1, slow: 1, faults: 1 } : { fallback: 0, slow: 0, faults: 0 });
+    expect(K.pte_write(pteAt(mm, addr))).toBe(spec.gupBreaksCow);
+    expect(pages[0]).toBe(p); // mapped once: the fault reuses the page
+    K.unpin_user_pages(pages, 1);
+    if (!spec.anonExclusive) return;
+    // v6.3+: the same pin of a page that is not PageAnonExclusive must unshare it first (gup_must_unshare).
+    k.mem.and(K.pw(p, PG.FLAGS), ~PG_anon_exclusive);
+    const d2 = paths(k, () => expect(K.pin_user_pages_fast(mm, addr, 1, 0, pages)).toBe(1));
+    expect(d2).toEqual({ fallback: 1, slow: 1, faults: 1 });
+    expect(k.mem.load(K.pw(pages[0]!, PG.FLAGS)) & PG_anon_exclusive).toBe(PG_anon_exclusive);
+    expect(K.pte_write(pteAt(mm, addr))).toBe(false); // unshared, not made writable
+    K.unpin_user_pages(pages, 1);
+    // A get (no FOLL_PIN) never unshares.
+    k.mem.and(K.pw(pages[0]!, PG.FLAGS), ~PG_anon_exclusive);
+    const got = sentinel(1);
+    expect(paths(k, () => expect(K.get_user_pages_fast(mm, addr, 1, 0, got)).toBe(1)).fallback).toBe(0);
+    K.put_page(got[0]!);
   });
 });
