@@ -652,3 +652,107 @@ describe('write_protect_seq and the read-only entries: which path ran', () => {
     K.put_page(got[0]!);
   });
 });
+
+// ---- stats-after-put and the model's KASAN -------------------------------------------------
+
+/** The words `fn` touches through Mem (the explore hook), in order. */
+function touched(k: K.KernelContext, fn: () => void): number[] {
+  const seen: number[] = [];
+  k.mem.hook = { before: (_kind: number, index: number) => void seen.push(index) };
+  try {
+    fn();
+  } finally {
+    k.mem.hook = null;
+  }
+  return seen;
+}
+
+describe('stats-after-put (native in rfc-2019 and v5.7): page_pgdat() after the final put', () => {
+  it.each(ERAS)('%s: the final unpin of an unmapped page is a KASAN use-after-free exactly where the tree reads the page late', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    const addr = mapAnon(mm, 3);
+    const pages = sentinel(3);
+    expect(K.pin_user_pages_fast(mm, addr, 3, K.FOLL_WRITE, pages)).toBe(3);
+    expect(K.do_munmap(mm, addr, 3 * PAGE)).toBe(0);
+    const late = K.eraSpec(era).native.includes('stats-after-put');
+    K.unpin_user_page(pages[0]!); // the general put
+    expect(warn(k, 'kasan: use-after-free')).toBe(late ? 1 : 0);
+    K.unpin_user_pages(pages.subarray(1), 2); // the small-page loop
+    expect(warn(k, 'kasan: use-after-free')).toBe(late ? 3 : 0);
+    expect(vmstat(k).nr_foll_pin_released).toBe(3);
+  });
+
+  it.each(ERAS)('%s: a put that is not the last reads no freed page; without KASAN the late read is a bare zone load', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    const f = mapAnon(mm, 4, 2);
+    const pages = sentinel(1);
+    expect(pinSlow(mm, f, 1, K.FOLL_WRITE, pages)).toBe(1);
+    const head = K.compound_head(pages[0]!);
+    const late = K.eraSpec(era).native.includes('stats-after-put');
+    const words = touched(k, () => K.unpin_user_page(pages[0]!));
+    expect(warn(k, 'kasan: use-after-free')).toBe(0);
+    expect(words.includes(K.pw(head, PG.GEN)), 'generation read').toBe(late);
+    expect(words.includes(K.pw(head, PG.ZONE)), 'zone read').toBe(late);
+    if (late) expect(words.indexOf(K.pw(head, PG.ZONE))).toBeGreaterThan(words.indexOf(K.pw(head, PG.REFCOUNT)));
+    expect(pinSlow(mm, f, 1, K.FOLL_WRITE, pages)).toBe(1);
+    k.kasan = false;
+    const bare = touched(k, () => K.unpin_user_page(pages[0]!));
+    expect(bare.includes(K.pw(head, PG.GEN))).toBe(false);
+    expect(bare.includes(K.pw(head, PG.ZONE))).toBe(late);
+    // Unmapped and unpinned without KASAN: freed, and nothing reported.
+    expect(pinSlow(mm, f, 4, K.FOLL_WRITE, sentinel(4))).toBe(4);
+    expect(K.do_munmap(mm, f, 4 * PAGE)).toBe(0);
+    for (let i = 0; i < 4; i++) K.unpin_user_page(head + i);
+    expect(K.page_ref_count(head)).toBe(0);
+    expect(warn(k, 'kasan: use-after-free')).toBe(0);
+  });
+});
+
+describe('the accounting switches of the catalogue, on one thread', () => {
+  it('v6.3 with huge-run-one-bias: the 2019 bias on a hugetlb head instead of the pincount', () => {
+    const k = machine('v6.3', ['huge-run-one-bias']);
+    const mm = K.mm_of(0);
+    const a = K.do_mmap(mm, { length: HPAGE_2M, kind: 'hugetlb' });
+    populate(mm, a, 1);
+    const head = K.compound_head(pfnAt(mm, a));
+    expect(K.hpage_pincount_available(head)).toBe(false);
+    expect(K.pin_user_pages_fast(mm, a, 4, K.FOLL_WRITE, sentinel(4))).toBe(4);
+    expect(K.page_ref_count(head)).toBe(1 + BIAS); // one bias for the run of 4
+    expect(K.compound_pincount(head)).toBe(0);
+    expect(vmstat(k).nr_foll_pin_acquired).toBe(4);
+  });
+
+  it.each(ERAS)('%s: put_compound_head of plain references (FOLL_GET) drops exactly refs, no pin statistic', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    const a = K.do_mmap(mm, { length: HPAGE_2M, kind: 'hugetlb' });
+    const got = sentinel(3);
+    expect(K.get_user_pages_fast(mm, a, 3, 0, got)).toBe(3);
+    const head = K.compound_head(got[0]!);
+    expect(K.page_ref_count(head)).toBe(1 + 3);
+    K.put_compound_head(head, 2, 0);
+    expect(K.page_ref_count(head)).toBe(2);
+    K.put_compound_head(head, 1, K.FOLL_GET);
+    expect(K.page_ref_count(head)).toBe(1);
+    expect(vmstat(k).nr_foll_pin_released).toBe(0);
+    // A get of a frozen huge page: gup-fast refuses, the slow path WARNs.
+    expect(K.page_ref_freeze(head, 1)).toBe(true);
+    expect(K.get_user_pages_fast(mm, a, 1, 0, got)).toBe(-K.ENOMEM);
+    expect(K.try_grab_compound_head(head, 1, 0)).toBe(-1);
+    expect(K.page_ref_count(head)).toBe(0);
+    K.page_ref_unfreeze(head, 1);
+  });
+
+  it('a pincount underflow BUG names the page and the counts', () => {
+    machine('v6.3');
+    const mm = K.mm_of(0);
+    const f = mapAnon(mm, 4, 2);
+    populate(mm, f, 4);
+    const head = K.compound_head(pfnAt(mm, f));
+    expect(() => K.put_compound_head(head, 2, K.FOLL_PIN)).toThrow(`kernel BUG at gup_put:pincount underflow: pfn ${head} pincount 0 - 2`);
+    expect(K.compound_pincount(head)).toBe(0);
+    expect(K.page_ref_count(head)).toBe(4);
+  });
+});
