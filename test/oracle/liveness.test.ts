@@ -4,6 +4,7 @@
  * records what it waits on and throws once the run is aborted, and /proc gives this thread's id
  * and state.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { LAB_HDR, LOCK_WORDS, Lab } from '../../src/oracle/lab.js';
 import { RunAborted, labLockTracker, readLockState, watchedFutexWait } from '../../src/oracle/liveness.js';
@@ -82,7 +83,13 @@ describe('thread-cpu', () => {
     const s = sampleThread(tid);
     expect(s).not.toBeNull();
     expect(s!.state).toBe('R');
-    expect(Number.isInteger(s!.cpu) && s!.cpu >= 0).toBe(true);
+    // utime + stime (fields 14 and 15 of /proc/<pid>/task/<tid>/stat), read independently after.
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'latin1');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const after = Number(f[11]) + Number(f[12]);
+    expect(Number.isInteger(s!.cpu)).toBe(true);
+    expect(s!.cpu).toBeLessThanOrEqual(after);
+    expect(s!.cpu).toBeGreaterThanOrEqual(Math.max(Number(f[11]), Number(f[12])) - 5);
     expect(sampleThread(0)).toBeNull();
     expect(sampleThread(-3)).toBeNull();
     expect(sampleThread(0x7ffffff0)).toBeNull();
