@@ -756,3 +756,42 @@ describe('the accounting switches of the catalogue, on one thread', () => {
     expect(K.page_ref_count(head)).toBe(4);
   });
 });
+
+describe('PG_locked as a bit lock', () => {
+  it('trylock_page takes a free lock once; lock_page / unlock_page pair; lockdep sees both', () => {
+    const k = machine('v6.3');
+    const mm = K.mm_of(0);
+    const a = mapAnon(mm, 1);
+    populate(mm, a, 1);
+    const p = pfnAt(mm, a);
+    const events: string[] = [];
+    k.lockdep = { acquired: (w) => void events.push(`+${w}`), released: (w) => void events.push(`-${w}`) };
+    const flags = K.pw(p, PG.FLAGS);
+    expect(K.trylock_page(p)).toBe(true);
+    expect(K.trylock_page(p)).toBe(false); // held: refused, and lockdep not told
+    expect(k.mem.load(flags) & PG_locked).toBe(PG_locked);
+    K.unlock_page(p);
+    expect(k.mem.load(flags) & PG_locked).toBe(0);
+    K.lock_page(p);
+    expect(k.mem.load(flags) & PG_locked).toBe(PG_locked);
+    K.unlock_page(p);
+    expect(events).toEqual([`+${flags}`, `-${flags}`, `+${flags}`, `-${flags}`]);
+    k.lockdep = null;
+  });
+
+  it('get_page on a frozen page names it in the BUG; a count of exactly -2^30 is still an underflow', () => {
+    const k = machine('v6.3');
+    const mm = K.mm_of(0);
+    const a = mapAnon(mm, 1);
+    populate(mm, a, 1);
+    const p = pfnAt(mm, a);
+    expect(K.page_ref_freeze(p, 1)).toBe(true);
+    expect(() => K.get_page(p)).toThrow(`kernel BUG at get_page:refcount<=0: pfn ${p} refcount 0`);
+    const idx = K.pw(p, PG.REFCOUNT);
+    k.mem.store(idx, -0x40000000);
+    K.put_page_refs(p, 1); // old = -2^30: the overflowed-bias range, no BUG
+    expect(k.mem.load(idx)).toBe(-0x40000000 - 1);
+    k.mem.store(idx, -0x40000000 + 1);
+    expect(() => K.put_page_refs(p, 1)).toThrow(/underflow/);
+  });
+});
