@@ -795,3 +795,21 @@ describe('PG_locked as a bit lock', () => {
     expect(() => K.put_page_refs(p, 1)).toThrow(/underflow/);
   });
 });
+
+describe('the slow path\'s argument corners', () => {
+  it('rfc-2019: FOLL_PIN without a pages array is the VM_BUG_ON, named; zero pages is 0 on every path', () => {
+    const k = machine('rfc-2019');
+    const mm = K.mm_of(0);
+    const a = mapAnon(mm, 1);
+    K.mmap_read_lock(mm);
+    try {
+      expect(() => K.pin_user_pages(mm, a, 1, 0, null)).toThrow('kernel BUG at __get_user_pages:FOLL_PIN without pages: VM_BUG_ON(!!pages != !!(gup_flags & (FOLL_GET | FOLL_PIN)))');
+      expect(K.pin_user_pages(mm, a, 0, 0, sentinel(1))).toBe(0);
+      expect(K.get_user_pages(mm, a, -1, 0, null)).toBe(0);
+    } finally {
+      K.mmap_read_unlock(mm);
+    }
+    expect(K.pin_user_pages_fast(mm, a, 0, 0, sentinel(1))).toBe(0);
+    expect(vmstat(k).gup_slow_calls).toBe(0); // a zero-page call never reaches __get_user_pages' walk
+  });
+});
