@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { exploreScenario, shutdownExplore } from '../../src/coordinator/explore.js';
+import { exploreScenario, shutdownExplore } from '../../src/explore/explore.js';
 import { faultExploreOptions, faultExploreScenario } from '../../src/scenario/fault-explore.js';
 import { parseScenario } from '../../src/scenario/schema.js';
 
