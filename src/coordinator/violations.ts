@@ -34,6 +34,9 @@ function detail(kind: number, v: { page: number; b: number; c: number; d: number
       return `a longterm pin returned ${v.b} of ${v.c} pages in ZONE_MOVABLE/CMA (folio_is_longterm_pinnable() is false): they were not migrated out`;
     case VIOLATION_KIND.NOT_DMA_PINNED:
       return `page ${v.b + 1} of ${v.c} the pin call returned does not read page_maybe_dma_pinned(): writeback and COW cannot see the DMA (verify_dma_pinned)`;
+    case VIOLATION_KIND.SB_CONTRACT:
+      return `gup-fast kept a pin through PTE word ${v.b} = 0x${(v.c >>> 0).toString(16)}, validated (stamp ${v.e}) before page_mkclean's change of it was visible, ` +
+        `and page_mkclean read "not pinned" (stamp ${v.d}) before the pin was taken: both halves of the store-buffering pair missed each other`;
     case VIOLATION_KIND.KASAN_USE_AFTER_FREE:
       return `KASAN: use-after-free — a struct page was read after the final put freed it (${v.b} times, WARN 'kasan: use-after-free')`;
     case VIOLATION_KIND.REFCOUNT_OVERFLOW:

@@ -1,0 +1,118 @@
+// O6 sb-contract on hand-built states, one thread: the two halves of the store-buffering pair
+// recorded directly (SbContract) and through the real gup-fast and page_mkclean() paths.
+import { describe, expect, it } from 'vitest';
+import * as K from '../../src/kernel/index.js';
+import { Lab, ORACLE, VIOLATION_KIND } from '../../src/oracle/lab.js';
+import { SbContract } from '../../src/oracle/sb-contract.js';
+
+const PAGE = 4096;
+
+function machine(): { k: K.KernelContext; lab: Lab } {
+  const k = K.boot(
+    {
+      normalFrames: 256, movableFrames: 0, daxFrames: 0, huge2mPages: 0, huge1gPages: 0, wordsPerPage: 2,
+      nrMms: 1, vaPages: 1 << 12, maxVmas: 8, nrFiles: 1, filePages: 16, nrCpus: 1,
+    },
+    { era: 'v6.3' },
+  );
+  const lab = Lab.create({
+    nrActors: 2, ledgerSlots: 4, ringEntries: 8, totalFrames: k.layout.totalFrames, nrFiles: 1, filePages: 16,
+    odpPages: 1, nrMms: 1, vaPages: k.layout.vaPages, contractFrames: true,
+  });
+  return { k, lab };
+}
+
+const sbViolations = (lab: Lab) => lab.violations().filter((v) => v.kind === VIOLATION_KIND.SB_CONTRACT);
+
+describe('O6 sb-contract (src/oracle/sb-contract.ts)', () => {
+  it('fires when the pin was validated before the change was visible and the mm read "not pinned" before the grab — whichever half comes second', () => {
+    const { lab } = machine();
+    const gup = new SbContract(lab, 0);
+    const mm = new SbContract(lab, 1);
+    // mm second: R, (GUP record) … C, K, then the mm's record finds the kept pin.
+    let read = gup.stamp();
+    let changed = mm.stamp();
+    let notPinned = mm.stamp();
+    let grabbed = gup.stamp();
+    gup.gupKept(7, 100, 0xabc, grabbed, read); // no recheck: validated by the first read
+    expect(sbViolations(lab)).toHaveLength(0);
+    mm.mmNotPinned(7, 100, 0xabc, notPinned, changed);
+    // GUP second: the mm's record is there when the pin is kept.
+    read = gup.stamp();
+    changed = mm.stamp();
+    notPinned = mm.stamp();
+    mm.mmNotPinned(8, 101, 0xdef, notPinned, changed);
+    grabbed = gup.stamp();
+    gup.gupKept(8, 101, 0xdef, grabbed, read);
+    const vs = sbViolations(lab);
+    expect(vs.map((v) => [v.oracle, v.actor, v.page, v.b, v.c])).toEqual([[ORACLE.O6, 0, 7, 100, 0xabc], [ORACLE.O6, 0, 8, 101, 0xdef]]);
+  });
+
+  it('does not fire for the orders sequential consistency allows', () => {
+    const { lab } = machine();
+    const gup = new SbContract(lab, 0);
+    const mm = new SbContract(lab, 1);
+    // Validated after the change was visible (a re-check that read the new entry and still matched: ABA).
+    let changed = mm.stamp();
+    let notPinned = mm.stamp();
+    mm.mmNotPinned(9, 100, 0xabc, notPinned, changed);
+    let read = gup.stamp();
+    let grabbed = gup.stamp();
+    gup.gupKept(9, 100, 0xabc, grabbed, gup.stamp());
+    // Grabbed before the not-pinned read: that pin was released before it (or O1 reports the read).
+    read = gup.stamp();
+    grabbed = gup.stamp();
+    gup.gupKept(10, 100, 0xabc, grabbed, read);
+    changed = mm.stamp();
+    notPinned = mm.stamp();
+    mm.mmNotPinned(10, 100, 0xabc, notPinned, changed);
+    // A R/O pin through the entry after the change (another value), and another PTE word.
+    read = gup.stamp();
+    changed = mm.stamp();
+    notPinned = mm.stamp();
+    mm.mmNotPinned(11, 100, 0xabc, notPinned, changed);
+    mm.mmNotPinned(12, 100, 0xabc, notPinned, changed);
+    grabbed = gup.stamp();
+    gup.gupKept(11, 100, 0xab8, grabbed, read);
+    gup.gupKept(12, 102, 0xabc, grabbed, read);
+    expect(sbViolations(lab)).toHaveLength(0);
+  });
+
+  it('through the real paths: gup-fast then page_mkclean, and page_mkclean then a pin, are clean; a read from before page_mkclean kept after it fires', () => {
+    const { k, lab } = machine();
+    const sb = new SbContract(lab, 1);
+    k.sbContract = sb;
+    const mm = K.mm_of(0);
+    const addr = K.do_mmap(mm, { length: PAGE, kind: 'file', file: 0 });
+    const pages = new Int32Array(1);
+    // Fault the page in writable (slow path), then a gup-fast pin: the GUP half is recorded.
+    expect(K.pin_user_pages_fast(mm, addr, 1, K.FOLL_WRITE, pages)).toBe(1);
+    K.unpin_user_pages(pages, 1);
+    expect(K.pin_user_pages_fast(mm, addr, 1, K.FOLL_WRITE, pages)).toBe(1);
+    const page = pages[0]!;
+    const pteIdx = mm.pt.pte(addr / PAGE);
+    const writable = k.mem.load(pteIdx);
+    const pins = { checked: false, pinned: false };
+    K.lock_page(page);
+    expect(K.page_mkclean(page, pins)).toBe(1);
+    K.unlock_page(page);
+    expect(pins).toEqual({ checked: true, pinned: true }); // the mm saw the pin: no mm record
+    K.unpin_user_pages(pages, 1);
+    // page_mkclean with no pin: the mm half is recorded ("not pinned"); a pin after it faults the
+    // entry writable again on the slow path (gup-fast refuses the write-protected entry).
+    expect(K.pin_user_pages_fast(mm, addr, 1, K.FOLL_WRITE, pages)).toBe(1);
+    K.unpin_user_pages(pages, 1);
+    const readBefore = sb.stamp(); // a gup-fast read of the writable entry, before the change
+    const again = { checked: false, pinned: false };
+    K.lock_page(page);
+    expect(K.page_mkclean(page, again)).toBe(1);
+    K.unlock_page(page);
+    expect(again).toEqual({ checked: true, pinned: false });
+    expect(K.pin_user_pages_fast(mm, addr, 1, K.FOLL_WRITE, pages)).toBe(1);
+    K.unpin_user_pages(pages, 1);
+    expect(sbViolations(lab)).toHaveLength(0);
+    // The same read kept after the mm's not-pinned read, without seeing the change: fires.
+    sb.gupKept(page, pteIdx, writable, sb.stamp(), readBefore);
+    expect(sbViolations(lab).map((v) => [v.page, v.b])).toEqual([[page, pteIdx]]);
+  });
+});
