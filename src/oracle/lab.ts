@@ -200,6 +200,12 @@ export const VIOLATION_KIND = {
    * missed the other, which sequential consistency forbids (kernel-notes §3.1, 088b8aa537c2).
    */
   SB_CONTRACT: 19,
+  /**
+   * O6, at a DMA write through a pin of a file page (scenario.contractOracles): the pinned frame
+   * is no longer the page cache's page for its file index, or the writer's PTE maps another frame,
+   * with no truncate since the pin to explain it — the write lands where the file will not see it.
+   */
+  DMA_STALE_FRAME: 20,
 } as const;
 export const VIOLATION_KIND_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(VIOLATION_KIND).map(([k, v]) => [v, k.toLowerCase().replace(/_/g, '-')]),

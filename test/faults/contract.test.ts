@@ -64,6 +64,24 @@ describe('contract oracles (scenario.contractOracles)', () => {
     expect(f.trial).toBe(112);
   }, 60_000);
 
+  it('gup-fast-no-recheck against migration trips O6 dma-stale-frame (PCT trial 1211), where O3 sees no damage in as many trials', async () => {
+    // gup-fast reads the PTE, migration moves the page and drops it from the page cache, the grab
+    // lands on the old frame before its last put, and nothing re-checks: the DIO writes a frame
+    // the file no longer has. The next fault maps the new page, so no oracle of the damage sees it.
+    const s: ScenarioInput = {
+      ...faultExploreScenario('gup-fast-no-recheck'), name: 'contract-migrate', faults: ['gup-fast-no-recheck'],
+      mm: { writeback: 0, munmap: 0, migrate: 1, reclaim: 0, truncate: 0 },
+    };
+    const opts = { strategy: 'pct' as const, depth: 3, seed: 1, trials: 1212, opsPerActor: 3, mmSteps: 3 };
+    const contract = await exploreScenario(parseScenario({ ...s, contractOracles: true }), opts);
+    const f = contract.failure!;
+    expect(f.trial).toBe(1211);
+    expect(f.violations[0]).toMatchObject({ oracle: 'O6 API contract', kind: 'dma-stale-frame', actors: expect.arrayContaining(['dio#0']) });
+    expect(f.violations[0]!.detail).toMatch(/the page cache holds pfn \d+/);
+    const damage = await exploreScenario(parseScenario(s), opts);
+    expect(damage.outcome).toBe('clean');
+  }, 120_000);
+
   it('the fault-free model stays clean with the contract oracles on', async () => {
     const s = parseScenario({ ...faultExploreScenario('pin-as-get'), faults: [], contractOracles: true });
     const r = await exploreScenario(s, { ...faultExploreOptions('pin-as-get'), seed: 1, trials: 40, strategy: 'portfolio' });
@@ -76,6 +94,10 @@ describe('contract oracles (scenario.contractOracles)', () => {
   const twins: [string, ScenarioInput][] = [
     ['gup-fast-no-recheck', faultExploreScenario('gup-fast-no-recheck', false)],
     ['plain-pte-clear', faultExploreScenario('plain-pte-clear', false)],
+    ['migrate and truncate', {
+      ...faultExploreScenario('gup-fast-no-recheck', false), name: 'contract-migrate-truncate',
+      mm: { writeback: 0, munmap: 0, migrate: 1, reclaim: 0, truncate: 1 },
+    }],
     ['two writers', {
       ...faultExploreScenario('gup-fast-no-recheck', false), name: 'contract-two-writers',
       clients: [{ kind: 'dio', count: 2, mapping: 'file', pages: 1, bufferPages: 1, writeRatio: 1 }],
