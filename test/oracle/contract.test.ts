@@ -1,6 +1,9 @@
-// O6 sb-contract on hand-built states, one thread: the two halves of the store-buffering pair
-// recorded directly (SbContract) and through the real gup-fast and page_mkclean() paths.
+// O6 sb-contract and dma-stale-frame on hand-built states, one thread: the two halves of the
+// store-buffering pair recorded directly (SbContract) and through the real gup-fast and
+// page_mkclean() paths; an actor's DMA check against the page cache after a real migration.
 import { describe, expect, it } from 'vitest';
+import { Actor } from '../../src/clients/actor.js';
+import { type ActorInit, type ActorSpec } from '../../src/clients/types.js';
 import * as K from '../../src/kernel/index.js';
 import { Lab, ORACLE, VIOLATION_KIND } from '../../src/oracle/lab.js';
 import { SbContract } from '../../src/oracle/sb-contract.js';
@@ -114,5 +117,39 @@ describe('O6 sb-contract (src/oracle/sb-contract.ts)', () => {
     // The same read kept after the mm's not-pinned read, without seeing the change: fires.
     sb.gupKept(page, pteIdx, writable, sb.stamp(), readBefore);
     expect(sbViolations(lab).map((v) => [v.page, v.b])).toEqual([[page, pteIdx]]);
+  });
+});
+
+describe('O6 dma-stale-frame (Actor.checkCachedFrame)', () => {
+  it('a pinned frame that is the cached page is clean; one migration moved out of the cache fires; a truncate since the pin exempts it', () => {
+    const { k, lab } = machine();
+    const mm = K.mm_of(0);
+    const addr = K.do_mmap(mm, { length: PAGE, kind: 'file', file: 0 });
+    const init: ActorInit = {
+      machineSab: k.mem.sab, machineConfig: k.layout.config, era: 'v6.3', faults: [], labSab: lab.sab, labConfig: lab.layout.config,
+      delay: 'off', policy: 'skip', oracles: true, contractOracles: true, seed: 1,
+    };
+    const spec: ActorSpec = {
+      actor: 0, cpu: 0, name: 'dio#0', kind: 'dio', mm: 0, addr, pages: 1, mapping: 'file', file: 0, offset: 0,
+      bufferPages: 1, holdOps: 1, writeRatio: 1, fast: true, dataWord: 0,
+    };
+    const a = new Actor(k, lab, init, spec);
+    const stale = () => lab.violations().filter((v) => v.kind === VIOLATION_KIND.DMA_STALE_FRAME);
+    const pages = new Int32Array(1);
+    const epoch = a.truncEpoch(0);
+    expect(K.pin_user_pages_fast(mm, addr, 1, K.FOLL_WRITE, pages)).toBe(1);
+    const old = pages[0]!;
+    a.checkCachedFrame(old, 0, epoch);
+    expect(stale()).toHaveLength(0);
+    K.unpin_user_pages(pages, 1);
+    // Migration moves the (unpinned) page: the cache and the PTE now hold the new frame.
+    expect(K.migrate_page(old)).toBe(0);
+    a.checkCachedFrame(old, 0, epoch); // a write through a pin of the old frame: fires
+    expect(stale().map((v) => [v.actor, v.page, v.b, v.c])).toEqual([[0, old, 0, 0]]);
+    expect(stale()[0]!.d).not.toBe(old);
+    // A truncate since the pin explains a frame the cache no longer holds.
+    lab.add(lab.layout.truncEpochOff + lab.fileIndex(0, 0), 1);
+    a.checkCachedFrame(old, 0, epoch);
+    expect(stale()).toHaveLength(1);
   });
 });
