@@ -105,7 +105,6 @@ export class Actor {
     if (!this.oracles || this.init.contractOracles !== true || this.spec.mapping !== 'file') return;
     const lab = this.lab;
     const index = this.spec.offset + pageInRegion;
-    if (lab.load(lab.layout.truncEpochOff + lab.fileIndex(this.spec.file, index)) !== epoch) return;
     const m = this.k.mem;
     const hook = m.hook;
     m.hook = null;
@@ -113,6 +112,9 @@ export class Actor {
       const cached = m.load(pagecache_slot(this.spec.file, index)) - 1;
       const pte = m.load(this.mm.pt.pte(this.regionVpn + pageInRegion));
       const mapped = pte_present(pte) ? pte_pfn(pte) : -1;
+      // The epoch after the reads: a punch bumps it before it removes anything, so one that ran
+      // under real threads between the pin and these reads shows here.
+      if (lab.load(lab.layout.truncEpochOff + lab.fileIndex(this.spec.file, index)) !== epoch) return;
       if (cached !== pfn || (mapped >= 0 && mapped !== cached)) {
         lab.violation(ORACLE.O6, this.spec.actor, pfn, VIOLATION_KIND.DMA_STALE_FRAME, this.spec.file, index, cached, mapped);
       }
