@@ -27,26 +27,28 @@ function machine(): { k: K.KernelContext; lab: Lab } {
 
 const sbViolations = (lab: Lab) => lab.violations().filter((v) => v.kind === VIOLATION_KIND.SB_CONTRACT);
 
+/** The mm half, now: the change visible, then "not pinned", recorded. */
+function mmHalf(mm: SbContract, pfn: number, pte: number, old: number): void {
+  const changed = mm.stamp();
+  mm.mmNotPinned(pfn, pte, old, mm.stamp(), changed);
+}
+
 describe('O6 sb-contract (src/oracle/sb-contract.ts)', () => {
   it('fires when the pin was validated before the change was visible and the mm read "not pinned" before the grab — whichever half comes second', () => {
     const { lab } = machine();
     const gup = new SbContract(lab, 0);
     const mm = new SbContract(lab, 1);
-    // mm second: R, (GUP record) … C, K, then the mm's record finds the kept pin.
-    let read = gup.stamp();
-    let changed = mm.stamp();
-    let notPinned = mm.stamp();
-    let grabbed = gup.stamp();
-    gup.gupKept(7, 100, 0xabc, grabbed, read); // no recheck: validated by the first read
+    // mm second: R, C, K, G, the GUP's record (no re-check: validated by its first read), then the mm's.
+    const read = gup.stamp();
+    const changed = mm.stamp();
+    const notPinned = mm.stamp();
+    gup.gupKept(7, 100, 0xabc, gup.stamp(), read);
     expect(sbViolations(lab)).toHaveLength(0);
     mm.mmNotPinned(7, 100, 0xabc, notPinned, changed);
     // GUP second: the mm's record is there when the pin is kept.
-    read = gup.stamp();
-    changed = mm.stamp();
-    notPinned = mm.stamp();
-    mm.mmNotPinned(8, 101, 0xdef, notPinned, changed);
-    grabbed = gup.stamp();
-    gup.gupKept(8, 101, 0xdef, grabbed, read);
+    const read8 = gup.stamp();
+    mmHalf(mm, 8, 101, 0xdef);
+    gup.gupKept(8, 101, 0xdef, gup.stamp(), read8);
     const vs = sbViolations(lab);
     expect(vs.map((v) => [v.oracle, v.actor, v.page, v.b, v.c])).toEqual([[ORACLE.O6, 0, 7, 100, 0xabc], [ORACLE.O6, 0, 8, 101, 0xdef]]);
   });
@@ -56,26 +58,18 @@ describe('O6 sb-contract (src/oracle/sb-contract.ts)', () => {
     const gup = new SbContract(lab, 0);
     const mm = new SbContract(lab, 1);
     // Validated after the change was visible (a re-check that read the new entry and still matched: ABA).
-    let changed = mm.stamp();
-    let notPinned = mm.stamp();
-    mm.mmNotPinned(9, 100, 0xabc, notPinned, changed);
-    let read = gup.stamp();
-    let grabbed = gup.stamp();
-    gup.gupKept(9, 100, 0xabc, grabbed, gup.stamp());
+    mmHalf(mm, 9, 100, 0xabc);
+    const grabbed9 = gup.stamp();
+    gup.gupKept(9, 100, 0xabc, grabbed9, gup.stamp());
     // Grabbed before the not-pinned read: that pin was released before it (or O1 reports the read).
-    read = gup.stamp();
-    grabbed = gup.stamp();
-    gup.gupKept(10, 100, 0xabc, grabbed, read);
-    changed = mm.stamp();
-    notPinned = mm.stamp();
-    mm.mmNotPinned(10, 100, 0xabc, notPinned, changed);
+    const read10 = gup.stamp();
+    gup.gupKept(10, 100, 0xabc, gup.stamp(), read10);
+    mmHalf(mm, 10, 100, 0xabc);
     // A R/O pin through the entry after the change (another value), and another PTE word.
-    read = gup.stamp();
-    changed = mm.stamp();
-    notPinned = mm.stamp();
-    mm.mmNotPinned(11, 100, 0xabc, notPinned, changed);
-    mm.mmNotPinned(12, 100, 0xabc, notPinned, changed);
-    grabbed = gup.stamp();
+    const read = gup.stamp();
+    mmHalf(mm, 11, 100, 0xabc);
+    mmHalf(mm, 12, 100, 0xabc);
+    const grabbed = gup.stamp();
     gup.gupKept(11, 100, 0xab8, grabbed, read);
     gup.gupKept(12, 102, 0xabc, grabbed, read);
     expect(sbViolations(lab)).toHaveLength(0);
