@@ -19,8 +19,10 @@
  * tV". Each side writes its record, then reads the other's; the violation is logged by whichever
  * comes second, when pte word and value match and tK < tG and tV < tC. All of it is lab Atomics:
  * no scheduling point, so explore's schedules are unchanged and, under its baton, a stamp is
- * exact. Under real threads a stamp comes after its access, which can only hide a violation
- * (tG and tV are taken before the re-check's result is used, tC after the change): never invent one.
+ * exact. Under real threads a stamp comes some time after its access; in the fault-free model that
+ * can only hide a violation, never invent one: a late tK or tV makes the test fail, and a late tC
+ * or tG still precedes any restore of the entry (the PT lock is held until after tC) and the
+ * pin's release (after the kept page is reported).
  */
 import { type SbContractHook } from '../kernel/context.js';
 import { LAB_HDR, type Lab, ORACLE, SB_RECORD, SB_RECORD_WORDS, VIOLATION_KIND } from './lab.js';
