@@ -12,7 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ActorPool } from '../src/coordinator/pool.js';
-import { exploreScenario, shutdownExplore, type ExploreReport } from '../src/coordinator/explore.js';
+import { exploreScenario, shutdownExplore, type ExploreReport } from '../src/explore/explore.js';
 import { exploreSmallScope, type SmallScopeReport } from '../src/explore/small-scope.js';
 import { DEFAULT_SCENARIO } from '../src/scenario/schema.js';
 import { runScenario } from '../src/coordinator/run.js';

@@ -13,13 +13,13 @@
  */
 import {
   type ExploreCalibration, type ExploreOptions, type ExploreReport, type ExploreTrialReport, exploreScenario,
-} from '../coordinator/explore.js';
+} from './explore.js';
 import { resolveClientModules } from '../coordinator/client-modules.js';
 import { type Violation } from '../report/types.js';
 import { parseScenario, type Scenario, type ScenarioInput } from '../scenario/schema.js';
 import { type SmallConfig, smallScopeConfigs } from '../scenario/small-scope.js';
 import { Coverage } from '../sched/coverage.js';
-import { sharedTrialRunner } from '../sched/runner.js';
+import { sharedTrialRunner } from './runner.js';
 import { PORTFOLIO } from '../sched/strategy/index.js';
 
 /** What one configuration did in a campaign. */

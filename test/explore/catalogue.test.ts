@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { shutdownExplore } from '../../src/coordinator/explore.js';
+import { shutdownExplore } from '../../src/explore/explore.js';
 import { exploreSmallScope } from '../../src/explore/small-scope.js';
 import { FAULTS } from '../../src/scenario/faults.js';
 import { parseScenario } from '../../src/scenario/schema.js';

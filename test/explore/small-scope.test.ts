@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { replaySchedule, shutdownExplore } from '../../src/coordinator/explore.js';
+import { replaySchedule, shutdownExplore } from '../../src/explore/explore.js';
 import { exploreSmallScope } from '../../src/explore/small-scope.js';
 import { applyOverrides, loadScenario } from '../../src/scenario/load.js';
 import { MM_KINDS, smallScopeConfigs } from '../../src/scenario/small-scope.js';

@@ -13,10 +13,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   type ExploreOptions, type ExploreReport, exploreScenario, exploreScenarioOf, replaySchedule, runExploreTrial,
-} from '../../src/coordinator/explore.js';
-import { TrialRunner } from '../../src/sched/runner.js';
+} from '../../src/explore/explore.js';
+import { exploreFault } from '../../src/explore/fault.js';
+import { TrialRunner } from '../../src/explore/runner.js';
 import {
-  FAULT_EXPLORE, exploreFault, faultExploreOptions, faultExploreScenario, faultExploreSetup, matchesExpectation,
+  FAULT_EXPLORE, faultExploreOptions, faultExploreScenario, faultExploreSetup, matchesExpectation,
 } from '../../src/scenario/fault-explore.js';
 import { FAULT_NAMES, faultEntry } from '../../src/scenario/faults.js';
 import { parseScenario, type ScenarioInput } from '../../src/scenario/schema.js';

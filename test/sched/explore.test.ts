@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   type ExploreOptions, exploreScenario, replayFile, replaySchedule, runExploreTrial,
-} from '../../src/coordinator/explore.js';
+} from '../../src/explore/explore.js';
 import { formatPctBound } from '../../src/sched/pct.js';
-import { TrialRunner } from '../../src/sched/runner.js';
+import { TrialRunner } from '../../src/explore/runner.js';
 import { readScheduleFile } from '../../src/sched/schedule.js';
 import { DEFAULT_SCENARIO, type ScenarioInput } from '../../src/scenario/schema.js';
 

@@ -31,7 +31,7 @@ import { fnv32, trialSeed } from '../sched/hash.js';
 import { TRIAL_STATUS } from '../sched/layout.js';
 import { type LabelContext, labWordName, machineWordName, pendingLabel } from '../sched/labels.js';
 import { type PctBound, pctBound, pctPlan } from '../sched/pct.js';
-import { type TrialResult, type TrialRunner, sharedTrialRunner, shutdownTrialRunner } from '../sched/runner.js';
+import { type TrialResult, type TrialRunner, sharedTrialRunner, shutdownTrialRunner } from './runner.js';
 import { Coverage } from '../sched/coverage.js';
 import { type ConcreteStrategy, portfolioStrategy } from '../sched/strategy/index.js';
 import { surwExpected } from '../sched/strategy/surw.js';
@@ -39,10 +39,10 @@ import {
   SCHEDULE_FORMAT, SCHEDULE_VERSION, type ScheduleFile, type ScheduleStep, type ScheduleViolation, checkScheduleFile,
   readScheduleFile, stepsToReplay, traceToSteps, writeScheduleFile,
 } from '../sched/schedule.js';
-import { type RunPlan, finishRun, prepareRun, releaseFailedActorsPins, setupCoordinator } from './setup.js';
-import { buildViolations } from './violations.js';
-import { resolveClientModules } from './client-modules.js';
-import { addWork, vacuousKinds } from './vacuity.js';
+import { type RunPlan, finishRun, prepareRun, releaseFailedActorsPins, setupCoordinator } from '../coordinator/setup.js';
+import { buildViolations } from '../coordinator/violations.js';
+import { resolveClientModules } from '../coordinator/client-modules.js';
+import { addWork, vacuousKinds } from '../coordinator/vacuity.js';
 
 export const EXPLORE_REPORT_SCHEMA = 1;
 

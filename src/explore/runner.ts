@@ -8,15 +8,15 @@
  */
 import { Piscina } from 'piscina';
 import { piscinaOptions, workerUrl } from '../util/worker-url.js';
-import { fnv32 } from './hash.js';
-import { type PctPlan } from './pct.js';
+import { fnv32 } from '../sched/hash.js';
+import { type PctPlan } from '../sched/pct.js';
 import {
   CP_OFF, PS, PW, SH, STRATEGY_CODE, TRACE_WORDS, TRIAL_STATUS, partBase, readNote, readString, schedLayout, snapshotStates,
   type SchedLayout,
   type StrategyName, type TrialStatus,
-} from './layout.js';
+} from '../sched/layout.js';
 import { type ParticipantResult, type ParticipantTask } from './participant.js';
-import { type SchedJoin, wakeAll } from './scheduler.js';
+import { type SchedJoin, wakeAll } from '../sched/scheduler.js';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 export type ParticipantSpec = DistributiveOmit<ParticipantTask, 'join'>;
