@@ -112,9 +112,11 @@ export class Actor {
       const cached = m.load(pagecache_slot(this.spec.file, index)) - 1;
       const pte = m.load(this.mm.pt.pte(this.regionVpn + pageInRegion));
       const mapped = pte_present(pte) ? pte_pfn(pte) : -1;
-      // The epoch after the reads: a punch bumps it before it removes anything, so one that ran
-      // under real threads between the pin and these reads shows here.
-      if (lab.load(lab.layout.truncEpochOff + lab.fileIndex(this.spec.file, index)) !== epoch) return;
+      // The epoch after the reads: a punch bumps it before it removes anything and again after
+      // (MmOps.truncateRange), so one since the pin shows as a change, and one still running — a
+      // pin taken between its first bump and its removal — as an odd epoch.
+      const now = lab.load(lab.layout.truncEpochOff + lab.fileIndex(this.spec.file, index));
+      if (now !== epoch || (now & 1) !== 0) return;
       if (cached !== pfn || (mapped >= 0 && mapped !== cached)) {
         lab.violation(ORACLE.O6, this.spec.actor, pfn, VIOLATION_KIND.DMA_STALE_FRAME, this.spec.file, index, cached, mapped);
       }
