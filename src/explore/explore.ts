@@ -266,7 +266,8 @@ export function trialBounds(s: Scenario, opsPerActor: number, mmSteps: number): 
  */
 export function exploreScenarioOf(input: Scenario | ScenarioInput, machine: 'small' | 'scenario' = 'small'): Scenario {
   const s = parseScenario(input);
-  const base = { ...s, delay: 'off' as const };
+  // Explore checks the contract oracles unless the scenario turns them off (schema.ts).
+  const base = { ...s, delay: 'off' as const, contractOracles: s.contractOracles ?? true };
   if (machine === 'scenario') return parseScenario(base);
   const pagesOf = (pred: (c: Scenario['clients'][number]) => boolean): number =>
     s.clients.filter(pred).reduce((n, c) => n + c.count * c.pages, 0);

@@ -289,8 +289,10 @@ export function faultExploreOptions(name: string): FaultExploreOptions {
   return o;
 }
 
-/** Does violation (oracle, kind) match what the catalogue expects of fault `name`? */
+/** Does violation (oracle, kind) match what the catalogue expects of fault `name`: its damage oracle and kinds, or one of its contract (O6) kinds? */
 export function matchesExpectation(name: string, v: { oracle: string; kind: string }): boolean {
   const e = faultEntry(name)?.expect;
-  return e !== undefined && v.oracle.startsWith(`${e.oracle} `) && (e.kinds.length === 0 || e.kinds.includes(v.kind));
+  if (e === undefined) return false;
+  if (e.contract?.includes(v.kind) === true && v.oracle.startsWith('O6 ')) return true;
+  return v.oracle.startsWith(`${e.oracle} `) && (e.kinds.length === 0 || e.kinds.includes(v.kind));
 }

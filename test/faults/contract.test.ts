@@ -11,18 +11,18 @@ const at = (f: ExploreTrialReport, oracle: string, kind?: string): number =>
 async function damageAndContract(name: string, trials?: number): Promise<{ o3: ExploreTrialReport; o6: ExploreTrialReport }> {
   const base = { ...faultExploreScenario(name), faults: [name] };
   const opts = { ...faultExploreOptions(name), ...(trials !== undefined ? { trials } : {}) };
-  const damage = await exploreScenario(parseScenario(base), opts);
+  const damage = await exploreScenario(parseScenario({ ...base, contractOracles: false }), opts);
   const contract = await exploreScenario(parseScenario({ ...base, contractOracles: true }), opts);
   return { o3: damage.failure!, o6: contract.failure! };
 }
 
 afterAll(() => shutdownExplore());
 
-describe('contract oracles (scenario.contractOracles)', () => {
+describe('contract oracles (scenario.contractOracles; explore turns them on unless it is false)', () => {
   it('pin-as-get trips O6 not-dma-pinned at the pin itself, trials and steps before O3 sees the damage', async () => {
     const base = { ...faultExploreScenario('pin-as-get'), faults: ['pin-as-get'] };
     const opts = { ...faultExploreOptions('pin-as-get'), seed: 1, trials: 100 };
-    const damage = await exploreScenario(parseScenario(base), opts);
+    const damage = await exploreScenario(parseScenario({ ...base, contractOracles: false }), opts);
     const contract = await exploreScenario(parseScenario({ ...base, contractOracles: true }), opts);
     const o3 = damage.failure!;
     const o6 = contract.failure!;
@@ -56,7 +56,7 @@ describe('contract oracles (scenario.contractOracles)', () => {
       clients: [{ kind: 'dio', mapping: 'file', pages: 1, bufferPages: 1, writeRatio: 1 }],
     };
     const opts = { ...faultExploreOptions(name), strategy: 'pct' as const, seed: 1, trials: 200 };
-    const damage = await exploreScenario(parseScenario(s), opts);
+    const damage = await exploreScenario(parseScenario({ ...s, contractOracles: false }), opts);
     const contract = await exploreScenario(parseScenario({ ...s, contractOracles: true }), opts);
     expect(damage.outcome).toBe('clean');
     const f = contract.failure!;
@@ -78,7 +78,7 @@ describe('contract oracles (scenario.contractOracles)', () => {
     expect(f.trial).toBe(1211);
     expect(f.violations[0]).toMatchObject({ oracle: 'O6 API contract', kind: 'dma-stale-frame', actors: expect.arrayContaining(['dio#0']) });
     expect(f.violations[0]!.detail).toMatch(/the page cache holds pfn \d+/);
-    const damage = await exploreScenario(parseScenario(s), opts);
+    const damage = await exploreScenario(parseScenario({ ...s, contractOracles: false }), opts);
     expect(damage.outcome).toBe('clean');
   }, 120_000);
 
