@@ -8,7 +8,7 @@
  * cell names what was caught (a different oracle or kind than the catalogue expects is shown).
  *
  * Usage: node dist/scripts/bench-detect.js [--trials 2000] [--stress-ms 60000] [--scenario-s 30] [--default-s 60]
- *        [--seed 1] [--fault NAME] [--no-stress]
+ *        [--seed 1] [--fault NAME] [--no-stress] [--no-explore] (--no-explore: only the two small-scope columns and stress)
  */
 import { parseArgs } from 'node:util';
 import { ActorPool } from '../src/coordinator/pool.js';
@@ -32,6 +32,7 @@ const { values } = parseArgs({
     'scenario-s': { type: 'string', default: '30' },
     'default-s': { type: 'string', default: '60' },
     'no-stress': { type: 'boolean', default: false },
+    'no-explore': { type: 'boolean', default: false },
   },
 });
 const trials = Number(values.trials);
@@ -78,7 +79,8 @@ for (const f of chosen) {
   // Explore: the fault's explore setup (src/scenario/fault-explore.ts), run under both strategies.
   const setup = faultExploreSetup(f.name);
   let cells = ['not detectable (see fault-explore.ts)', 'not detectable', '-', '-', '-', '-'];
-  if (setup.undetectable === undefined) {
+  if (values['no-explore']) cells = ['(skipped)', '(skipped)', '-', '-', '-', '-'];
+  else if (setup.undetectable === undefined) {
     const scenario = parseScenario(faultExploreScenario(f.name));
     const opts = { ...faultExploreOptions(f.name), trials, seed };
     const random = await exploreScenario(scenario, { ...opts, strategy: 'random' });
