@@ -14,6 +14,10 @@
  *    spacing of the mm steps (0, 30, 100 µs: back to back, or spread so that I/O completes);
  *  - wide: triples of entries with the scenario's mm mix, and the scenario itself.
  *
+ * Every derived client gets rates scaled to its trial (toTrial): a registration held for hundreds
+ * of operations, or a write ratio of one in 200,000, is a stress run's setting and would never
+ * fire in a trial of a few operations.
+ *
  * Each widen family is derived from the scenario's own entries and the machine/era facts, never
  * from a fault: nothing here knows which bug it is looking for. The families are interleaved
  * (a round-robin over families; the small ones vary their own dimension fastest, the large ones
@@ -182,8 +186,22 @@ export function smallScopeConfigs(s: Scenario): SmallConfig[] {
       }
     }
   }
-  out.push({ id: 'the scenario as given', scenario: s, opsPerActor: 2, mmSteps: 3, mmIntervalUs: 0, tier: 'wide' });
-  return out;
+  // Rates tuned for a stress run of seconds (a registration held 300 operations, one write in
+  // 200,000) never fire in a trial of a few operations: scale them to the trial.
+  const scaled = out.map((c) => ({ ...c, scenario: { ...c.scenario, clients: c.scenario.clients.map((x) => toTrial(x, c.opsPerActor)) } }));
+  scaled.push({ id: 'the scenario as given', scenario: s, opsPerActor: 2, mmSteps: 3, mmIntervalUs: 0, tier: 'wide' });
+  return scaled;
+}
+
+/**
+ * A client's rates scaled to a trial of `ops` operations: an RDMA registration is released within
+ * it (holdOps at most ops - 1, so deregistration and its unpin run), and a client that writes at
+ * all writes at least every other operation (a read-only one stays read-only).
+ */
+function toTrial(c: ClientSpec, ops: number): ClientSpec {
+  const holdOps = Math.min(c.holdOps, Math.max(1, ops - 1));
+  const writeRatio = c.writeRatio > 0 ? Math.max(c.writeRatio, 0.5) : 0;
+  return holdOps === c.holdOps && writeRatio === c.writeRatio ? c : { ...c, holdOps, writeRatio };
 }
 
 /** The widen tier (see the module comment): one list per family, interleaved, invalid derivations dropped. */
