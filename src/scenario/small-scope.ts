@@ -61,6 +61,8 @@ const LEVELS = [
   { ops: 4, mmSteps: 4, intervals: [30, 100] },
   { ops: 3, mmSteps: 6, intervals: [0, 100] },
 ] as const;
+/** Operations per actor of the longer family's trials without mm steps. */
+const SOLO_OPS = [4, 8, 16] as const;
 /** Pages a hugetlb region gets in a derived configuration: one huge page of its size. */
 const HUGE_PAGES = { '2m': 512, '1g': 1 << 18 } as const;
 
@@ -247,7 +249,8 @@ function widenConfigs(
     s.clients.forEach((c, i) => {
       const name = label(s, [i]);
       // Two actors of an entry on one shared region (file entries already share through the page cache).
-      if (c.mapping !== 'file' && c.kind !== 'custom') add('shared', `2×${name} shared`, [remap(c, c, 2, true)], mk === 'none' ? [] : [mk], level.ops, level.mmSteps, 0);
+      // (Not a fork client: its cow.c cases own their region, unmapping and remapping it.)
+      if (c.mapping !== 'file' && c.kind !== 'custom' && c.kind !== 'fork') add('shared', `2×${name} shared`, [remap(c, c, 2, true)], mk === 'none' ? [] : [mk], level.ops, level.mmSteps, 0);
       // The other GUP path: gup-fast clients through the mmap_lock slow path and back.
       if (c.kind === 'dio' || c.kind === 'rdma' || c.kind === 'get') {
         add('gup-path', `${name} ${c.fast ? 'slow' : 'fast'}`, [{ ...shrinkClient(c, 1, 1), fast: !c.fast }], mk === 'none' ? [] : [mk], level.ops, level.mmSteps, 30);
@@ -258,11 +261,12 @@ function widenConfigs(
   for (const lv of LEVELS) {
     for (const pages of [1, 2]) {
       for (const g of groups) {
+        const clients = g.entries.map((i, k) => shrinkClient(s.clients[i]!, pages, g.counts[k]!));
         for (const mk of present) {
-          for (const interval of lv.intervals) {
-            add('longer', `${who(g)} / ${pages}p`, g.entries.map((i, k) => shrinkClient(s.clients[i]!, pages, g.counts[k]!)), [mk], lv.ops, lv.mmSteps, interval);
-          }
+          for (const interval of lv.intervals) add('longer', `${who(g)} / ${pages}p`, clients, [mk], lv.ops, lv.mmSteps, interval);
         }
+        // The clients alone, for as long as their own multi-step protocols take (a fork cycle of cow.c is a dozen operations).
+        if (lv === LEVELS[0]) for (const ops of SOLO_OPS) add('longer', `${who(g)} / ${pages}p`, clients, [], ops, 0, 0);
       }
     }
   }
