@@ -116,7 +116,11 @@ export function exploreText(x: ExploreTextInput): string[] {
   );
   text.push(exploreCoverageLine(report));
   if (small !== undefined) {
-    text.push(`configurations: ${fmtNum(small.covered)} of ${fmtNum(small.total)} explored in ${plural(small.rounds, 'round')}`);
+    const tiers = (['small', 'widen', 'wide'] as const).map((t) => {
+      const cs = small.configurations.filter((c) => c.tier === t);
+      return `${t} ${fmtNum(cs.filter((c) => c.trials > 0).length)}/${fmtNum(cs.length)}`;
+    });
+    text.push(`configurations: ${fmtNum(small.covered)} of ${fmtNum(small.total)} explored in ${plural(small.rounds, 'round')} (${tiers.join(', ')})`);
     if (small.foundBy !== undefined) text.push(`found by configuration "${small.foundBy.id}" (${small.foundBy.options.strategy}, ${small.foundBy.options.opsPerActor} ops/actor, ${small.foundBy.options.mmSteps} mm steps)`);
   }
   if (failure === undefined || failure.outcome === 'too-long') {
