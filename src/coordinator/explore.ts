@@ -31,7 +31,8 @@ import { fnv32, trialSeed } from '../sched/hash.js';
 import { TRIAL_STATUS } from '../sched/layout.js';
 import { type LabelContext, labWordName, machineWordName, pendingLabel } from '../sched/labels.js';
 import { type PctBound, pctBound, pctPlan } from '../sched/pct.js';
-import { type TrialResult, type TrialRunner, sharedTrialRunner, shutdownTrialRunner } from '../sched/runner.js';
+import { type TrialResult, type TrialRunner, type TrialSpec, sharedTrialRunner, shutdownTrialRunner } from '../sched/runner.js';
+import { type EngineName, parseEngine, selectRunner } from '../explore/inthread/engine.js';
 import { Coverage } from '../sched/coverage.js';
 import { type ConcreteStrategy, portfolioStrategy } from '../sched/strategy/index.js';
 import { surwExpected } from '../sched/strategy/surw.js';
@@ -112,6 +113,12 @@ export interface ExploreOptions {
   signal?: AbortSignal;
   /** Participant threads (default: a runner shared by the process; see shutdownExplore). */
   runner?: TrialRunner;
+  /**
+   * Which engine runs the trials (src/explore/inthread/engine.ts): 'baton' (a thread per
+   * participant), 'inthread' (every participant on this thread; not for custom clients), or
+   * 'auto' (in-thread where it can express the trial). Default: PINLAB_ENGINE, else 'baton'.
+   */
+  engine?: EngineName;
 }
 
 export interface ExploreProgress {
@@ -232,6 +239,7 @@ interface Resolved {
   /** SURW's expected interesting events per participant (the calibration trial's), [] when unused. */
   surwExpected: number[];
   runner: TrialRunner;
+  engine: EngineName;
 }
 
 /** Largest step bound a trial may have: its trace takes 16 bytes a step. */
@@ -315,6 +323,7 @@ function resolve(input: Scenario | ScenarioInput, o: ExploreOptions): Omit<Resol
     livelockWindow: int('livelockWindow', o.livelockWindow ?? derived.livelockWindow, 1, MAX_STEPS),
     pctSteps: o.pctSteps !== undefined ? int('pctSteps', o.pctSteps, 1) : undefined,
     runner: o.runner ?? sharedTrialRunner(),
+    engine: o.engine ?? parseEngine(process.env.PINLAB_ENGINE ?? 'baton'),
   };
 }
 
@@ -358,7 +367,7 @@ async function runTrial(r: Resolved, trial: number, mode: Mode, workloadSeed = t
   const labActors = [...plan.specs.map((x) => x.actor), plan.coordActor];
   const c: LabelContext = { layout: k.layout, lab: lab.layout, names, labActorNames: names };
   const replay = mode.kind === 'replay' ? stepsToReplay(mode.steps, names) : undefined;
-  const result = await r.runner.runTrial({
+  const spec: TrialSpec = {
     strategy: mode.kind, seed: r.seed, trial, points: r.points,
     // Replay: the recorded bound (a livelock recorded at its bound replays to the same bound), or the
     // schedule's length if longer (a hand-made or shrunk schedule).
@@ -375,7 +384,8 @@ async function runTrial(r: Resolved, trial: number, mode: Mode, workloadSeed = t
       machineSab: k.mem.sab, machineConfig: k.layout.config, labSab: lab.sab, labConfig: plan.labConfig, names, labActors,
       labActorNames: names,
     },
-  });
+  };
+  const result = await (await selectRunner(r.engine, spec, r.runner)).runTrial(spec);
   const errors: string[] = [...result.taskErrors];
   result.results.forEach((x, p) => {
     if (x.error !== undefined && !result.taskErrors.some((e) => e.startsWith(`participant ${p}:`))) errors.push(`${names[p]} threw: ${x.error}`);
