@@ -618,6 +618,8 @@ export async function exploreScenario(scenario: Scenario | ScenarioInput, option
 
 export interface ReplayOptions {
   runner?: TrialRunner;
+  /** The trial engine (as ExploreOptions.engine): a schedule replays the same in either. */
+  engine?: EngineName;
   /**
    * Lenient replay, for shrinking: where a step cannot be followed (its participant is not enabled
    * or not at the recorded label, or the steps ran out), take the named participant if enabled,
@@ -667,7 +669,7 @@ export async function replaySchedule(file: string | ScheduleFile, options: Repla
   const r0 = resolve(await resolveClientModules(parseScenario({ ...(f.scenario as ScenarioInput), faults: [...f.faults] })), {
     machine: 'scenario', seed: f.seed, points: f.points, opsPerActor: f.opsPerActor, mmSteps: f.mmSteps, mmIntervalUs: f.mmIntervalUs ?? 0,
     maxSteps: f.maxSteps, ...(f.livelockWindow !== undefined ? { livelockWindow: f.livelockWindow } : {}),
-    ...(options.runner !== undefined ? { runner: options.runner } : {}),
+    ...(options.runner !== undefined ? { runner: options.runner } : {}), ...(options.engine !== undefined ? { engine: options.engine } : {}),
   });
   const r: Resolved = { ...r0, pctSteps: f.pctSteps ?? 1, surwExpected: [] };
   const lenient = options.lenient === true;
