@@ -30,7 +30,7 @@ import type * as TS from 'typescript5';
 /** The driver module whose import closure is transformed (relative to the package root). */
 export const STEPPED_ENTRY = 'src/explore/inthread/driver.ts';
 /** Bumped whenever the transform's output changes for the same sources. */
-const TRANSFORM_VERSION = 2;
+const TRANSFORM_VERSION = 4;
 
 /** A finished stepped build. */
 export interface SteppedBuild {
@@ -171,6 +171,12 @@ function transformClosure(ts: typeof TS, root: string): { files: Map<string, str
   /** Function-like values not in callee position (arguments, assignments, returns) and the node using them. */
   const fnValues = new Set<FnNode>();
   const fieldInits: TS.Node[] = [];
+  /** Declarations of what an identifier names, through imports. */
+  const declsOf = (n: TS.Node): readonly TS.Declaration[] => {
+    let sym = checker.getSymbolAtLocation(n);
+    if (sym !== undefined && (sym.flags & ts.SymbolFlags.Alias) !== 0) sym = checker.getAliasedSymbol(sym);
+    return sym?.declarations ?? [];
+  };
   /** Function declarations referenced as values (passed, stored), with the reference. */
   const namedValues: [TS.Identifier, FnNode][] = [];
   const isValueUse = (n: TS.Identifier): boolean => {
@@ -198,7 +204,7 @@ function transformClosure(ts: typeof TS, root: string): { files: Map<string, str
       }
       if (ts.isCallExpression(n) || ts.isNewExpression(n)) calls.push(resolveCall(n, owner));
       if (ts.isIdentifier(n) && isValueUse(n)) {
-        for (const d of checker.getSymbolAtLocation(n)?.declarations ?? []) if (ts.isFunctionDeclaration(d) && d.body !== undefined) namedValues.push([n, d]);
+        for (const d of declsOf(n)) if (ts.isFunctionDeclaration(d) && d.body !== undefined) namedValues.push([n, d]);
       }
       ts.forEachChild(n, (c) => visit(c, owner));
     };
@@ -244,7 +250,42 @@ function transformClosure(ts: typeof TS, root: string): { files: Map<string, str
   // A call of a function-typed value suspends if some suspending function value fits its type.
   const valueTypes: TS.Type[] = [];
   const starCache = new Map<CallSite, [number, boolean]>();
+  // Calls of a parameter: what the function's callers pass there, when every caller is known.
+  const callersOf = new Map<TS.Node, CallSite[]>();
+  for (const c of calls) {
+    for (const d of c.direct) {
+      const l = callersOf.get(d);
+      if (l === undefined) callersOf.set(d, [c]);
+      else l.push(c);
+    }
+  }
+  const argSuspends = (a: TS.Expression): boolean | null => {
+    if (ts.isArrowFunction(a) || ts.isFunctionExpression(a)) return suspending.has(a);
+    if (!ts.isIdentifier(a)) return null;
+    const d = declsOf(a)[0];
+    return d !== undefined && ts.isFunctionDeclaration(d) ? suspending.has(d) : null;
+  };
+  const paramSuspends = (c: CallSite): boolean | null => {
+    const e = c.node.expression;
+    if (!ts.isIdentifier(e)) return null;
+    const d = checker.getSymbolAtLocation(e)?.declarations?.[0];
+    if (d === undefined || !ts.isParameter(d) || !isFn(d.parent) || valuesOf.has(d.parent)) return null;
+    const at = d.parent.parameters.indexOf(d);
+    const sites = callersOf.get(d.parent) ?? [];
+    if (sites.length === 0) return null;
+    let any = false;
+    for (const s of sites) {
+      const arg = s.node.arguments?.[at];
+      if (arg === undefined) continue;
+      const v = argSuspends(arg);
+      if (v === null) return null;
+      any ||= v;
+    }
+    return any;
+  };
   const starSuspends = (c: CallSite): boolean => {
+    const byArgs = paramSuspends(c);
+    if (byArgs !== null) return byArgs;
     const hit = starCache.get(c);
     if (hit !== undefined && hit[0] === valueTypes.length) return hit[1];
     const callee = checker.getTypeAtLocation(c.node.expression);
