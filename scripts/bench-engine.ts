@@ -40,6 +40,7 @@ for (const [k, v] of [['--trials', trials], ['--rounds', rounds]] as const) {
 }
 
 interface Round {
+  trials: number;
   steps: number;
   ms: number;
   cpuMs: number;
@@ -47,7 +48,7 @@ interface Round {
 }
 
 /** Best of `rounds` alternating rounds of each engine: [baton, in-thread]. */
-async function bestOf(run: (inThread: boolean) => Promise<{ steps: number; hash: number }>): Promise<[Round, Round]> {
+async function bestOf(run: (inThread: boolean) => Promise<{ trials: number; steps: number; hash: number }>): Promise<[Round, Round]> {
   const best: [Round | null, Round | null] = [null, null];
   for (let i = 0; i < rounds; i++) {
     for (const e of [0, 1] as const) {
@@ -102,11 +103,11 @@ const row = (name: string, [a, b]: [Round, Round], setup: string): string[] => {
   const sb = b.steps / (b.ms / 1000);
   const ca = (a.cpuMs * 1000) / a.steps;
   const cb = (b.cpuMs * 1000) / b.steps;
-  return [name, (a.steps / trials).toFixed(0), fmt(sa), fmt(sb), `${(sb / sa).toFixed(1)}×`, ca.toFixed(1), cb.toFixed(1), `${(ca / cb).toFixed(1)}×`, String(a.hash === b.hash), setup];
+  return [name, String(Math.round(a.steps / a.trials)), fmt(sa), fmt(sb), `${(sb / sa).toFixed(1)}×`, ca.toFixed(1), cb.toFixed(1), `${(ca / cb).toFixed(1)}×`, String(a.hash === b.hash), setup];
 };
 
 for (const program of ['order-window', 'sb-plain']) {
-  const run = async (useInThread: boolean): Promise<{ steps: number; hash: number }> => {
+  const run = async (useInThread: boolean): Promise<{ trials: number; steps: number; hash: number }> => {
     const runner = useInThread ? { runner: inThread } : {};
     let steps = 0;
     let hash = 0;
@@ -115,20 +116,25 @@ for (const program of ['order-window', 'sb-plain']) {
       steps += r.steps.length;
       hash = (Math.imul(hash, 31) + r.traceHash) | 0;
     }
-    return { steps, hash };
+    return { trials, steps, hash };
   };
   await runLitmusTrial(program, { strategy, seed, trial: -2 }); // warm-up
   await runLitmusTrial(program, { strategy, seed, trial: -2, runner: inThread });
   rows.push(row(`litmus ${program}`, await bestOf(run), '-'));
 }
 
-for (const [name, input] of Object.entries(SCENARIOS)) {
-  const o = { strategy, trials, seed, opsPerActor: 2, mmSteps: 2 };
+// The small configurations (2 ops per actor, 2 mm steps), then one long trial where stepping, not set-up, dominates.
+const RUNS: [string, ScenarioInput, number][] = [
+  ...Object.entries(SCENARIOS).map(([name, input]): [string, ScenarioInput, number] => [name, input, 2]),
+  ['get vs munmap+migrate, 2 pages, 40 ops', SCENARIOS['get vs munmap+migrate, 2 pages']!, 40],
+];
+for (const [name, input, ops] of RUNS) {
+  const o = { strategy, trials: ops > 2 ? Math.max(1, Math.round(trials / 10)) : trials, seed, opsPerActor: ops, mmSteps: ops };
   await exploreScenario(input, { ...o, trials: 3, engine: 'baton' }); // warm-up
   await exploreScenario(input, { ...o, trials: 3, engine: 'inthread' });
   const best = await bestOf(async (useInThread) => {
     const r = await exploreScenario(input, { ...o, engine: useInThread ? 'inthread' : 'baton' });
-    return { steps: r.steps, hash: r.scheduleHash };
+    return { trials: r.trials, steps: r.steps, hash: r.scheduleHash };
   });
   const s = exploreScenarioOf(parseScenario(input));
   const t0 = performance.now();
