@@ -11,11 +11,11 @@
  * Usage: node dist/scripts/bench-engine.js [--trials 200] [--rounds 3] [--seed 1] [--strategy random]
  */
 import { parseArgs } from 'node:util';
-import { exploreScenario, exploreScenarioOf, shutdownExplore } from '../src/coordinator/explore.js';
+import { exploreScenario, exploreScenarioOf, shutdownExplore } from '../src/explore/explore.js';
 import { prepareRun } from '../src/coordinator/setup.js';
 import { InThreadRunner, loadInThreadDriver } from '../src/explore/inthread/engine.js';
-import { runLitmusTrial } from '../src/sched/litmus-explore.js';
-import { type TrialRunner } from '../src/sched/runner.js';
+import { runLitmusTrial } from '../src/explore/litmus-explore.js';
+import { type TrialRunner } from '../src/explore/runner.js';
 import { type ScenarioInput, parseScenario } from '../src/scenario/schema.js';
 import { tuneV8ForHotPaths } from '../src/util/v8-tuning.js';
 

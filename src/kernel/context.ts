@@ -5,6 +5,28 @@ import {
   type Era, type Layout, MAX_BUG_SITES, MAX_WARN_SITES, VMSTAT_ITEMS, VMSTAT_STRIDE, type VmstatItem,
 } from '../mem/layout.js';
 
+/**
+ * What gup-fast and page_mkclean() tell the store-buffering contract oracle (kernel-notes §3.1):
+ * the GUP half "read the PTE, grab, re-check the PTE" and the mm half "change the PTE, then ask
+ * page_maybe_dma_pinned()". Stamps come from one shared clock, taken right after the access they
+ * time, with no scheduling point in between.
+ */
+export interface SbContractHook {
+  /** The next stamp of the shared clock (strictly increasing across threads). */
+  stamp(): number;
+  /**
+   * gup-fast kept a FOLL_PIN reference on `pfn` through PTE word `pte`, which read `value`: the
+   * grab completed by `grabbedAt`, and the last PTE read that validated it was at `validatedAt`
+   * (the re-check, or the first read when there is none).
+   */
+  gupKept(pfn: number, pte: number, value: number, grabbedAt: number, validatedAt: number): void;
+  /**
+   * An mm operation changed PTE word `pte` of `pfn` away from `old`, the change visible by
+   * `visibleAt`, then read page_maybe_dma_pinned(pfn) false at `notPinnedAt`.
+   */
+  mmNotPinned(pfn: number, pte: number, old: number, notPinnedAt: number, visibleAt: number): void;
+}
+
 /** Every WARN_ON_ONCE call site in the model, by name. The index is its counter slot. */
 export const WARN_SITES = [
   'get_user_pages:FOLL_PIN',
@@ -112,6 +134,12 @@ export class KernelContext {
    * evaluation with ghost-ledger reads. Null (the default) costs one field load and a branch.
    */
   pinCheck: ((page: number, evaluate: () => boolean) => boolean) | null = null;
+  /**
+   * The store-buffering contract oracle (src/oracle/sb-contract.ts, scenario.contractOracles):
+   * gup-fast and page_mkclean() report both halves of their store-buffering pair here. Its calls
+   * touch only the lab (no scheduling point). Null (the default) costs one field load and a branch.
+   */
+  sbContract: SbContractHook | null = null;
   /**
    * >= v6.5 (8ac268436e6d / a6e79df92e4a): refuse FOLL_LONGTERM | FOLL_WRITE on file mappings —
    * -EFAULT from check_vma_flags(), and gup-fast leaves such file pages to the slow path. The

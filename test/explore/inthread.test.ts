@@ -5,11 +5,11 @@
  * other. Plus engine selection: custom clients stay on the baton engine, bad names are bad input.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ExploreStrategy, exploreScenario, replaySchedule, shutdownExplore } from '../../src/coordinator/explore.js';
+import { type ExploreStrategy, exploreScenario, replaySchedule, shutdownExplore } from '../../src/explore/explore.js';
 import { InThreadRunner, inThreadBlocker, loadInThreadDriver, parseEngine } from '../../src/explore/inthread/engine.js';
 import { LITMUS } from '../../src/sched/litmus.js';
-import { runLitmusTrial } from '../../src/sched/litmus-explore.js';
-import { type TrialRunner, type TrialSpec } from '../../src/sched/runner.js';
+import { runLitmusTrial } from '../../src/explore/litmus-explore.js';
+import { type TrialRunner, type TrialSpec } from '../../src/explore/runner.js';
 import { type ScenarioInput } from '../../src/scenario/schema.js';
 
 let inThread: TrialRunner;

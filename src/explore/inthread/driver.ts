@@ -14,8 +14,8 @@ import { type KernelContext } from '../../kernel/context.js';
 import { current, set_current } from '../../kernel/current.js';
 import { type FutexWait, setFutexWait } from '../../mem/futex.js';
 import { SH, TRIAL_STATUS, schedLayout, snapshotStates } from '../../sched/layout.js';
-import { type ParticipantResult, type ParticipantTask, runParticipant } from '../../sched/participant.js';
-import { type TrialResult, type TrialSpec, collectTrialResult, initTrialBuffer, trialGeometry } from '../../sched/runner.js';
+import { type ParticipantResult, type ParticipantTask, runParticipant } from '../participant.js';
+import { type TrialResult, type TrialSpec, collectTrialResult, initTrialBuffer, trialGeometry } from '../runner.js';
 import { type SchedJoin, wakeAll } from '../../sched/scheduler.js';
 
 /** Resumptions without a scheduling step after which the trial is stopped (the in-thread watchdog). */

@@ -1,6 +1,6 @@
 /**
  * Engine selection for explore trials: the baton engine (one worker thread per participant,
- * src/sched/runner.ts) or the in-thread engine (every participant a generator on the calling
+ * src/explore/runner.ts) or the in-thread engine (every participant a generator on the calling
  * thread, ./driver.ts from the stepped build). Both take the same TrialSpec and give the same
  * TrialResult; for the same (strategy, seed, trial) they take the same decisions.
  *
@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type TrialResult, type TrialRunner, type TrialSpec } from '../../sched/runner.js';
+import { type TrialResult, type TrialRunner, type TrialSpec } from '../runner.js';
 
 /** Which engine runs explore trials: 'auto' picks the in-thread one where it can express the trial. */
 export type EngineName = 'auto' | 'baton' | 'inthread';

@@ -8,18 +8,21 @@
  */
 import { Piscina } from 'piscina';
 import { piscinaOptions, workerUrl } from '../util/worker-url.js';
-import { fnv32 } from './hash.js';
-import { type PctPlan } from './pct.js';
+import { fnv32 } from '../sched/hash.js';
+import { type PctPlan } from '../sched/pct.js';
 import {
   CP_OFF, PS, PW, SH, STRATEGY_CODE, TRACE_WORDS, TRIAL_STATUS, partBase, readNote, readString, schedLayout, snapshotStates,
   type SchedGeometry, type SchedLayout,
   type StrategyName, type TrialStatus,
-} from './layout.js';
+} from '../sched/layout.js';
 import { type ParticipantResult, type ParticipantTask } from './participant.js';
-import { type SchedJoin, wakeAll } from './scheduler.js';
+import { type SchedJoin, wakeAll } from '../sched/scheduler.js';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 export type ParticipantSpec = DistributiveOmit<ParticipantTask, 'join'>;
+
+/** The watchdog's bound while participants are still starting (thread spawn and module import), ms. */
+export const START_WATCHDOG_MS = 120_000;
 
 export interface TrialSpec {
   strategy: StrategyName;
@@ -149,15 +152,21 @@ export class TrialRunner {
     });
 
     // Watchdog: a trial whose step counter stands still is stopped (every participant unwinds).
+    // Before every participant has reached its start point the bound is START_WATCHDOG_MS: a
+    // fresh thread imports the whole model first, which on a loaded machine takes longer than
+    // any scheduling stall should (a thread that dies meanwhile aborts the trial at once).
     const watchdogMs = spec.watchdogMs ?? 20_000;
+    const startBoundMs = Math.max(watchdogMs, START_WATCHDOG_MS);
     let lastProgress = -1;
     let lastAt = performance.now();
     const timer = setInterval(() => {
-      const progress = Atomics.load(i32, SH.STEP) + Atomics.load(i32, SH.READY);
+      const ready = Atomics.load(i32, SH.READY);
+      const progress = Atomics.load(i32, SH.STEP) + ready;
+      const bound = ready < n ? startBoundMs : watchdogMs;
       if (progress !== lastProgress) {
         lastProgress = progress;
         lastAt = performance.now();
-      } else if (performance.now() - lastAt > watchdogMs && Atomics.load(i32, SH.STATUS) === TRIAL_STATUS.RUNNING) {
+      } else if (performance.now() - lastAt > bound && Atomics.load(i32, SH.STATUS) === TRIAL_STATUS.RUNNING) {
         abort();
       }
     }, Math.min(1000, watchdogMs));

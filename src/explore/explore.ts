@@ -31,8 +31,8 @@ import { fnv32, trialSeed } from '../sched/hash.js';
 import { TRIAL_STATUS } from '../sched/layout.js';
 import { type LabelContext, labWordName, machineWordName, pendingLabel } from '../sched/labels.js';
 import { type PctBound, pctBound, pctPlan } from '../sched/pct.js';
-import { type TrialResult, type TrialRunner, type TrialSpec, sharedTrialRunner, shutdownTrialRunner } from '../sched/runner.js';
-import { type EngineName, parseEngine, selectRunner } from '../explore/inthread/engine.js';
+import { type TrialResult, type TrialRunner, type TrialSpec, sharedTrialRunner, shutdownTrialRunner } from './runner.js';
+import { type EngineName, parseEngine, selectRunner } from './inthread/engine.js';
 import { Coverage } from '../sched/coverage.js';
 import { type ConcreteStrategy, portfolioStrategy } from '../sched/strategy/index.js';
 import { surwExpected } from '../sched/strategy/surw.js';
@@ -40,10 +40,10 @@ import {
   SCHEDULE_FORMAT, SCHEDULE_VERSION, type ScheduleFile, type ScheduleStep, type ScheduleViolation, checkScheduleFile,
   readScheduleFile, stepsToReplay, traceToSteps, writeScheduleFile,
 } from '../sched/schedule.js';
-import { type RunPlan, finishRun, prepareRun, releaseFailedActorsPins, setupCoordinator } from './setup.js';
-import { buildViolations } from './violations.js';
-import { resolveClientModules } from './client-modules.js';
-import { addWork, vacuousKinds } from './vacuity.js';
+import { type RunPlan, finishRun, prepareRun, releaseFailedActorsPins, setupCoordinator } from '../coordinator/setup.js';
+import { buildViolations } from '../coordinator/violations.js';
+import { resolveClientModules } from '../coordinator/client-modules.js';
+import { addWork, vacuousKinds } from '../coordinator/vacuity.js';
 
 export const EXPLORE_REPORT_SCHEMA = 1;
 
@@ -274,7 +274,8 @@ export function trialBounds(s: Scenario, opsPerActor: number, mmSteps: number): 
  */
 export function exploreScenarioOf(input: Scenario | ScenarioInput, machine: 'small' | 'scenario' = 'small'): Scenario {
   const s = parseScenario(input);
-  const base = { ...s, delay: 'off' as const };
+  // Explore checks the contract oracles unless the scenario turns them off (schema.ts).
+  const base = { ...s, delay: 'off' as const, contractOracles: s.contractOracles ?? true };
   if (machine === 'scenario') return parseScenario(base);
   const pagesOf = (pred: (c: Scenario['clients'][number]) => boolean): number =>
     s.clients.filter(pred).reduce((n, c) => n + c.count * c.pages, 0);
