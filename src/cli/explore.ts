@@ -40,6 +40,7 @@ import { collect, parseInteger } from './options.js';
 import type { OutStream } from './progress.js';
 import { parseShard, type Shard } from '../sweep/grid.js';
 import type { BridgeTarget } from '../explore/bridge.js';
+import { parseEngine } from '../explore/inthread/engine.js';
 
 /** What the explore and replay commands need of the engine (src/explore/). */
 export interface ExploreEngine {
@@ -74,7 +75,26 @@ export interface ExploreCommandContext {
   logIntervalMs?: number;
 }
 
+const ENGINE_HELP = 'trial engine: baton (a thread per participant), inthread (one thread, built-in clients only), auto (in-thread where it can) (default: PINLAB_ENGINE, else baton)';
+
+/**
+ * --engine, else PINLAB_ENGINE: checked, then set in PINLAB_ENGINE, which every explore path
+ * (campaigns, small scope, shrinking, replay) reads. Returns the problem, or null.
+ */
+function selectEngine(flag: string | undefined): string | null {
+  const v = flag ?? process.env.PINLAB_ENGINE;
+  if (v === undefined || v === '') return null;
+  try {
+    process.env.PINLAB_ENGINE = parseEngine(v);
+    return null;
+  } catch (e) {
+    return `${flag !== undefined ? '--engine' : 'PINLAB_ENGINE'}: ${(e as Error).message}`;
+  }
+}
+
 interface ExploreCommandOptions {
+  /** --engine: baton, inthread or auto. */
+  engine?: string;
   strategy: ExploreStrategy;
   depth?: number;
   trials?: number;
@@ -102,6 +122,7 @@ interface ExploreCommandOptions {
 }
 
 interface ReplayCommandOptions {
+  engine?: string;
   lenient?: boolean;
   json?: string;
   quiet?: boolean;
@@ -257,6 +278,8 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     if (o.depth !== undefined && o.strategy !== 'pct' && o.strategy !== 'portfolio') {
       return bad(`--depth applies to --strategy pct or portfolio only (got --strategy ${o.strategy})`);
     }
+    const engineProblem = selectEngine(o.engine);
+    if (engineProblem !== null) return bad(engineProblem);
     let timeS = o.time;
     const envTime = process.env.PINLAB_TIME;
     if (timeS === undefined && envTime !== undefined && envTime !== '') {
@@ -411,6 +434,8 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
       err(`pinlab replay: ${msg}\n`);
       return ExitCode.BadInput;
     };
+    const engineProblem = selectEngine(o.engine);
+    if (engineProblem !== null) return bad(engineProblem);
     if (!existsSync(file)) return bad(`${file}: no such file`);
     if (statSync(file).isDirectory()) return bad(`${file}: is a directory, expected a schedule file`);
     const { readScheduleFile, ScheduleFileError } = await import('../sched/schedule.js');
@@ -494,6 +519,7 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     .option('--html <path>', 'write a self-contained HTML report (the failing schedule as trace columns)')
     .option('--junit <path>', 'write JUnit XML (one testcase: the campaign)')
     .option('--shard <i/N>', 'run only the trials t with t % N == i (same seeds; /N takes i from JOB_COMPLETION_INDEX); merge the --json reports with pinlab merge')
+    .option('--engine <name>', ENGINE_HELP)
     .option('-q, --quiet', 'no progress; print only the result')
     .action(async (path: string | undefined, opts: ExploreCommandOptions) => {
       ctx.setCode(await exploreCommand(path, opts));
@@ -507,6 +533,7 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     .argument('<file>', 'a schedule file written by pinlab explore')
     .option('--lenient', 'go on past steps that cannot be followed (and report them) instead of stopping at the first divergence')
     .option('--json <path>', 'write the JSON replay report to <path>')
+    .option('--engine <name>', ENGINE_HELP)
     .option('-q, --quiet', 'no notes on stderr')
     .action(async (file: string, opts: ReplayCommandOptions) => {
       ctx.setCode(await replayCommand(file, opts));

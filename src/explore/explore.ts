@@ -31,7 +31,8 @@ import { fnv32, trialSeed } from '../sched/hash.js';
 import { TRIAL_STATUS } from '../sched/layout.js';
 import { type LabelContext, labWordName, machineWordName, pendingLabel } from '../sched/labels.js';
 import { type PctBound, pctBound, pctPlan } from '../sched/pct.js';
-import { type TrialResult, type TrialRunner, sharedTrialRunner, shutdownTrialRunner } from './runner.js';
+import { type TrialResult, type TrialRunner, type TrialSpec, sharedTrialRunner, shutdownTrialRunner } from './runner.js';
+import { type EngineName, parseEngine, selectRunner } from './inthread/engine.js';
 import { Coverage } from '../sched/coverage.js';
 import { type ConcreteStrategy, portfolioStrategy } from '../sched/strategy/index.js';
 import { surwExpected } from '../sched/strategy/surw.js';
@@ -112,6 +113,12 @@ export interface ExploreOptions {
   signal?: AbortSignal;
   /** Participant threads (default: a runner shared by the process; see shutdownExplore). */
   runner?: TrialRunner;
+  /**
+   * Which engine runs the trials (src/explore/inthread/engine.ts): 'baton' (a thread per
+   * participant), 'inthread' (every participant on this thread; not for custom clients), or
+   * 'auto' (in-thread where it can express the trial). Default: PINLAB_ENGINE, else 'baton'.
+   */
+  engine?: EngineName;
 }
 
 export interface ExploreProgress {
@@ -232,6 +239,7 @@ interface Resolved {
   /** SURW's expected interesting events per participant (the calibration trial's), [] when unused. */
   surwExpected: number[];
   runner: TrialRunner;
+  engine: EngineName;
 }
 
 /** Largest step bound a trial may have: its trace takes 16 bytes a step. */
@@ -316,6 +324,7 @@ function resolve(input: Scenario | ScenarioInput, o: ExploreOptions): Omit<Resol
     livelockWindow: int('livelockWindow', o.livelockWindow ?? derived.livelockWindow, 1, MAX_STEPS),
     pctSteps: o.pctSteps !== undefined ? int('pctSteps', o.pctSteps, 1) : undefined,
     runner: o.runner ?? sharedTrialRunner(),
+    engine: o.engine ?? parseEngine(process.env.PINLAB_ENGINE ?? 'baton'),
   };
 }
 
@@ -359,7 +368,7 @@ async function runTrial(r: Resolved, trial: number, mode: Mode, workloadSeed = t
   const labActors = [...plan.specs.map((x) => x.actor), plan.coordActor];
   const c: LabelContext = { layout: k.layout, lab: lab.layout, names, labActorNames: names };
   const replay = mode.kind === 'replay' ? stepsToReplay(mode.steps, names) : undefined;
-  const result = await r.runner.runTrial({
+  const spec: TrialSpec = {
     strategy: mode.kind, seed: r.seed, trial, points: r.points,
     // Replay: the recorded bound (a livelock recorded at its bound replays to the same bound), or the
     // schedule's length if longer (a hand-made or shrunk schedule).
@@ -376,7 +385,8 @@ async function runTrial(r: Resolved, trial: number, mode: Mode, workloadSeed = t
       machineSab: k.mem.sab, machineConfig: k.layout.config, labSab: lab.sab, labConfig: plan.labConfig, names, labActors,
       labActorNames: names,
     },
-  });
+  };
+  const result = await (await selectRunner(r.engine, spec, r.runner)).runTrial(spec);
   const errors: string[] = [...result.taskErrors];
   result.results.forEach((x, p) => {
     if (x.error !== undefined && !result.taskErrors.some((e) => e.startsWith(`participant ${p}:`))) errors.push(`${names[p]} threw: ${x.error}`);
@@ -609,6 +619,8 @@ export async function exploreScenario(scenario: Scenario | ScenarioInput, option
 
 export interface ReplayOptions {
   runner?: TrialRunner;
+  /** The trial engine (as ExploreOptions.engine): a schedule replays the same in either. */
+  engine?: EngineName;
   /**
    * Lenient replay, for shrinking: where a step cannot be followed (its participant is not enabled
    * or not at the recorded label, or the steps ran out), take the named participant if enabled,
@@ -658,7 +670,7 @@ export async function replaySchedule(file: string | ScheduleFile, options: Repla
   const r0 = resolve(await resolveClientModules(parseScenario({ ...(f.scenario as ScenarioInput), faults: [...f.faults] })), {
     machine: 'scenario', seed: f.seed, points: f.points, opsPerActor: f.opsPerActor, mmSteps: f.mmSteps, mmIntervalUs: f.mmIntervalUs ?? 0,
     maxSteps: f.maxSteps, ...(f.livelockWindow !== undefined ? { livelockWindow: f.livelockWindow } : {}),
-    ...(options.runner !== undefined ? { runner: options.runner } : {}),
+    ...(options.runner !== undefined ? { runner: options.runner } : {}), ...(options.engine !== undefined ? { engine: options.engine } : {}),
   });
   const r: Resolved = { ...r0, pctSteps: f.pctSteps ?? 1, surwExpected: [] };
   const lenient = options.lenient === true;

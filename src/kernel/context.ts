@@ -253,11 +253,12 @@ export function readVmstat(mem: Mem): Record<VmstatItem, number> {
   const l = mem.layout;
   const perCpu = Math.ceil(VMSTAT_ITEMS.length / VMSTAT_STRIDE) * VMSTAT_STRIDE;
   const out = {} as Record<VmstatItem, number>;
-  VMSTAT_ITEMS.forEach((name, item) => {
+  // Plain loops, not forEach callbacks: the in-thread engine's transform steps through them.
+  for (let item = 0; item < VMSTAT_ITEMS.length; item++) {
     let sum = 0;
     for (let cpu = 0; cpu < l.config.nrCpus; cpu++) sum += mem.load(l.vmstatOff + cpu * perCpu + item);
-    out[name] = sum;
-  });
+    out[VMSTAT_ITEMS[item]!] = sum;
+  }
   return out;
 }
 
@@ -266,13 +267,13 @@ export function readWarnings(mem: Mem): { warn: Partial<Record<WarnSite, number>
   const l = mem.layout;
   const warn: Partial<Record<WarnSite, number>> = {};
   const bug: Partial<Record<BugSite, number>> = {};
-  WARN_SITES.forEach((s, i) => {
+  for (let i = 0; i < WARN_SITES.length; i++) {
     const n = mem.load(l.warnOff + i);
-    if (n !== 0) warn[s] = n;
-  });
-  BUG_SITES.forEach((s, i) => {
+    if (n !== 0) warn[WARN_SITES[i]!] = n;
+  }
+  for (let i = 0; i < BUG_SITES.length; i++) {
     const n = mem.load(l.bugOff + i);
-    if (n !== 0) bug[s] = n;
-  });
+    if (n !== 0) bug[BUG_SITES[i]!] = n;
+  }
   return { warn, bug };
 }
