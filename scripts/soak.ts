@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { ActorPool } from '../src/coordinator/pool.js';
-import { exploreScenario, shutdownExplore } from '../src/coordinator/explore.js';
+import { exploreScenario, shutdownExplore } from '../src/explore/explore.js';
 import { runScenario } from '../src/coordinator/run.js';
 import { ERAS } from '../src/mem/layout.js';
 import { randomScenario } from '../src/scenario/random.js';

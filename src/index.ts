@@ -14,8 +14,8 @@ import {
   type ReplayOptions,
   type ReplayReport,
   type ExploreTrialReport,
-} from './coordinator/explore.js';
-import { shrinkFailure, type ShrinkOptions, type ShrinkResult } from './sched/shrink.js';
+} from './explore/explore.js';
+import { shrinkFailure, type ShrinkOptions, type ShrinkResult } from './explore/shrink.js';
 import { parseScenario, type Scenario, type ScenarioInput } from './scenario/schema.js';
 import type { ScheduleFile } from './sched/schedule.js';
 import type { RunReport } from './report/types.js';
@@ -60,9 +60,9 @@ export type {
   ExploreProgress,
   ReplayOptions,
   ReplayReport,
-} from './coordinator/explore.js';
+} from './explore/explore.js';
 export type { ScheduleFile, ScheduleStep, ScheduleViolation } from './sched/schedule.js';
-export type { ShrinkOptions, ShrinkResult } from './sched/shrink.js';
+export type { ShrinkOptions, ShrinkResult } from './explore/shrink.js';
 
 /**
  * Run a scenario in stress mode: real threads for `durationMs`, the mm coordinator on this thread,

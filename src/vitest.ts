@@ -14,7 +14,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseDuration } from './cli/options.js';
 import { explore, runScenario, shrink } from './index.js';
-import type { ExploreOptions, ExploreReport } from './coordinator/explore.js';
+import type { ExploreOptions, ExploreReport } from './explore/explore.js';
 import { violationBlock } from './report/text.js';
 import type { RunReport, Violation } from './report/types.js';
 import { parseScenario, type Scenario, type ScenarioInput } from './scenario/schema.js';

@@ -39,7 +39,7 @@ export interface CliIO {
 
 export interface CliDeps {
   runScenario: RunEngine;
-  /** The explore/replay engine (default: coordinator/explore.ts and sched/shrink.ts, loaded on first use). */
+  /** The explore/replay engine (default: src/explore/campaign.ts and explore.ts, loaded on first use). */
   explore?: ExploreEngine;
   io?: Partial<CliIO>;
   /** Version printed by --version. */

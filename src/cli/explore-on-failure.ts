@@ -11,7 +11,7 @@ export async function exploreOnFailure(
   report: RunReport, o: { seconds: number; outDir: string; signal?: AbortSignal; seed?: number },
 ): Promise<RunExploreLink | null> {
   const { exploreFromReport } = await import('../explore/bridge.js');
-  const { shutdownExplore } = await import('../coordinator/explore.js');
+  const { shutdownExplore } = await import('../explore/explore.js');
   try {
     const b = await exploreFromReport(report, {
       timeMs: o.seconds * 1000, seed: o.seed ?? report.scenario.seed, ...(o.signal !== undefined ? { signal: o.signal } : {}),
@@ -31,7 +31,7 @@ export async function exploreOnFailure(
       ...(failure.schedule !== undefined ? { scheduleFile } : {}),
     };
     // Shrink in the configuration that found it (a quarter of the budget, at least 5 s).
-    const { shrinkFailure } = await import('../sched/shrink.js');
+    const { shrinkFailure } = await import('../explore/shrink.js');
     const shrunk = await shrinkFailure(by.scenario, { ...by.options }, failure, {
       timeoutMs: Math.max(5000, (o.seconds * 1000) / 4), ...(o.signal !== undefined ? { signal: o.signal } : {}),
     });

@@ -12,22 +12,24 @@
  *     another, said so), 0 when the run is clean, 2 for a missing or invalid file, 3 on a divergence
  *     (the step, the participant and both labels are printed) or an internal failure.
  *
- * The engine (coordinator/explore.ts and sched/shrink.ts) is loaded on first use and injectable;
- * the process binding (index.ts) calls shutdownExploreEngine() before exiting.
+ * This file parses the options, calls the engine and prints; the engine (src/explore/campaign.ts,
+ * explore.ts, shrink.ts) is loaded on first use and injectable, the text is src/report/explore-text.ts.
+ * The process binding (index.ts) calls shutdownExploreEngine() before exiting.
  */
 import { existsSync, statSync } from 'node:fs';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { ExploreOptions, ExploreProgress, ExploreReport, ExploreStrategy, ReplayOptions, ReplayReport } from '../coordinator/explore.js';
-import { eraInfo, fmtDuration, fmtNum, nativeNote, violationBlock } from '../report/text.js';
+import type { CampaignOptions, CampaignResult } from '../explore/campaign.js';
+import type { ExploreOptions, ExploreProgress, ExploreReport, ExploreStrategy, ReplayOptions, ReplayReport } from '../explore/explore.js';
+import { eraInfo, fmtDuration, fmtNum } from '../report/text.js';
+import { exploreProgressLine, exploreText, plural, replayText, shrinkProgressLine } from '../report/explore-text.js';
 import type { Violation } from '../report/types.js';
 import { resolveClientModules } from '../coordinator/client-modules.js';
 import { applyOverrides, loadScenario } from '../scenario/load.js';
 import { ScenarioError, type Scenario } from '../scenario/schema.js';
-import type { ScheduleFile, ScheduleViolation } from '../sched/schedule.js';
-import type { ShrinkOptions, ShrinkResult } from '../sched/shrink.js';
-import { formatTraceColumns, schedulePreemptions } from '../sched/trace-columns.js';
+import type { ScheduleFile } from '../sched/schedule.js';
+import type { ShrinkProgress } from '../explore/shrink.js';
 import type { CliIO } from './cli.js';
 import { ExitCode, signalExitCode } from './exit-codes.js';
 import { installInterrupts } from './interrupts.js';
@@ -37,33 +39,27 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { collect, parseInteger } from './options.js';
 import type { OutStream } from './progress.js';
 import { parseShard, type Shard } from '../sweep/grid.js';
-import type { SmallScopeOptions, SmallScopeReport } from '../explore/small-scope.js';
 import type { BridgeTarget } from '../explore/bridge.js';
+import { parseEngine } from '../explore/inthread/engine.js';
 
-/** What the explore and replay commands need of the engine. */
+/** What the explore and replay commands need of the engine (src/explore/). */
 export interface ExploreEngine {
-  exploreScenario(scenario: Scenario, options: ExploreOptions): Promise<ExploreReport>;
-  /** A small-scope campaign over the scenario's small configurations (src/explore/small-scope.ts). */
-  exploreSmallScope(scenario: Scenario, options: SmallScopeOptions): Promise<SmallScopeReport>;
+  /** One campaign: small-scope or the scenario as given, then the shrink of a failure (src/explore/campaign.ts). */
+  exploreCampaign(scenario: Scenario, options: CampaignOptions): Promise<CampaignResult>;
   replaySchedule(file: ScheduleFile, options?: ReplayOptions): Promise<ReplayReport>;
-  shrinkFailure(
-    scenario: Scenario, options: ExploreOptions, failing: NonNullable<ExploreReport['failure']>, shrink: ShrinkOptions,
-  ): Promise<ShrinkResult>;
 }
 
-type ExploreModule = typeof import('../coordinator/explore.js');
+type ExploreModule = typeof import('../explore/explore.js');
 let exploreModule: ExploreModule | undefined;
-const load = async (): Promise<ExploreModule> => (exploreModule ??= await import('../coordinator/explore.js'));
+const load = async (): Promise<ExploreModule> => (exploreModule ??= await import('../explore/explore.js'));
 
 /** The real engine, loaded on first use (so `pinlab list` and --help load none of it). */
 export const lazyExploreEngine: ExploreEngine = {
-  exploreScenario: async (s, o) => (await load()).exploreScenario(s, o),
-  exploreSmallScope: async (s, o) => {
+  exploreCampaign: async (s, o) => {
     await load(); // shutdownExploreEngine then releases the threads
-    return (await import('../explore/small-scope.js')).exploreSmallScope(s, o);
+    return (await import('../explore/campaign.js')).exploreCampaign(s, o);
   },
   replaySchedule: async (f, o) => (await load()).replaySchedule(f, o),
-  shrinkFailure: async (s, o, f, sh) => (await import('../sched/shrink.js')).shrinkFailure(s, o, f, sh),
 };
 
 /** Destroy the explore participant threads if the engine was loaded (the CLI calls this before exiting). */
@@ -79,7 +75,26 @@ export interface ExploreCommandContext {
   logIntervalMs?: number;
 }
 
+const ENGINE_HELP = 'trial engine: baton (a thread per participant), inthread (one thread, built-in clients only), auto (in-thread where it can) (default: PINLAB_ENGINE, else baton)';
+
+/**
+ * --engine, else PINLAB_ENGINE: checked, then set in PINLAB_ENGINE, which every explore path
+ * (campaigns, small scope, shrinking, replay) reads. Returns the problem, or null.
+ */
+function selectEngine(flag: string | undefined): string | null {
+  const v = flag ?? process.env.PINLAB_ENGINE;
+  if (v === undefined || v === '') return null;
+  try {
+    process.env.PINLAB_ENGINE = parseEngine(v);
+    return null;
+  } catch (e) {
+    return `${flag !== undefined ? '--engine' : 'PINLAB_ENGINE'}: ${(e as Error).message}`;
+  }
+}
+
 interface ExploreCommandOptions {
+  /** --engine: baton, inthread or auto. */
+  engine?: string;
   strategy: ExploreStrategy;
   depth?: number;
   trials?: number;
@@ -107,6 +122,7 @@ interface ExploreCommandOptions {
 }
 
 interface ReplayCommandOptions {
+  engine?: string;
   lenient?: boolean;
   json?: string;
   quiet?: boolean;
@@ -121,13 +137,6 @@ function parseSeconds(value: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*s?\s*$/i.exec(value);
   if (!m || Number(m[1]) <= 0) throw new InvalidArgumentError('expected a positive number of seconds, e.g. 20 or 2.5.');
   return Number(m[1]);
-}
-
-/** The coverage line of a campaign: trials per strategy, racing-pair orders, interleavings. */
-function coverageLine(r: ExploreReport): string {
-  const c = r.coverage;
-  const per = Object.entries(c.byStrategy).map(([k, v]) => `${k} ${fmtNum(v.trials)}`).join(', ');
-  return `coverage: ${fmtNum(c.racingPairOrders)} racing-pair orders, ${fmtNum(c.interleavings)} distinct interleavings${per !== '' ? `; trials by strategy: ${per}` : ''}`;
 }
 
 /** Read a `pinlab run --json` report for --from: the report, or one line saying what is wrong. */
@@ -147,36 +156,6 @@ async function loadRunReport(path: string): Promise<{ scenario: Scenario; violat
 }
 
 const errorText = (e: unknown): string => (e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e));
-const plural = (n: number, word: string): string => `${fmtNum(n)} ${word}${n === 1 ? '' : 's'}`;
-const stepsPerSec = (steps: number, ms: number): number => Math.round((steps * 1000) / Math.max(1, ms));
-
-function violationsSection(vs: readonly Violation[], max = 3): string[] {
-  if (vs.length === 0) return [];
-  const out = [`violations (${vs.length})`];
-  vs.slice(0, max).forEach((v, i) => out.push(...violationBlock(v, i), ''));
-  if (vs.length > max) out.push(`  … ${vs.length - max} more (in the JSON report, --json PATH)`, '');
-  return out;
-}
-
-const oneViolation = (v: ScheduleViolation | Violation): string =>
-  `${v.oracle}: ${v.kind}${v.page >= 0 ? ` at pfn ${v.page}${v.where ? ` (${v.where})` : ''}` : ''}`;
-
-/** The trace of a schedule, one column per participant, with its counts. */
-function traceSection(title: string, f: ScheduleFile): string[] {
-  const p = schedulePreemptions(f.steps);
-  return [
-    `${title} (${plural(f.steps.length, 'step')}, ${fmtNum(p.switches)} switch${p.switches === 1 ? '' : 'es'}, ` +
-      `${plural(p.preemptions, 'preemption')}; ▶ marks a preemption):`,
-    ...formatTraceColumns(f.steps, { participants: f.participants }),
-  ];
-}
-
-/** A shell-quoted path for a command line to copy. */
-function shellPath(p: string): string {
-  const rel = relative(process.cwd(), resolve(p));
-  const shown = rel !== '' && !rel.startsWith('..') ? rel : resolve(p);
-  return /^[\w./@%+=:,-]+$/.test(shown) ? shown : `'${shown.replace(/'/g, `'\\''`)}'`;
-}
 
 // ---- progress -----------------------------------------------------------------------------
 
@@ -185,12 +164,6 @@ interface ExploreProgressView {
   update(p: ExploreProgress): void;
   note(message: string): void;
   stop(): void;
-}
-
-function progressLine(p: ExploreProgress): string {
-  // A time budget has no trial count: the elapsed time instead, at the end.
-  return `trial ${fmtNum(p.trial)}${p.trials > 0 ? `/${fmtNum(p.trials)}` : ''}   steps ${fmtNum(p.steps)}   ${fmtNum(p.stepsPerSec)} steps/s   failures ${fmtNum(p.failures)}` +
-    (p.trials > 0 ? '' : `   ${fmtDuration(p.elapsedMs)} elapsed`);
 }
 
 function createExploreProgress(stream: OutStream, quiet: boolean | undefined, logIntervalMs: number, now: () => number): ExploreProgressView {
@@ -205,7 +178,7 @@ function createExploreProgress(stream: OutStream, quiet: boolean | undefined, lo
         const t = now();
         if (t - last < logIntervalMs && (p.trials === 0 || p.trial < p.trials)) return;
         last = t;
-        stream.write(`pinlab: ${progressLine(p)}\n`);
+        stream.write(`pinlab: ${exploreProgressLine(p)}\n`);
       },
       note: (m) => void stream.write(m + '\n'),
       stop() {},
@@ -305,6 +278,8 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     if (o.depth !== undefined && o.strategy !== 'pct' && o.strategy !== 'portfolio') {
       return bad(`--depth applies to --strategy pct or portfolio only (got --strategy ${o.strategy})`);
     }
+    const engineProblem = selectEngine(o.engine);
+    if (engineProblem !== null) return bad(engineProblem);
     let timeS = o.time;
     const envTime = process.env.PINLAB_TIME;
     if (timeS === undefined && envTime !== undefined && envTime !== '') {
@@ -387,67 +362,44 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     async function exploreRest(): Promise<ExitCode> {
     const budget = [trials !== undefined ? plural(trials, 'trial') : null, timeS !== undefined ? `${fmtDuration(timeS * 1000)} budget` : null].filter((x) => x !== null).join(', ');
     if (!o.quiet && !io.stderr.isTTY) err(`pinlab: exploring scenario ${scenario.name}: ${budget}, ${desc}\n`);
-    let report: ExploreReport;
-    let small: SmallScopeReport['smallScope'] | undefined;
-    let shrunk: ShrinkResult | undefined;
-    let shrunkFile: string | undefined;
+    let run: CampaignResult;
     try {
       progress.start(trials ?? 0);
-      try {
-        const eo = { ...options, signal, onProgress: (p: ExploreProgress) => progress.update(p) };
-        if (scope === 'small') {
-          const tgt = target;
-          const accept = tgt === undefined ? undefined : (vs: readonly Violation[]) => vs.some((v) => v.oracle === tgt.oracle && v.kind === tgt.kind);
-          const ss = await ctx.engine.exploreSmallScope(scenario, { ...eo, ...(accept !== undefined ? { accept } : {}) });
-          small = ss.smallScope;
-          report = ss;
-        } else {
-          report = await ctx.engine.exploreScenario(scenario, eo);
-        }
-      } finally {
-        progress.stop();
-      }
-      if (!o.quiet && io.stderr.isTTY) err('\n');
-      const failure = report.failure;
-      // 3. Shrink a failure (the explore's own Ctrl-C stops the shrink too, keeping its best).
-      if (failure !== undefined && o.shrink && failure.violations.length > 0 && !signal.aborted) {
-        const seconds = o.shrinkSeconds ?? DEFAULT_SHRINK_SECONDS;
-        if (!o.quiet) err(`pinlab: shrinking the failing trial ${failure.trial} (at most ${fmtDuration(seconds * 1000)}; Ctrl-C keeps the best so far)\n`);
-        let lastLog = io.now();
-        const onProgress: ShrinkOptions['onProgress'] = (p) => {
-          const t = io.now();
-          if (o.quiet || t - lastLog < (ctx.logIntervalMs ?? 2000)) return;
-          lastLog = t;
-          const c = p.current;
-          err(
-            `pinlab: shrinking (${p.phase}): ${plural(p.candidates, 'candidate')}, ${p.accepted} accepted; now ${plural(c.preemptions, 'preemption')}, ` +
-              `${plural(c.steps, 'step')}, ${plural(c.actors, 'actor')}, ${plural(c.pages, 'page')}\n`,
-          );
-        };
-        try {
-          // A small-scope failure shrinks in the configuration that found it.
-          const by = small?.foundBy;
-          shrunk = by !== undefined
-            ? await ctx.engine.shrinkFailure(by.scenario, { ...options, ...by.options }, failure, { timeoutMs: seconds * 1000, signal, onProgress })
-            : await ctx.engine.shrinkFailure(scenario, options, failure, { timeoutMs: seconds * 1000, signal, onProgress });
-        } catch (e) {
-          err(`pinlab explore: shrinking failed, reporting the trial as found: ${errorText(e)}\n`);
-        }
-        if (shrunk !== undefined && shrunk.stats.verified && shrunk.schedule !== failure.schedule) {
-          const base = failure.scheduleFile ?? join(outDir, `schedule-${scenario.name}-t${failure.trial}.json`.replace(/[^\w./-]+/g, '_'));
-          shrunkFile = base.replace(/\.json$/, '') + '.shrunk.json';
-          (await import('../sched/schedule.js')).writeScheduleFile(shrunkFile, shrunk.schedule);
-        }
-      }
+      const seconds = o.shrinkSeconds ?? DEFAULT_SHRINK_SECONDS;
+      let lastLog = io.now();
+      run = await ctx.engine.exploreCampaign(scenario, {
+        ...options, scope, signal, onProgress: (p: ExploreProgress) => progress.update(p),
+        ...(target !== undefined ? { target } : {}),
+        onExplored: () => {
+          progress.stop();
+          if (!o.quiet && io.stderr.isTTY) err('\n');
+        },
+        // Shrink a failure (the explore's own Ctrl-C stops the shrink too, keeping its best).
+        ...(o.shrink ? {
+          shrink: {
+            timeoutMs: seconds * 1000,
+            onStart: (trial: number) => {
+              if (!o.quiet) err(`pinlab: shrinking the failing trial ${trial} (at most ${fmtDuration(seconds * 1000)}; Ctrl-C keeps the best so far)\n`);
+            },
+            onProgress: (p: ShrinkProgress) => {
+              const t = io.now();
+              if (o.quiet || t - lastLog < (ctx.logIntervalMs ?? 2000)) return;
+              lastLog = t;
+              err(`pinlab: ${shrinkProgressLine(p)}\n`);
+            },
+          },
+        } : {}),
+      });
     } catch (e) {
       progress.stop();
       if (e instanceof RangeError || e instanceof ScenarioError) return bad(e.message);
       err(`pinlab explore: internal failure: ${errorText(e)}\n`);
       return ExitCode.Internal;
     }
+    if (run.shrinkError !== undefined) err(`pinlab explore: shrinking failed, reporting the trial as found: ${errorText(run.shrinkError)}\n`);
+    const { report, small, shrunk, shrunkFile } = run;
 
     // 4. Report: JSON first, then the text.
-    const failure = report.failure;
     const stopSignal = report.stoppedBy === 'signal' ? (intr.received() ?? 'SIGINT') : undefined;
     const vacuous = report.vacuous ?? [];
     let code: ExitCode =
@@ -467,71 +419,12 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
       }
     }
     if (!(await writeExploreExtras('explore', report, o, err)) && code === ExitCode.Ok) code = ExitCode.BadInput;
-    const text: string[] = [`explore ${scenario.name}: ${desc}`];
-    if (target !== undefined) text.push(`from ${o.from}: reproducing ${target.oracle}: ${target.kind} (actors ${target.actors.join(', ')})`);
-    const stop = stopSignal !== undefined ? ` (stopped by ${stopSignal === 'SIGINT' ? 'Ctrl-C' : stopSignal})` : '';
-    const requested = report.timeMs !== undefined && trials === undefined ? `${fmtDuration(report.timeMs)} budget` : fmtNum(report.trialsRequested);
-    text.push(
-      `trials ${fmtNum(report.trials)}/${requested}${stop}   steps ${fmtNum(report.steps)}   ` +
-        `${fmtNum(report.stepsPerSec)} steps/s   ${fmtNum(report.meanStepsPerTrial)} steps/trial   ${fmtDuration(report.durationMs)}` +
-        (report.participants.length ? `   participants ${report.participants.join(', ')}` : ''),
-    );
-    text.push(coverageLine(report));
-    if (small !== undefined) {
-      text.push(`configurations: ${fmtNum(small.covered)} of ${fmtNum(small.total)} explored in ${plural(small.rounds, 'round')}`);
-      if (small.foundBy !== undefined) text.push(`found by configuration "${small.foundBy.id}" (${small.foundBy.options.strategy}, ${small.foundBy.options.opsPerActor} ops/actor, ${small.foundBy.options.mmSteps} mm steps)`);
-    }
-    if (failure === undefined || failure.outcome === 'too-long') {
-      if (report.pct !== undefined) text.push((await import('../sched/pct.js')).formatPctBound(report.pct));
-      const ran = `${plural(report.trials, 'trial')} (${fmtNum(report.steps)} steps, ${fmtNum(report.stepsPerSec)} steps/s), strategy ${report.strategy}, seed ${report.seed}${stop}`;
-      text.push(
-        failure !== undefined
-          ? `TRIAL TOO LONG (raise --max-steps) — trial ${failure.trial} was still making progress at its bound of ${fmtNum(report.maxSteps)} steps; ` +
-              `no violation in ${ran} — exit ${code}`
-          : stopSignal !== undefined ? `STOPPED — no violation in ${ran}; the exploration did not finish — exit ${code}`
-          : vacuous.length > 0 ? `VACUOUS — no violation, but the trials prove nothing: ${vacuous.join('; ')}; ${ran} — exit ${code}`
-          : `CLEAN — no violation in ${ran}${nativeNote(eraInfo(scenario))} — exit ${code}`,
-      );
-      lines(text);
-      return code;
-    }
-    text.push('', `${failure.outcome === 'livelock' ? 'LIVELOCK' : failure.outcome === 'internal' ? 'INTERNAL FAILURE' : 'VIOLATION'} in trial ${failure.trial} (workload seed ${failure.workloadSeed}, ${plural(failure.steps, 'step')})`);
-    text.push(...violationsSection(failure.violations));
-    if (failure.errors.length) text.push(`errors (${failure.errors.length})`, ...failure.errors.map((e) => `  - ${e.split('\n')[0]}`), '');
-    if (failure.scheduleFile !== undefined) {
-      const p = failure.schedule !== undefined ? schedulePreemptions(failure.schedule.steps) : undefined;
-      text.push(`schedule written to ${failure.scheduleFile}${p !== undefined ? ` (${plural(failure.steps, 'step')}, ${plural(p.preemptions, 'preemption')})` : ''}`);
-    }
-    let replayPath = failure.scheduleFile;
-    let shown = failure.schedule;
-    if (shrunk !== undefined) {
-      const s = shrunk.stats;
-      const { formatShrinkMeasures } = await import('../sched/shrink.js');
-      text.push(
-        `shrunk in ${fmtDuration(s.elapsedMs)} (${s.stoppedBy === 'fixpoint' ? 'nothing more to remove' : s.stoppedBy === 'time' ? 'time budget spent' : s.stoppedBy === 'signal' ? 'stopped by Ctrl-C' : 'skipped'}; ` +
-          `${plural(s.candidates, 'candidate')}, ${s.accepted} accepted, ${plural(s.replays, 'replay')}, ${plural(s.exploreTrials, 'explore trial')}): ` +
-          formatShrinkMeasures(s.before, s.after),
-      );
-      text.push(...s.log.map((l) => `  - ${l}`));
-      if (s.note !== undefined) text.push(`  note: ${s.note}`);
-      if (shrunkFile !== undefined) {
-        text.push(`shrunk schedule written to ${shrunkFile}`);
-        replayPath = shrunkFile;
-        shown = shrunk.schedule;
-        const v = shrunk.violations[0];
-        if (v !== undefined) text.push(`the shrunk run's violation: ${oneViolation(v)}`);
-      }
-    }
-    if (shown !== undefined) text.push('', ...traceSection(shrunkFile !== undefined ? 'shrunk trace' : 'trace', shown), '');
-    if (replayPath !== undefined) text.push(`replay: pinlab replay ${shellPath(replayPath)}`);
-    const first = failure.violations[0];
-    text.push(
-      code === ExitCode.Internal
-        ? `INTERNAL FAILURE — trial ${failure.trial}: ${failure.errors[0]?.split('\n')[0] ?? 'no violation and no error recorded'} — exit 3`
-        : `VIOLATION — ${first !== undefined ? oneViolation(first) : failure.outcome} in trial ${failure.trial} of ${report.timeMs !== undefined && trials === undefined ? requested : fmtNum(report.trialsRequested)} ` +
-            `(strategy ${report.strategy}${failure.schedule !== undefined && failure.schedule.strategy !== report.strategy ? `: ${failure.schedule.strategy}` : ''}, seed ${report.seed})${nativeNote(eraInfo(scenario))} — exit 1`,
-    );
-    lines(text);
+    lines(exploreText({
+      scenario, desc, report, code, ...(trials !== undefined ? { trials } : {}),
+      ...(target !== undefined && o.from !== undefined ? { from: { path: o.from, target } } : {}),
+      ...(small !== undefined ? { small } : {}), ...(shrunk !== undefined ? { shrunk } : {}),
+      ...(shrunkFile !== undefined ? { shrunkFile } : {}), ...(stopSignal !== undefined ? { stopSignal } : {}),
+    }));
     return code;
     }
   }
@@ -541,6 +434,8 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
       err(`pinlab replay: ${msg}\n`);
       return ExitCode.BadInput;
     };
+    const engineProblem = selectEngine(o.engine);
+    if (engineProblem !== null) return bad(engineProblem);
     if (!existsSync(file)) return bad(`${file}: no such file`);
     if (statSync(file).isDirectory()) return bad(`${file}: is a directory, expected a schedule file`);
     const { readScheduleFile, ScheduleFileError } = await import('../sched/schedule.js');
@@ -553,12 +448,6 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     }
     if (outputProblem(o.json, '--json', 'file', 'replay')) return ExitCode.BadInput;
     const lenient = o.lenient === true;
-    const sname = typeof (f.scenario as { name?: unknown }).name === 'string' ? (f.scenario as { name: string }).name : '(unnamed)';
-    const text: string[] = [
-      `replay ${basename(file)}: scenario ${sname}, strategy ${f.strategy}, seed ${f.seed}, trial ${f.trial}, ` +
-        `${plural(f.steps.length, 'recorded step')}, faults ${f.faults.length ? f.faults.join(', ') : 'none'}${lenient ? ', lenient' : ''}`,
-      `recorded violation: ${f.violation !== null ? oneViolation(f.violation) : 'none'}`,
-    ];
     // One trial: it is not stopped midway (the first Ctrl-C says so), the second quits.
     const intr = interrupts((m) => err(m + '\n'), () => {}, 'replay after this trial');
     try {
@@ -576,60 +465,13 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
       err(`pinlab replay: internal failure: ${errorText(e)}\n`);
       return ExitCode.Internal;
     }
-    let code: ExitCode;
-    text.push(`ran ${plural(r.steps, 'step')} in ${fmtDuration(r.durationMs)} (${fmtNum(stepsPerSec(r.steps, r.durationMs))} steps/s)`);
-    if (r.unfollowedSteps !== undefined) {
-      text.push(`the trial ended at step ${fmtNum(r.steps)}: the ${plural(r.unfollowedSteps, 'recorded step')} after it were not followed`);
-    }
-    if (lenient && r.mismatches !== undefined) {
-      const m = r.firstMismatch;
-      text.push(
-        `lenient: ${plural(r.mismatches, 'step')} could not be followed` +
-          (m !== undefined ? `; the first at step ${m.step}: the schedule expects "${m.expected}", ${m.actual !== null ? `${m.actor} is at "${m.actual}"` : `${m.actor} cannot run there`}` : ''),
-      );
-    }
-    if (r.outcome === 'divergence' && r.divergence !== undefined) {
-      const d = r.divergence;
-      const ended = d.actor === '(end of schedule)';
-      text.push(
-        ended
-          ? `DIVERGENCE at step ${d.step}: the schedule ended there but the run did not${d.actual ? ` (next: "${d.actual}")` : ''}`
-          : `DIVERGENCE at step ${d.step}: the schedule expects ${d.actor} at "${d.expected}", but ${d.actual !== null && d.actual !== '' ? `${d.actor} is at "${d.actual}"` : `${d.actor} cannot run there`}`,
-        'the schedule no longer matches the code or the scenario (or the file was edited); `--lenient` goes on past it, and `pinlab explore` records a fresh one',
-        `DIVERGENCE — step ${d.step}: expected "${d.expected}", actual ${d.actual !== null && d.actual !== '' ? `"${d.actual}"` : '(not runnable)'} — exit 3`,
-      );
-      code = ExitCode.Internal;
-    } else {
-      text.push('', ...violationsSection(r.violations));
-      if (r.errors.length) text.push(`errors (${r.errors.length})`, ...r.errors.map((e) => `  - ${e.split('\n')[0]}`), '');
-      const ran = lenient && r.schedule !== undefined ? r.schedule : { ...f, steps: f.steps.slice(0, r.steps) };
-      if (r.violations.length > 0) text.push(...traceSection(lenient ? 'trace as run' : 'trace', ran), '');
-      const first = r.violations[0];
-      switch (r.outcome) {
-        case 'reproduced':
-          code = ExitCode.Violation;
-          text.push(`REPRODUCED — ${oneViolation(first!)}${r.identical ? ' (identical trace)' : ''} — exit 1`);
-          break;
-        case 'too-long':
-          code = ExitCode.Inconclusive;
-          text.push(`TRIAL TOO LONG (raise maxSteps in the file) — still making progress at ${plural(r.steps, 'step')} — exit 4`);
-          break;
-        case 'different':
-        case 'livelock':
-          code = ExitCode.Violation;
-          text.push(
-            `VIOLATION — ${first !== undefined ? oneViolation(first) : r.outcome}, not the recorded ${f.violation !== null ? oneViolation(f.violation) : 'clean run'} — exit 1`,
-          );
-          break;
-        case 'clean':
-          code = ExitCode.Ok;
-          text.push(`CLEAN — ${f.violation !== null ? `the recorded ${oneViolation(f.violation)} did not show` : 'no violation'} — exit 0`);
-          break;
-        default:
-          code = ExitCode.Internal;
-          text.push(`INTERNAL FAILURE — ${r.errors[0]?.split('\n')[0] ?? 'the replay did not finish'} — exit 3`);
-      }
-    }
+    let code: ExitCode =
+      r.outcome === 'divergence' && r.divergence !== undefined ? ExitCode.Internal
+      : r.outcome === 'reproduced' || r.outcome === 'different' || r.outcome === 'livelock' ? ExitCode.Violation
+      : r.outcome === 'too-long' ? ExitCode.Inconclusive
+      : r.outcome === 'clean' ? ExitCode.Ok
+      : ExitCode.Internal;
+    const text = replayText({ name: basename(file), schedule: f, report: r, lenient, code });
     if (o.json !== undefined && !(await writeJson(o.json, r, 'replay', o.quiet)) && code === ExitCode.Ok) code = ExitCode.Internal;
     if (code === ExitCode.Internal && r.outcome === 'divergence') {
       // The divergence is the message: on stderr too, so a script sees it.
@@ -677,6 +519,7 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     .option('--html <path>', 'write a self-contained HTML report (the failing schedule as trace columns)')
     .option('--junit <path>', 'write JUnit XML (one testcase: the campaign)')
     .option('--shard <i/N>', 'run only the trials t with t % N == i (same seeds; /N takes i from JOB_COMPLETION_INDEX); merge the --json reports with pinlab merge')
+    .option('--engine <name>', ENGINE_HELP)
     .option('-q, --quiet', 'no progress; print only the result')
     .action(async (path: string | undefined, opts: ExploreCommandOptions) => {
       ctx.setCode(await exploreCommand(path, opts));
@@ -690,6 +533,7 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     .argument('<file>', 'a schedule file written by pinlab explore')
     .option('--lenient', 'go on past steps that cannot be followed (and report them) instead of stopping at the first divergence')
     .option('--json <path>', 'write the JSON replay report to <path>')
+    .option('--engine <name>', ENGINE_HELP)
     .option('-q, --quiet', 'no notes on stderr')
     .action(async (file: string, opts: ReplayCommandOptions) => {
       ctx.setCode(await replayCommand(file, opts));

@@ -16,7 +16,7 @@ import { mergeSweeps } from '../sweep/merge.js';
 import { runSweep, type SweepRunner } from '../sweep/sweep.js';
 import { RUN_OVERHEAD_MS, STUDY_MIX_NAMES, writebackStudy } from '../sweep/study.js';
 import type { CliIO } from './cli.js';
-import type { ExploreReport } from '../coordinator/explore.js';
+import type { ExploreReport } from '../explore/explore.js';
 import { writeExploreExtras } from './explore.js';
 import { ExitCode } from './exit-codes.js';
 import { collect, parseDuration, parseInteger } from './options.js';

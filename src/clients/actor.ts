@@ -10,7 +10,8 @@ import { type KernelContext } from '../kernel/context.js';
 import { type MmStruct, PAGE_SIZE, mm_of } from '../kernel/mm.js';
 import { ANON_FORKED } from '../kernel/rmap.js';
 import { compound_head, put_page, pw, set_page_dirty_lock } from '../kernel/page.js';
-import { page_data } from '../kernel/filemap.js';
+import { page_data, pagecache_slot } from '../kernel/filemap.js';
+import { pte_pfn, pte_present } from '../kernel/pgtable.js';
 import { __page_maybe_dma_pinned } from '../kernel/pin.js';
 import {
   ACTOR_STAT, type EventKind, EVENT, GHOST_PIN, GHOST_UNPIN, Lab, ORACLE, VIOLATION_KIND,
@@ -86,6 +87,38 @@ export class Actor {
           this.lab.violation(ORACLE.O6, this.spec.actor, pages[i]!, VIOLATION_KIND.NOT_DMA_PINNED, i, n);
           return;
         }
+      }
+    } finally {
+      m.hook = hook;
+    }
+  }
+
+  /**
+   * O6 dma-stale-frame (contract oracles only), at a DMA write through a pin of file page
+   * `pageInRegion` into `pfn`: unless a truncate since the pin (`epoch`, read before it) explains
+   * it, the pinned frame is still the page cache's page for that file index, and this actor's PTE
+   * for it, when present, maps the cached page — otherwise the write lands in a frame the file no
+   * longer has and is lost, whatever O3 later sees. Reads bypass the scheduler's access hook, as
+   * checkDmaPinned's do.
+   */
+  checkCachedFrame(pfn: number, pageInRegion: number, epoch: number): void {
+    if (!this.oracles || this.init.contractOracles !== true || this.spec.mapping !== 'file') return;
+    const lab = this.lab;
+    const index = this.spec.offset + pageInRegion;
+    const m = this.k.mem;
+    const hook = m.hook;
+    m.hook = null;
+    try {
+      const cached = m.load(pagecache_slot(this.spec.file, index)) - 1;
+      const pte = m.load(this.mm.pt.pte(this.regionVpn + pageInRegion));
+      const mapped = pte_present(pte) ? pte_pfn(pte) : -1;
+      // The epoch after the reads: a punch bumps it before it removes anything and again after
+      // (MmOps.truncateRange), so one since the pin shows as a change, and one still running — a
+      // pin taken between its first bump and its removal — as an odd epoch.
+      const now = lab.load(lab.layout.truncEpochOff + lab.fileIndex(this.spec.file, index));
+      if (now !== epoch || (now & 1) !== 0) return;
+      if (cached !== pfn || (mapped >= 0 && mapped !== cached)) {
+        lab.violation(ORACLE.O6, this.spec.actor, pfn, VIOLATION_KIND.DMA_STALE_FRAME, this.spec.file, index, cached, mapped);
       }
     } finally {
       m.hook = hook;
@@ -232,6 +265,7 @@ export class Actor {
         this.lab.violation(ORACLE.O3, this.spec.actor, pfn, VIOLATION_KIND.USE_AFTER_FREE, gen, g, rc, value);
       }
       this.checkCowLeak(pfn);
+      if (epoch !== undefined) this.checkCachedFrame(pfn, pageInRegion, epoch);
     }
     m.store(page_data(pfn) + this.spec.dataWord, value);
     this.stat(ACTOR_STAT.DMA_WRITES);

@@ -7,6 +7,7 @@ import { attach } from '../kernel/boot.js';
 import { type KernelContext } from '../kernel/context.js';
 import { ACTOR_STAT, ACTOR_STATE, LAB_HDR, Lab } from '../oracle/lab.js';
 import { labLockTracker, watchedFutexWait } from '../oracle/liveness.js';
+import { SbContract } from '../oracle/sb-contract.js';
 import { setFutexWait } from '../mem/futex.js';
 import { mm_of, mmap_write_lock, mmap_write_unlock, vma_lock, vma_unlock } from '../kernel/mm.js';
 import { Actor } from './actor.js';
@@ -51,6 +52,8 @@ export function runActor(init: ActorInit, spec: ActorSpec, opts: RunActorOptions
   const k = attach(init.machineSab, init.machineConfig, { era: init.era, cpu: spec.cpu, faults: init.faults, nativeBugs: init.nativeBugs ?? true });
   const lab = new Lab(init.labSab, init.labConfig);
   k.mem.hook = delayHook(init.delay, init.seed ^ Math.imul(spec.actor + 7, 0x85ebca6b));
+  // O6 sb-contract, the GUP half: gup-fast's kept FOLL_PIN references (contract oracles only).
+  if (lab.layout.sbOff >= 0) k.sbContract = new SbContract(lab, spec.actor);
   opts.attached?.(k, lab);
   const prevWait = init.watched === true ? setFutexWait(watchedFutexWait(lab, spec.actor, k.mem.i32)) : null;
   if (init.watched === true) k.lockdep = labLockTracker(lab, spec.actor);

@@ -17,6 +17,7 @@ import { type ActorInit, type ActorSpec } from '../clients/types.js';
 import { GHOST_UNPIN, Lab, type LabConfig } from '../oracle/lab.js';
 import { checkConservation, checkLostWrites, checkNoLeaks } from '../oracle/final.js';
 import { installPinCheckOracle, type PinCheckOracle } from '../oracle/o1.js';
+import { SbContract } from '../oracle/sb-contract.js';
 import { ScenarioError, type Scenario } from '../scenario/schema.js';
 import { MmOps, type MmOpsOptions } from './mmops.js';
 import { clientModuleInfo } from './client-modules.js';
@@ -89,6 +90,7 @@ export function prepareRun(s: Scenario): { k: KernelContext; lab: Lab; plan: Run
     odpPages: Math.max(1, ...s.clients.filter((c) => c.kind === 'odp').map((c) => c.pages)),
     nrMms: s.machine.nrMms,
     vaPages: k.layout.vaPages,
+    ...(s.oracles && s.contractOracles ? { contractFrames: true } : {}),
   };
   const lab = Lab.create(labConfig);
   const init: ActorInit = {
@@ -116,6 +118,8 @@ export function setupCoordinator(
   const odp = new OdpNotifier(lab, specs.filter((x) => x.kind === 'odp'), coordActor);
   k.mmu_notifiers.push(odp);
   const o1 = s.oracles ? installPinCheckOracle(k, lab, { coordActor }) : null;
+  // O6 sb-contract, the mm half: page_mkclean()'s "PTE changed, then not pinned".
+  if (lab.layout.sbOff >= 0) k.sbContract = new SbContract(lab, coordActor);
   const mmops = new MmOps({
     lab,
     policy: s.policy,

@@ -34,6 +34,12 @@ function detail(kind: number, v: { page: number; b: number; c: number; d: number
       return `a longterm pin returned ${v.b} of ${v.c} pages in ZONE_MOVABLE/CMA (folio_is_longterm_pinnable() is false): they were not migrated out`;
     case VIOLATION_KIND.NOT_DMA_PINNED:
       return `page ${v.b + 1} of ${v.c} the pin call returned does not read page_maybe_dma_pinned(): writeback and COW cannot see the DMA (verify_dma_pinned)`;
+    case VIOLATION_KIND.SB_CONTRACT:
+      return `gup-fast kept a pin through PTE word ${v.b} = 0x${(v.c >>> 0).toString(16)}, validated (stamp ${v.e}) before page_mkclean's change of it was visible, ` +
+        `and page_mkclean read "not pinned" (stamp ${v.d}) before the pin was taken: both halves of the store-buffering pair missed each other`;
+    case VIOLATION_KIND.DMA_STALE_FRAME:
+      return `a DMA write through a pin of file ${v.b} page ${v.c} went into pfn ${v.page}, but the page cache holds ${v.d < 0 ? 'nothing' : `pfn ${v.d}`} there` +
+        `${v.e >= 0 ? ` and the writer's PTE maps pfn ${v.e}` : ''} and no truncate since the pin explains it: the write is lost to the file`;
     case VIOLATION_KIND.KASAN_USE_AFTER_FREE:
       return `KASAN: use-after-free — a struct page was read after the final put freed it (${v.b} times, WARN 'kasan: use-after-free')`;
     case VIOLATION_KIND.REFCOUNT_OVERFLOW:

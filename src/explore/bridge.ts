@@ -5,7 +5,7 @@
  * small-scope configurations until a trial reproduces the same oracle and violation kind. The
  * failing trial's schedule file then replays it deterministically (and shrinks like any other).
  */
-import { type ExploreOptions } from '../coordinator/explore.js';
+import { type ExploreOptions } from './explore.js';
 import { type RunReport, type Violation } from '../report/types.js';
 import { parseScenario, type Scenario } from '../scenario/schema.js';
 import { MM_KINDS, type MmKind } from '../scenario/small-scope.js';

@@ -5,27 +5,35 @@
  * strategy — continuing that configuration's trial indices, so every trial is still a pure function
  * of (configuration, faults, strategy, seed, trial) and replays from its schedule file.
  *
- * Allocation: a first round visits every small configuration once, in order; then the wide tier
- * (triples, the scenario itself) joins, and each later round visits the configurations whose last
- * batch found racing-pair orders not seen before (a bandit by coverage), and every configuration
- * on every fourth round, so none starves. The campaign stops at the first violation, at the trial
- * or time budget, or on the signal.
+ * Allocation: a first round visits every small configuration once, in order, with one widen
+ * configuration after every two (so other mappings, longer sequences and mm pairs are reached in
+ * the first seconds, not after the whole small tier). Every later round
+ * is ROUND_VISITS visits: half bring in configurations not run yet — the widen tier in its
+ * interleaved order (src/scenario/small-scope.ts), then the wide tier (triples, the scenario
+ * itself) — and half go to the configurations already run, by a UCB bandit on the racing-pair
+ * orders each one's batches added to the campaign's coverage (a decayed mean gain plus an
+ * exploration bonus that grows for configurations left alone), so budget stays on the
+ * configurations that keep producing new orders and none starves. Once every configuration has
+ * run, whole rounds go to the bandit. The campaign stops at the first violation, at the trial or
+ * time budget, or on the signal.
  */
 import {
   type ExploreCalibration, type ExploreOptions, type ExploreReport, type ExploreTrialReport, exploreScenario,
-} from '../coordinator/explore.js';
+} from './explore.js';
 import { resolveClientModules } from '../coordinator/client-modules.js';
 import { type Violation } from '../report/types.js';
 import { parseScenario, type Scenario, type ScenarioInput } from '../scenario/schema.js';
 import { type SmallConfig, smallScopeConfigs } from '../scenario/small-scope.js';
 import { Coverage } from '../sched/coverage.js';
-import { sharedTrialRunner } from '../sched/runner.js';
+import { sharedTrialRunner } from './runner.js';
 import { PORTFOLIO } from '../sched/strategy/index.js';
 
 /** What one configuration did in a campaign. */
 export interface ConfigurationReport {
   id: string;
-  tier: 'small' | 'wide';
+  tier: SmallConfig['tier'];
+  /** The widen tier's family (what it varies: mapping, shared, gup-path, longer, mm-pair). */
+  family?: SmallConfig['family'];
   trials: number;
   steps: number;
   /** Racing-pair orders this configuration's trials added to the campaign's. */
@@ -66,16 +74,19 @@ export async function exploreSmallScope(input: Scenario | ScenarioInput, options
   const runner = options.runner ?? sharedTrialRunner();
   runner.reserve(Math.max(...configs.map((c) => c.scenario.clients.reduce((n, x) => n + x.count, 0) + 1)));
   const coverage = new Coverage();
-  const state = configs.map(() => ({ trials: 0, steps: 0, newPairs: 0, lastGain: 1, cal: undefined as ExploreCalibration | undefined, found: undefined as string | undefined }));
+  const state = configs.map(() => ({ trials: 0, steps: 0, newPairs: 0, visits: 0, gain: 0, cal: undefined as ExploreCalibration | undefined, found: undefined as string | undefined }));
   const reports: ExploreReport[] = [];
   let failure: { report: ExploreReport; trial: ExploreTrialReport; config: SmallConfig } | undefined;
   let trials = 0;
   let rounds = 0;
+  let visits = 0;
   let stoppedBy: ExploreReport['stoppedBy'] = 'trials';
   const timeLeft = (): number => (options.timeMs === undefined ? Infinity : options.timeMs - (performance.now() - t0));
+  // Configurations not run yet, in the order they join: the widen tier, then the wide one.
+  const queue = configs.map((_, i) => i).filter((i) => configs[i]!.tier !== 'small');
   campaign: for (;;) {
-    const active = configs.map((_, i) => i).filter((i) => (rounds === 0 ? configs[i]!.tier === 'small' : rounds % 4 === 0 || state[i]!.lastGain > 0));
-    const visit = active.length > 0 ? active : configs.map((_, i) => i);
+    const visit = rounds === 0 ? firstRound(configs, queue) : nextRound(state, queue, visits);
+    if (visit.length === 0) break; // a scenario without configurations
     rounds++;
     for (const i of visit) {
       if (options.signal?.aborted) {
@@ -101,8 +112,11 @@ export async function exploreSmallScope(input: Scenario | ScenarioInput, options
       st.cal ??= r.calibration;
       st.trials += r.trials;
       st.steps += r.steps;
-      st.lastGain = coverage.racingPairOrders - before;
-      st.newPairs += st.lastGain;
+      const gain = coverage.racingPairOrders - before;
+      st.gain = st.visits === 0 ? gain : GAIN_DECAY * st.gain + (1 - GAIN_DECAY) * gain;
+      st.visits++;
+      visits++;
+      st.newPairs += gain;
       trials += r.trials;
       reports.push(r);
       const elapsed = performance.now() - t0;
@@ -125,12 +139,60 @@ export async function exploreSmallScope(input: Scenario | ScenarioInput, options
     }
   }
   return merge(scenario, options, strategy, reports, coverage, failure, stoppedBy, performance.now() - t0, {
-    configurations: configs.map((c, i) => ({ id: c.id, tier: c.tier, trials: state[i]!.trials, steps: state[i]!.steps, newPairs: state[i]!.newPairs, ...(state[i]!.found !== undefined ? { found: state[i]!.found } : {}) })),
+    configurations: configs.map((c, i) => ({ id: c.id, tier: c.tier, ...(c.family !== undefined ? { family: c.family } : {}), trials: state[i]!.trials, steps: state[i]!.steps, newPairs: state[i]!.newPairs, ...(state[i]!.found !== undefined ? { found: state[i]!.found } : {}) })),
     covered: state.filter((x) => x.trials > 0).length, total: configs.length, rounds,
     ...(failure !== undefined
       ? { foundBy: { id: failure.config.id, scenario: failure.report.scenario, options: { strategy: failure.trial.schedule?.strategy ?? 'random', seed: failure.report.seed, points: failure.report.points, opsPerActor: failure.config.opsPerActor, mmSteps: failure.config.mmSteps, mmIntervalUs: failure.config.mmIntervalUs } } }
       : {}),
   });
+}
+
+/** Small configurations per widen configuration in the first round. */
+const FIRST_ROUND_SMALL = 2;
+/** Visits per round after the first; half of them bring in configurations not run yet. */
+const ROUND_VISITS = 64;
+/** Weight of the past in a configuration's mean gain (new racing-pair orders per batch). */
+const GAIN_DECAY = 0.5;
+/** The bandit's exploration weight (UCB1's c), in units of the mean gain over the configurations run. */
+const UCB_C = 1;
+
+interface ArmState {
+  visits: number;
+  gain: number;
+}
+
+/**
+ * The first round: every small configuration once, in order, with one configuration of the widen
+ * tier (taken off `queue`, in its interleaved order) after every FIRST_ROUND_SMALL of them — so
+ * the first seconds of a campaign already cover other mappings, longer sequences and mm pairs.
+ */
+function firstRound(configs: readonly SmallConfig[], queue: number[]): number[] {
+  const out: number[] = [];
+  let small = 0;
+  configs.forEach((c, i) => {
+    if (c.tier !== 'small') return;
+    out.push(i);
+    if (++small % FIRST_ROUND_SMALL === 0 && queue.length > 0 && configs[queue[0]!]!.tier === 'widen') out.push(queue.shift()!);
+  });
+  return out;
+}
+
+/**
+ * The next round after the first: up to ROUND_VISITS / 2 configurations taken off `queue` (run
+ * for the first time), the rest by UCB1 over the configurations already run — decayed mean gain
+ * plus UCB_C · (mean gain of all) · sqrt(ln(visits) / own visits) — best first, ties by index, so
+ * the round is a pure function of the campaign so far.
+ */
+function nextRound(state: readonly ArmState[], queue: number[], visits: number): number[] {
+  const fresh = queue.splice(0, ROUND_VISITS / 2);
+  const ran = state.map((s, i) => ({ s, i })).filter((x) => x.s.visits > 0);
+  if (ran.length === 0) return fresh;
+  const mean = ran.reduce((n, x) => n + x.s.gain, 0) / ran.length;
+  const bonus = UCB_C * Math.max(mean, 1e-3);
+  const lnT = Math.log(Math.max(2, visits));
+  const score = (s: ArmState): number => s.gain + bonus * Math.sqrt(lnT / s.visits);
+  const best = ran.sort((a, b) => score(b.s) - score(a.s) || a.i - b.i).slice(0, ROUND_VISITS - fresh.length).map((x) => x.i);
+  return [...fresh, ...best];
 }
 
 /** One report over the campaign's per-configuration reports. */

@@ -5,6 +5,28 @@ import {
   type Era, type Layout, MAX_BUG_SITES, MAX_WARN_SITES, VMSTAT_ITEMS, VMSTAT_STRIDE, type VmstatItem,
 } from '../mem/layout.js';
 
+/**
+ * What gup-fast and page_mkclean() tell the store-buffering contract oracle (kernel-notes §3.1):
+ * the GUP half "read the PTE, grab, re-check the PTE" and the mm half "change the PTE, then ask
+ * page_maybe_dma_pinned()". Stamps come from one shared clock, taken right after the access they
+ * time, with no scheduling point in between.
+ */
+export interface SbContractHook {
+  /** The next stamp of the shared clock (strictly increasing across threads). */
+  stamp(): number;
+  /**
+   * gup-fast kept a FOLL_PIN reference on `pfn` through PTE word `pte`, which read `value`: the
+   * grab completed by `grabbedAt`, and the last PTE read that validated it was at `validatedAt`
+   * (the re-check, or the first read when there is none).
+   */
+  gupKept(pfn: number, pte: number, value: number, grabbedAt: number, validatedAt: number): void;
+  /**
+   * An mm operation changed PTE word `pte` of `pfn` away from `old`, the change visible by
+   * `visibleAt`, then read page_maybe_dma_pinned(pfn) false at `notPinnedAt`.
+   */
+  mmNotPinned(pfn: number, pte: number, old: number, notPinnedAt: number, visibleAt: number): void;
+}
+
 /** Every WARN_ON_ONCE call site in the model, by name. The index is its counter slot. */
 export const WARN_SITES = [
   'get_user_pages:FOLL_PIN',
@@ -112,6 +134,12 @@ export class KernelContext {
    * evaluation with ghost-ledger reads. Null (the default) costs one field load and a branch.
    */
   pinCheck: ((page: number, evaluate: () => boolean) => boolean) | null = null;
+  /**
+   * The store-buffering contract oracle (src/oracle/sb-contract.ts, scenario.contractOracles):
+   * gup-fast and page_mkclean() report both halves of their store-buffering pair here. Its calls
+   * touch only the lab (no scheduling point). Null (the default) costs one field load and a branch.
+   */
+  sbContract: SbContractHook | null = null;
   /**
    * >= v6.5 (8ac268436e6d / a6e79df92e4a): refuse FOLL_LONGTERM | FOLL_WRITE on file mappings —
    * -EFAULT from check_vma_flags(), and gup-fast leaves such file pages to the slow path. The
@@ -225,11 +253,12 @@ export function readVmstat(mem: Mem): Record<VmstatItem, number> {
   const l = mem.layout;
   const perCpu = Math.ceil(VMSTAT_ITEMS.length / VMSTAT_STRIDE) * VMSTAT_STRIDE;
   const out = {} as Record<VmstatItem, number>;
-  VMSTAT_ITEMS.forEach((name, item) => {
+  // Plain loops, not forEach callbacks: the in-thread engine's transform steps through them.
+  for (let item = 0; item < VMSTAT_ITEMS.length; item++) {
     let sum = 0;
     for (let cpu = 0; cpu < l.config.nrCpus; cpu++) sum += mem.load(l.vmstatOff + cpu * perCpu + item);
-    out[name] = sum;
-  });
+    out[VMSTAT_ITEMS[item]!] = sum;
+  }
   return out;
 }
 
@@ -238,13 +267,13 @@ export function readWarnings(mem: Mem): { warn: Partial<Record<WarnSite, number>
   const l = mem.layout;
   const warn: Partial<Record<WarnSite, number>> = {};
   const bug: Partial<Record<BugSite, number>> = {};
-  WARN_SITES.forEach((s, i) => {
+  for (let i = 0; i < WARN_SITES.length; i++) {
     const n = mem.load(l.warnOff + i);
-    if (n !== 0) warn[s] = n;
-  });
-  BUG_SITES.forEach((s, i) => {
+    if (n !== 0) warn[WARN_SITES[i]!] = n;
+  }
+  for (let i = 0; i < BUG_SITES.length; i++) {
     const n = mem.load(l.bugOff + i);
-    if (n !== 0) bug[s] = n;
-  });
+    if (n !== 0) bug[BUG_SITES[i]!] = n;
+  }
   return { warn, bug };
 }

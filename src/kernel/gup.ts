@@ -318,10 +318,13 @@ function gup_fast(k: KernelContext, mm: MmStruct, vpn0: number, nr: number, flag
   // Stryker disable next-line all: fault switch, covered by test/faults
   const recheck = !k.fault('gup-fast-no-recheck');
   const recheckPmd = k.spec.fastRecheckPmd;
+  // The store-buffering contract oracle (contract oracles only): stamps right after the PTE reads
+  // and the grab, lab Atomics only (no scheduling point); the specialised loop has none.
+  const sb = (flags & FOLL_PIN) !== 0 ? k.sbContract : null;
   let i = 0;
   // The specialised loop has no switch for the faults that change the grab or the re-check
   // (plain-refcount, gup-fast-no-recheck: KernelContext.fastSmallPath); they walk the general path.
-  if (m.hook === null && k.fastSmallPath === true && !longterm) {
+  if (m.hook === null && k.fastSmallPath === true && !longterm && sb === null) {
     i = gup_pte_range_small(k, mm, vpn0, nr, flags, pages, off);
     if (i < 0) return ~i;
   }
@@ -332,6 +335,7 @@ function gup_fast(k: KernelContext, mm: MmStruct, vpn0: number, nr: number, flag
     const pmdIdx = recheckPmd ? pt.pmd(vpn) : 0;
     const pmdSeen = recheckPmd ? m.load(pmdIdx) : 0;
     const pte = m.load(pteIdx);
+    const readAt = sb !== null ? sb.stamp() : 0;
     if (pte === 0) {
       // No PTE: a hugetlb leaf at the PMD or PUD level, or nothing mapped.
       const leafIdx = pt.pmd(vpn);
@@ -353,6 +357,7 @@ function gup_fast(k: KernelContext, mm: MmStruct, vpn0: number, nr: number, flag
     const page = pte >>> 7;
     const head = __try_grab_compound_head(k, page, 1, flags);
     if (head < 0) break;
+    const grabbedAt = sb !== null ? sb.stamp() : 0;
     if (longterm && (!fast_longterm_pinnable(k, head) || (write && !gup_fast_folio_allowed(head)))) {
       put_compound_head(head, 1, flags);
       break;
@@ -362,12 +367,15 @@ function gup_fast(k: KernelContext, mm: MmStruct, vpn0: number, nr: number, flag
       undo_grab(head, 1, flags);
       break;
     }
+    // The last PTE read that validated the grab: the re-check, or the first read without one.
+    const validatedAt = sb === null ? 0 : recheck ? sb.stamp() : readAt;
     // (B5) v6.3/mm/gup.c:2425: a R/O pin of a possibly shared anon page goes to the slow path.
     if ((pte & _PAGE_RW) === 0 && gup_must_unshare(flags, page)) {
       put_compound_head(head, 1, flags);
       break;
     }
     pages[off + i] = page;
+    if (sb !== null) sb.gupKept(page, pteIdx, pte, grabbedAt, validatedAt);
     i++;
   }
   return i;

@@ -69,6 +69,8 @@ export function page_mkclean(page: number, pins: MkcleanPinCheck | null = null):
   const m = current.mem;
   // Stryker disable next-line all: fault switch, covered by test/faults
   const plain = current.fault('plain-pte-clear');
+  // The store-buffering contract oracle (contract oracles only, lab Atomics, no scheduling point).
+  const sb = pins !== null ? current.sbContract : null;
   let cleaned = 0;
   rmap_walk(page, (mm, vpn) => {
     mmu_notifier_invalidate_range_start(mm, vpn, vpn + 1, 'protection');
@@ -76,18 +78,24 @@ export function page_mkclean(page: number, pins: MkcleanPinCheck | null = null):
     const ptl = mm.pt.ptl(vpn);
     spin_lock(ptl);
     const e = m.load(idx);
+    let changedAt = 0;
+    let notPinnedAt = 0;
     if (pte_present(e) && pte_pfn(e) === page && (pte_write(e) || pte_dirty(e))) {
       // ptep_clear_flush + set_pte_at(pte_mkclean(pte_wrprotect()))
       if (plain) m.plainStore(idx, pte_wrprotect(e), 'plain-pte-clear');
       else m.xchg(idx, pte_wrprotect(e));
+      if (sb !== null && pte_wrprotect(e) !== e) changedAt = sb.stamp();
       m.event('pte-cleared', idx);
       cleaned++;
       if (pins !== null) {
         pins.checked = true;
         if (page_maybe_dma_pinned(page)) pins.pinned = true;
+        else if (changedAt !== 0) notPinnedAt = sb!.stamp();
       }
     }
     spin_unlock(ptl);
+    // A plain store is visible once this thread's next Atomics access (the unlock) drained it.
+    if (notPinnedAt !== 0) sb!.mmNotPinned(page, idx, e, notPinnedAt, plain ? sb!.stamp() : changedAt);
     mmu_notifier_invalidate_range_end(mm, vpn, vpn + 1);
   });
   return cleaned;

@@ -17,7 +17,8 @@
  *
  * Global: header; per-frame ghost words (pins outstanding in the low 16 bits, unpins so far in the
  * high 16); per-frame ghost get counts; per-file-page truncate epochs and invalidation epochs;
- * the violation log.
+ * with contract oracles (LabConfig.contractFrames) per frame the store-buffering records of
+ * src/oracle/sb-contract.ts (SB_RECORD); the violation log.
  */
 
 export interface LabConfig {
@@ -31,6 +32,8 @@ export interface LabConfig {
   odpPages: number;
   nrMms: number;
   vaPages: number;
+  /** Allocate the per-frame store-buffering contract records (scenario.contractOracles). Default false: none. */
+  contractFrames?: boolean;
 }
 
 export const LAB_HDR = {
@@ -42,6 +45,7 @@ export const LAB_HDR = {
   START_GATE: 5, // actors spin until this is 1, so all start together
   COORD_BEAT: 6, // the coordinator's heartbeat (stress mode): bumped at every mm step and policy sleep
   ABORT: 7, // set by the liveness watchdog: every watched wait throws RunAborted (a deadlock is broken)
+  SB_CLOCK: 8, // the store-buffering contract's clock (sb-contract.ts): one Atomics.add per stamp
 } as const;
 const HDR_WORDS = 16;
 
@@ -188,6 +192,20 @@ export const VIOLATION_KIND = {
    * verify_dma_pinned, done at every pin rather than once in a test).
    */
   NOT_DMA_PINNED: 18,
+  /**
+   * O6, the store-buffering contract of gup-fast against an mm operation that changes a PTE and
+   * then asks page_maybe_dma_pinned() (scenario.contractOracles, src/oracle/sb-contract.ts): a
+   * FOLL_PIN reference that gup-fast validated against the PTE value from before the change was
+   * kept, and the mm operation read "not pinned" before the reference was taken — each side
+   * missed the other, which sequential consistency forbids (kernel-notes §3.1, 088b8aa537c2).
+   */
+  SB_CONTRACT: 19,
+  /**
+   * O6, at a DMA write through a pin of a file page (scenario.contractOracles): the pinned frame
+   * is no longer the page cache's page for its file index, or the writer's PTE maps another frame,
+   * with no truncate since the pin to explain it — the write lands where the file will not see it.
+   */
+  DMA_STALE_FRAME: 20,
 } as const;
 export const VIOLATION_KIND_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(VIOLATION_KIND).map(([k, v]) => [v, k.toLowerCase().replace(/_/g, '-')]),
@@ -207,9 +225,24 @@ export interface LabLayout {
   readonly ghostOff: number;
   readonly ghostGetOff: number;
   readonly truncEpochOff: number;
+  /** Per-frame store-buffering records (SB_RECORD_WORDS each), or -1 without contractFrames. */
+  readonly sbOff: number;
   readonly violationOff: number;
   readonly totalWords: number;
 }
+
+/**
+ * The per-frame store-buffering records (src/oracle/sb-contract.ts), two seqlocked halves: the
+ * mm side's last "PTE changed, then read not pinned" [seq, pte word + 1, old PTE value, stamp of
+ * the not-pinned read, stamp by which the change was visible] and gup-fast's last kept FOLL_PIN
+ * reference [seq, pte word + 1, PTE value validated, stamp after the grab, stamp of the last
+ * validating PTE read, lab actor]. A seq is odd while its half is being written.
+ */
+export const SB_RECORD = {
+  MM: 0, MM_PTE: 1, MM_OLD: 2, MM_NOT_PINNED_AT: 3, MM_VISIBLE_AT: 4,
+  GUP: 5, GUP_PTE: 6, GUP_VALUE: 7, GUP_GRABBED_AT: 8, GUP_VALIDATED_AT: 9, GUP_ACTOR: 10,
+} as const;
+export const SB_RECORD_WORDS = 12;
 
 /** ODP driver state: the interval's invalidate_seq, the driver's user_lock, then per page a device PTE. */
 export const ODP = { INVALIDATE_SEQ: 0, USER_LOCK: 1, INVALIDATIONS: 2, PTES: 4 } as const;
@@ -237,11 +270,13 @@ export function computeLabLayout(c: LabConfig): LabLayout {
   off += roundUp(c.totalFrames, 16);
   const truncEpochOff = off;
   off += roundUp(filePagesTotal, 16);
+  const sbOff = c.contractFrames === true ? off : -1;
+  if (c.contractFrames === true) off += c.totalFrames * SB_RECORD_WORDS;
   const violationOff = off;
   off += MAX_VIOLATIONS * VIOLATION_WORDS;
   return {
     config: c, actorOff, actorWords, ledgerOff, ringOff, lastWriteOff, lastEpochOff, odpOff, ghostOff, ghostGetOff,
-    truncEpochOff, violationOff, totalWords: off,
+    truncEpochOff, sbOff, violationOff, totalWords: off,
   };
 }
 

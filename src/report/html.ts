@@ -6,7 +6,7 @@
  * A few lines of inline script only stamp what the browser laid out (data-plots, data-tables on
  * <body>) for the headless-browser test; the report reads the same without it.
  */
-import type { ExploreReport } from '../coordinator/explore.js';
+import type { ExploreReport } from '../explore/explore.js';
 import { formatTraceColumns } from '../sched/trace-columns.js';
 import { METRIC_COLUMNS } from './metrics.js';
 import { barChart, intervalChart, renderSvg } from './plots.js';

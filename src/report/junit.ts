@@ -5,7 +5,7 @@
  * oracle and the page and whose text carries the detail and the command that reproduces it; a
  * harness failure is an <error>. test/report/junit.test.ts validates the output against an XSD.
  */
-import type { ExploreReport } from '../coordinator/explore.js';
+import type { ExploreReport } from '../explore/explore.js';
 import type { SweepReport } from './sweep-types.js';
 import type { RunReport, Violation } from './types.js';
 

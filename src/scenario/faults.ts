@@ -15,6 +15,12 @@ export interface FaultExpectation {
   oracle: FaultEntry['oracle'];
   /** Violation kinds (report names: 'unstable-page', 'lost-write', 'false-negative', ...). */
   kinds: string[];
+  /**
+   * O6 kinds the contract oracles report for this fault at the moment the protocol breaks, before
+   * (or instead of) the damage `oracle` sees. Explore checks them by default
+   * (scenario.contractOracles), so there either one is the fault's signature.
+   */
+  contract?: string[];
 }
 
 export interface FaultEntry {
@@ -62,7 +68,7 @@ export const FAULTS: readonly FaultEntry[] = [
       ],
       mm: { ...only({ writeback: 6, reclaim: 3 }), writebackUs: 200 },
     },
-    expect: { oracle: 'O3', kinds: ['unstable-page', 'lost-write'] },
+    expect: { oracle: 'O3', kinds: ['unstable-page', 'lost-write'], contract: ['not-dma-pinned'] },
   },
   {
     name: 'gup-fast-no-recheck',
@@ -76,7 +82,7 @@ export const FAULTS: readonly FaultEntry[] = [
       clients: [{ kind: 'dio', count: 2, mapping: 'file', file: 0, pages: 2, bufferPages: 1, writeRatio: 1 }],
       mm: { ...only({ writeback: 1 }), intervalUs: 50, writebackUs: 2000 },
     },
-    expect: { oracle: 'O3', kinds: ['unstable-page'] },
+    expect: { oracle: 'O3', kinds: ['unstable-page'], contract: ['sb-contract', 'dma-stale-frame'] },
   },
   {
     name: 'plain-refcount',
@@ -111,7 +117,7 @@ export const FAULTS: readonly FaultEntry[] = [
       clients: [{ kind: 'dio', count: 2, shared: true, mapping: 'file', file: 0, pages: 1, bufferPages: 1, writeRatio: 1 }],
       mm: { ...only({ writeback: 1 }), intervalUs: 50, writebackUs: 1000 },
     },
-    expect: { oracle: 'O3', kinds: ['unstable-page'] },
+    expect: { oracle: 'O3', kinds: ['unstable-page'], contract: ['sb-contract'] },
   },
   {
     name: 'bias-hugepage-overflow',

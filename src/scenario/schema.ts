@@ -151,10 +151,15 @@ export const ScenarioSchema = z
     oracles: z.boolean().default(true),
     /**
      * Contract oracles, checked where the protocol breaks rather than where damage shows: every
-     * page a pin call returned reads page_maybe_dma_pinned() (O6 not-dma-pinned). Default false:
-     * the catalogue's expectations name the damage oracles (O3 for pin-as-get).
+     * page a pin call returned reads page_maybe_dma_pinned() (O6 not-dma-pinned); gup-fast and a
+     * page_mkclean() that asks about pins never both miss each other (O6 sb-contract, the
+     * store-buffering pair); a DMA write through a pin of a file page lands in the page cache's
+     * page, unless a truncate since the pin explains it (O6 dma-stale-frame). Unset: on in explore
+     * mode (they add no scheduling point, and a contract broken without visible damage is still a
+     * bug), off in stress mode (the GUP half turns off the specialised gup-fast loop, which stress
+     * throughput depends on). true/false: that, in both modes.
      */
-    contractOracles: z.boolean().default(false),
+    contractOracles: z.boolean().optional(),
     /** O5: an actor whose heartbeat does not move for this long, while the run goes on, is a stall. */
     watchdogMs: z
       .number()

@@ -165,8 +165,7 @@ export class SchedThread implements DecisionView {
     Atomics.store(i32, this.mine + PW.INDEX, -1);
     Atomics.store(i32, this.mine + PW.ARR, ARR.NONE);
     Atomics.store(i32, this.mine + PW.STATE, PS.READY);
-    if (Atomics.add(i32, SH.READY, 1) + 1 === this.n) this.decide();
-    else this.waitTurn();
+    if (Atomics.add(i32, SH.READY, 1) + 1 !== this.n || this.decide()) this.waitTurn();
   }
 
   /** The last point: drain the store buffer, then leave; the baton goes to someone else. */
@@ -179,7 +178,7 @@ export class SchedThread implements DecisionView {
       Atomics.store(this.i32, SH.RUNNING, -1);
       return;
     }
-    this.decide();
+    if (this.decide()) this.waitTurn();
   }
 
   /** Leave after an abort: no decision, just done. */
@@ -220,7 +219,7 @@ export class SchedThread implements DecisionView {
     Atomics.store(i32, b + PW.DEADLINE, Math.min(NO_DEADLINE, time + t));
     Atomics.store(i32, b + PW.STATE, PS.BLOCKED);
     Atomics.add(i32, SH.BLOCKS, 1);
-    this.decide();
+    if (this.decide()) this.waitTurn();
     return Atomics.load(i32, b + PW.WAKE) === 1;
   }
 
@@ -245,7 +244,7 @@ export class SchedThread implements DecisionView {
     const opIdx = this.curOpIdx[this.me]!;
     Atomics.store(i32, b + PW.OP, opIdx >= 0 && this.lab !== null ? Atomics.load(this.lab, opIdx) : 0);
     Atomics.add(i32, b + PW.POINTS, 1);
-    this.decide();
+    if (this.decide()) this.waitTurn();
   }
 
   private checkRunning(): void {
@@ -297,10 +296,13 @@ export class SchedThread implements DecisionView {
   // ---- the decision -------------------------------------------------------------------------
 
   /**
-   * Take decisions until one hands the baton to a participant: if it is this one, return (it runs
-   * its pending point); otherwise wake it and wait for our turn (unless this one is done).
+   * Take decisions until one hands the baton to a participant: if it is this one, return false (it
+   * runs its pending point); otherwise wake it and return whether this one must wait for its turn
+   * (false once it is done). It never waits itself: the one place a participant gives up its
+   * thread is waitTurn (the in-thread engine's transform makes that its only yield, and keeps
+   * this loop a plain, optimisable function).
    */
-  private decide(): void {
+  private decide(): boolean {
     const i32 = this.i32;
     const n = this.n;
     const en = this.enabled;
@@ -342,7 +344,7 @@ export class SchedThread implements DecisionView {
             bestDl = dl;
           }
         }
-        if (best < 0) return; // nobody left (only when this participant just finished)
+        if (best < 0) return false; // nobody left (only when this participant just finished)
         if (bestDl > time) {
           time = bestDl;
           Atomics.store(i32, SH.TIME, time);
@@ -388,10 +390,9 @@ export class SchedThread implements DecisionView {
       Atomics.store(i32, SH.TIME, Math.min(time + 1, NO_DEADLINE));
       if (p === this.me) {
         Atomics.store(i32, SH.RUNNING, p);
-        return;
+        return false;
       }
-      this.handoff(p, step > 0); // the first decision's thread is whichever arrived last: not counted
-      return;
+      return this.handoff(p, step > 0); // the first decision's thread is whichever arrived last: not counted
     }
   }
 
@@ -499,15 +500,15 @@ export class SchedThread implements DecisionView {
     throw new ExploreAbort(`trial stopped (status ${status})`);
   }
 
-  private handoff(p: number, count: boolean): void {
+  /** Pass the baton to p; returns whether this participant must then wait for its turn. */
+  private handoff(p: number, count: boolean): boolean {
     const i32 = this.i32;
     Atomics.store(i32, SH.RUNNING, p);
     if (count) Atomics.add(i32, SH.SWITCHES, 1);
     const slot = partBase(this.l, p) + PW.SLOT;
     Atomics.store(i32, slot, 1);
     Atomics.notify(i32, slot, 1);
-    if (Atomics.load(i32, this.mine + PW.STATE) === PS.DONE) return;
-    this.waitTurn();
+    return Atomics.load(i32, this.mine + PW.STATE) !== PS.DONE;
   }
 
   private waitTurn(): void {

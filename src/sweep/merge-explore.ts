@@ -6,7 +6,7 @@
  * first failure stops at different trials in each shard; the merge keeps all the shards ran).
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { ExploreReport } from '../coordinator/explore.js';
+import type { ExploreReport } from '../explore/explore.js';
 import { fnv32 } from '../sched/hash.js';
 import { pctBound } from '../sched/pct.js';
 import { ScenarioError } from '../scenario/schema.js';

@@ -181,7 +181,7 @@ describe('pinlab explore + replay', () => {
     expect(h.code, h.stderr + h.stdout).toBe(ExitCode.Ok);
     expect(h.stdout).toMatch(/^trials [\d,]+\/1\.5 s budget {3}steps/m);
     expect(h.stdout).toMatch(/^coverage: [\d,]+ racing-pair orders, [\d,]+ distinct interleavings; trials by strategy: pos \d+/m);
-    expect(h.stdout).toMatch(/^configurations: \d+ of \d+ explored in \d+ rounds?$/m);
+    expect(h.stdout).toMatch(/^configurations: \d+ of [\d,]+ explored in \d+ rounds? \(small \d+\/\d+, widen [\d,]+\/[\d,]+, wide \d+\/\d+\)$/m);
     expect(h.stdout.trimEnd().split('\n').at(-1)).toMatch(/^CLEAN — no violation in [\d,]+ trials .*strategy portfolio, seed 1 — exit 0$/);
     process.env.PINLAB_TIME = 'soon';
     try {

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { replaySchedule, shutdownExplore } from '../../src/coordinator/explore.js';
+import { replaySchedule, shutdownExplore } from '../../src/explore/explore.js';
 import { ActorPool } from '../../src/coordinator/pool.js';
 import { runScenario } from '../../src/coordinator/run.js';
 import { bridgeScenario, exploreFromReport, reproduces } from '../../src/explore/bridge.js';

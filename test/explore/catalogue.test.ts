@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { shutdownExplore } from '../../src/coordinator/explore.js';
+import { shutdownExplore } from '../../src/explore/explore.js';
 import { exploreSmallScope } from '../../src/explore/small-scope.js';
+import { matchesExpectation } from '../../src/scenario/fault-explore.js';
 import { FAULTS } from '../../src/scenario/faults.js';
 import { parseScenario } from '../../src/scenario/schema.js';
 
@@ -16,7 +17,7 @@ describe('catalogue faults by small-scope campaigns with the default portfolio, 
     it(`${name}: found on its catalogue scenario`, async () => {
       const f = FAULTS.find((x) => x.name === name)!;
       const r = await exploreSmallScope(parseScenario({ ...f.scenario, faults: [name] }), { seed: 1, trials: 600 });
-      const hit = r.failure?.violations.find((v) => v.oracle.startsWith(`${f.expect.oracle} `) && (f.expect.kinds.length === 0 || f.expect.kinds.includes(v.kind)));
+      const hit = r.failure?.violations.find((v) => matchesExpectation(name, v));
       expect(hit, `${r.outcome} after ${r.trials} trials: ${JSON.stringify(r.failure?.violations.map((v) => `${v.oracle} ${v.kind}`))}`).toBeDefined();
     }, 120_000);
   }

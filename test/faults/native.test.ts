@@ -8,14 +8,14 @@
 // does), so there the switch is shown off; the behavioural check runs on the eras with none.
 // Deterministic: the same trials fail every run.
 import { afterAll, describe, expect, it } from 'vitest';
-import { exploreScenario } from '../../src/coordinator/explore.js';
+import { exploreScenario } from '../../src/explore/explore.js';
 import { boot } from '../../src/kernel/boot.js';
 import { ERA_SPECS } from '../../src/kernel/era/index.js';
 import { ERAS, type Era } from '../../src/mem/layout.js';
 import { faultExploreOptions, faultExploreScenario, matchesExpectation } from '../../src/scenario/fault-explore.js';
 import { FAULT_NAMES, nativeIn } from '../../src/scenario/faults.js';
 import { parseScenario } from '../../src/scenario/schema.js';
-import { TrialRunner } from '../../src/sched/runner.js';
+import { TrialRunner } from '../../src/explore/runner.js';
 
 const runner = new TrialRunner();
 afterAll(() => runner.destroy());

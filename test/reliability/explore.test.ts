@@ -6,9 +6,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exploreScenario, replaySchedule } from '../../src/coordinator/explore.js';
+import { exploreScenario, replaySchedule } from '../../src/explore/explore.js';
 import { faultExploreOptions, faultExploreScenario } from '../../src/scenario/fault-explore.js';
-import { TrialRunner } from '../../src/sched/runner.js';
+import { TrialRunner } from '../../src/explore/runner.js';
 import { type ScheduleFile } from '../../src/sched/schedule.js';
 
 const runner = new TrialRunner();

@@ -6,11 +6,11 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ActorPool } from '../../src/coordinator/pool.js';
 import { runScenario } from '../../src/coordinator/run.js';
-import { exploreScenario } from '../../src/coordinator/explore.js';
+import { exploreScenario } from '../../src/explore/explore.js';
 import { ERAS } from '../../src/mem/layout.js';
 import { randomScenario } from '../../src/scenario/random.js';
 import { DELAYS, SAFE_POLICIES, parseScenario } from '../../src/scenario/schema.js';
-import { TrialRunner } from '../../src/sched/runner.js';
+import { TrialRunner } from '../../src/explore/runner.js';
 
 const pool = new ActorPool({ size: 8 });
 const runner = new TrialRunner();

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   type ExploreOptions, exploreScenario, replayFile, replaySchedule, runExploreTrial,
-} from '../../src/coordinator/explore.js';
+} from '../../src/explore/explore.js';
 import { formatPctBound } from '../../src/sched/pct.js';
-import { TrialRunner } from '../../src/sched/runner.js';
+import { TrialRunner } from '../../src/explore/runner.js';
 import { readScheduleFile } from '../../src/sched/schedule.js';
 import { DEFAULT_SCENARIO, type ScenarioInput } from '../../src/scenario/schema.js';
 
@@ -92,12 +92,14 @@ describe('faults are caught, and their schedule files replay', () => {
     expect(r.reproduced).toBe(true);
   });
 
-  it('gup-fast-no-recheck: O3 unstable page under PCT d=2 within 200 trials (100 with mm steps spread), replayed', async () => {
+  it('gup-fast-no-recheck: O6 sb-contract, then O3 unstable page, under PCT d=2 within 200 trials (100 with mm steps spread), replayed', async () => {
     // Seed 4: gup-fast's write_protect_seq reads (v6.3/mm/gup.c:2912, 2937) moved the schedules; seeds
     // 1-3 are clean in 200 trials, 4-6 catch it at trials 32, 33, 103.
     const x = await exploreScenario(dioWriteback(['gup-fast-no-recheck']), opts({ strategy: 'pct', depth: 2, trials: 200, seed: 4 }));
     expect(x.outcome).toBe('violation');
-    expect(x.failure!.violations[0]).toMatchObject({ oracle: 'O3 data integrity', kind: 'unstable-page' });
+    // The contract oracle sees the kept pin first (explore checks them by default), then O3 the damage.
+    expect(x.failure!.violations[0]).toMatchObject({ oracle: 'O6 API contract', kind: 'sb-contract' });
+    expect(x.failure!.violations.some((v) => v.oracle === 'O3 data integrity' && v.kind === 'unstable-page')).toBe(true);
     const spread = await exploreScenario(
       dioWriteback(['gup-fast-no-recheck']), opts({ strategy: 'pct', depth: 2, trials: 100, seed: 1, opsPerActor: 3, mmIntervalUs: 30 }),
     );

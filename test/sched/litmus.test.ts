@@ -1,9 +1,9 @@
 // The explore scheduler's memory model, checked on litmus programs run by real threads under the
 // baton: plain accesses go through the per-participant TSO store buffer, Atomics stay SC.
 import { afterAll, describe, expect, it } from 'vitest';
-import { exploreLitmus, runLitmusTrial } from '../../src/sched/litmus-explore.js';
+import { exploreLitmus, runLitmusTrial } from '../../src/explore/litmus-explore.js';
 import { TRIAL_STATUS } from '../../src/sched/layout.js';
-import { TrialRunner } from '../../src/sched/runner.js';
+import { TrialRunner } from '../../src/explore/runner.js';
 
 const runner = new TrialRunner({ threads: 2 });
 afterAll(() => runner.destroy());

@@ -5,10 +5,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type ExploreOptions, exploreScenario, replayFile, replaySchedule } from '../../src/coordinator/explore.js';
-import { TrialRunner } from '../../src/sched/runner.js';
+import { type ExploreOptions, exploreScenario, replayFile, replaySchedule } from '../../src/explore/explore.js';
+import { TrialRunner } from '../../src/explore/runner.js';
 import { type ScheduleStep, checkScheduleFile, writeScheduleFile } from '../../src/sched/schedule.js';
-import { formatShrinkMeasures, measureSchedule, shrinkFailure } from '../../src/sched/shrink.js';
+import { measureSchedule, shrinkFailure } from '../../src/explore/shrink.js';
+import { formatShrinkMeasures } from '../../src/report/explore-text.js';
 import { formatTraceColumns, labelKind, schedulePreemptions, scheduleRuns } from '../../src/sched/trace-columns.js';
 import type { ScenarioInput } from '../../src/scenario/schema.js';
 

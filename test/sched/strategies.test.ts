@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { exploreLitmus, runLitmusTrial } from '../../src/sched/litmus-explore.js';
-import { shutdownTrialRunner } from '../../src/sched/runner.js';
+import { exploreLitmus, runLitmusTrial } from '../../src/explore/litmus-explore.js';
+import { shutdownTrialRunner } from '../../src/explore/runner.js';
 import { PORTFOLIO, portfolioStrategy } from '../../src/sched/strategy/index.js';
 
 afterAll(() => shutdownTrialRunner());

@@ -92,3 +92,21 @@ export function pollUntil(host: PolicyHost, done: () => boolean, step: number): 
     host.sleep(step);
   }
 }
+
+/** How often the waiting policies poll, ms. */
+export const WAIT_POLL_MS = 0.2;
+
+/**
+ * What the waiting policies (wait, revoke) share: they ask for pins, have them released and write
+ * the page once, promise a stable page, and reclaim keeps a pinned page in every era (as if
+ * d824ec2a1546 were in every tree: the policy exists to keep pinned pages intact).
+ */
+export const RELEASE_THEN_WRITE = {
+  reclaim: 'keeps a pinned page in every era (d824ec2a1546 assumed)',
+  asksPins: true,
+  onPinned: 'release',
+  snapshotIo: false,
+  stablePinned: true,
+  reclaimKeepsPinned: (): boolean => true,
+  safeOn: (): boolean => true,
+} as const satisfies Partial<WritebackPolicy>;

@@ -11,21 +11,13 @@ import { current } from '../../kernel/current.js';
 import { page_maybe_dma_pinned } from '../../kernel/pin.js';
 import { ACTOR_STAT, EVENT } from '../../oracle/lab.js';
 import { pinHolders } from '../../oracle/o1.js';
-import { type PolicyHost, type WritebackPolicy, pollUntil } from './policy.js';
-
-const WAIT_POLL_MS = 0.2;
+import { type PolicyHost, RELEASE_THEN_WRITE, WAIT_POLL_MS, type WritebackPolicy, pollUntil } from './policy.js';
 
 export const REVOKE: WritebackPolicy = {
   name: 'revoke',
   summary: 'ask the longterm (RDMA) holder to release its pin, wait (mm.waitTimeoutMs), then write; else skip',
   history: 'no kernel does; layout leases for fsdax (Ira Weiny 2019, not merged), ODP-style invalidation',
-  reclaim: 'keeps a pinned page in every era (d824ec2a1546 assumed)',
-  asksPins: true,
-  onPinned: 'release',
-  snapshotIo: false,
-  stablePinned: true,
-  reclaimKeepsPinned: () => true,
-  safeOn: () => true,
+  ...RELEASE_THEN_WRITE,
   release(page: number, host: PolicyHost): boolean {
     const lab = host.lab;
     const holders = pinHolders(lab, current.layout, compound_head(page)).filter((a) => host.actorKinds[a] === 'rdma' || host.revocable[a] === true);

@@ -24,12 +24,12 @@
  */
 import {
   type ExploreOptions, type ExploreTrialReport, type ReplayReport, exploreScenario, replaySchedule, runExploreTrial,
-} from '../coordinator/explore.js';
+} from './explore.js';
 import type { Violation } from '../report/types.js';
 import { type Scenario, type ScenarioInput, parseScenario } from '../scenario/schema.js';
 import type { TrialRunner } from './runner.js';
-import type { ScheduleFile, ScheduleStep } from './schedule.js';
-import { type ScheduleRun, schedulePreemptions, scheduleRuns } from './trace-columns.js';
+import type { ScheduleFile, ScheduleStep } from '../sched/schedule.js';
+import { type ScheduleRun, schedulePreemptions, scheduleRuns } from '../sched/trace-columns.js';
 
 export interface ShrinkOptions {
   /** Wall-time budget, ms (default 20 000). */
@@ -110,15 +110,6 @@ export function measureSchedule(f: ScheduleFile): ShrinkMeasure {
     pages: s.clients.reduce((n, c) => n + c.count * c.pages, 0),
     opsPerActor: f.opsPerActor, mmSteps: f.mmSteps,
   };
-}
-
-/** "preemptions 2 → 1, steps 172 → 120, actors 1 → 1, pages 1 → 1, ops/actor 2 → 1, mm steps 3 → 1". */
-export function formatShrinkMeasures(a: ShrinkMeasure, b: ShrinkMeasure): string {
-  const f = (name: string, x: number, y: number): string => `${name} ${x} → ${y}`;
-  return [
-    f('preemptions', a.preemptions, b.preemptions), f('steps', a.steps, b.steps), f('actors', a.actors, b.actors),
-    f('pages', a.pages, b.pages), f('ops/actor', a.opsPerActor, b.opsPerActor), f('mm steps', a.mmSteps, b.mmSteps),
-  ].join(', ');
 }
 
 /** Participant names of a scenario's client entries, as setup.ts planActors names them ("kind#n"). */

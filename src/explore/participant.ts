@@ -16,9 +16,9 @@ import { type ActorInit, type ActorResult, type ActorSpec } from '../clients/typ
 import { type MmOps } from '../coordinator/mmops.js';
 import { type RunPlan, setupCoordinator } from '../coordinator/setup.js';
 import { ACTOR_STAT, EVENT, Lab } from '../oracle/lab.js';
-import { SH, TRIAL_STATUS } from './layout.js';
-import { LITMUS } from './litmus.js';
-import { ExploreAbort, type SchedJoin, SchedThread } from './scheduler.js';
+import { SH, TRIAL_STATUS } from '../sched/layout.js';
+import { LITMUS } from '../sched/litmus.js';
+import { ExploreAbort, type SchedJoin, SchedThread } from '../sched/scheduler.js';
 
 export type ParticipantTask =
   | { role: 'client'; join: SchedJoin; init: ActorInit; spec: ActorSpec; ops: number }

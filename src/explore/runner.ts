@@ -8,18 +8,21 @@
  */
 import { Piscina } from 'piscina';
 import { piscinaOptions, workerUrl } from '../util/worker-url.js';
-import { fnv32 } from './hash.js';
-import { type PctPlan } from './pct.js';
+import { fnv32 } from '../sched/hash.js';
+import { type PctPlan } from '../sched/pct.js';
 import {
   CP_OFF, PS, PW, SH, STRATEGY_CODE, TRACE_WORDS, TRIAL_STATUS, partBase, readNote, readString, schedLayout, snapshotStates,
-  type SchedLayout,
+  type SchedGeometry, type SchedLayout,
   type StrategyName, type TrialStatus,
-} from './layout.js';
+} from '../sched/layout.js';
 import { type ParticipantResult, type ParticipantTask } from './participant.js';
-import { type SchedJoin, wakeAll } from './scheduler.js';
+import { type SchedJoin, wakeAll } from '../sched/scheduler.js';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 export type ParticipantSpec = DistributiveOmit<ParticipantTask, 'join'>;
+
+/** The watchdog's bound while participants are still starting (thread spawn and module import), ms. */
+export const START_WATCHDOG_MS = 120_000;
 
 export interface TrialSpec {
   strategy: StrategyName;
@@ -128,35 +131,10 @@ export class TrialRunner {
     const n = spec.participants.length;
     if (n < 1 || n > 255) throw new RangeError(`a trial needs 1..255 participants, got ${n}`);
     const pool = this.ensure(n);
-    const geometry = { nPart: n, sbCap: spec.sbCap ?? 32, traceCap: spec.maxSteps };
+    const geometry = trialGeometry(spec);
     const l = schedLayout(geometry);
     const i32 = this.buffer(l);
-    i32.fill(0, 0, l.traceOff);
-    Atomics.store(i32, SH.RUNNING, -1);
-    Atomics.store(i32, SH.NPART, n);
-    Atomics.store(i32, SH.MAX_STEPS, spec.maxSteps);
-    Atomics.store(i32, SH.LIVELOCK_WINDOW, spec.livelockWindow ?? 0);
-    Atomics.store(i32, SH.STRATEGY, STRATEGY_CODE[spec.strategy]);
-    Atomics.store(i32, SH.SEED, spec.seed | 0);
-    Atomics.store(i32, SH.TRIAL, spec.trial | 0);
-    Atomics.store(i32, SH.POINTS, spec.points === 'events' ? 1 : 0);
-    Atomics.store(i32, SH.TRACE_CAP, spec.maxSteps);
-    Atomics.store(i32, SH.SB_CAP, geometry.sbCap);
-    Atomics.store(i32, SH.DIV_STEP, -1);
-    Atomics.store(i32, SH.ERROR_PART, -1);
-    Atomics.store(i32, SH.REPLAY_LEN, spec.replay?.who.length ?? 0);
-    Atomics.store(i32, SH.LENIENT, spec.lenient === true ? 1 : 0);
-    if (spec.pct !== undefined) {
-      spec.pct.priorities.forEach((pr, p) => Atomics.store(i32, partBase(l, p) + PW.PRIO, pr));
-      Atomics.store(i32, SH.NCP, spec.pct.changePoints.length);
-      spec.pct.changePoints.forEach(([step, pr], c) => {
-        Atomics.store(i32, CP_OFF + 2 * c, step);
-        Atomics.store(i32, CP_OFF + 2 * c + 1, pr);
-      });
-    }
-    spec.surw?.expected.forEach((e, p) => {
-      if (p < n) Atomics.store(i32, partBase(l, p) + PW.SURW_LEFT, Math.max(0, Math.min(0x7fffffff, Math.round(e))));
-    });
+    initTrialBuffer(i32, l, spec);
     const sab = this.sab!;
     const abort = (): void => {
       if (Atomics.compareExchange(i32, SH.STATUS, TRIAL_STATUS.RUNNING, TRIAL_STATUS.ABORTED) === TRIAL_STATUS.RUNNING) {
@@ -174,15 +152,21 @@ export class TrialRunner {
     });
 
     // Watchdog: a trial whose step counter stands still is stopped (every participant unwinds).
+    // Before every participant has reached its start point the bound is START_WATCHDOG_MS: a
+    // fresh thread imports the whole model first, which on a loaded machine takes longer than
+    // any scheduling stall should (a thread that dies meanwhile aborts the trial at once).
     const watchdogMs = spec.watchdogMs ?? 20_000;
+    const startBoundMs = Math.max(watchdogMs, START_WATCHDOG_MS);
     let lastProgress = -1;
     let lastAt = performance.now();
     const timer = setInterval(() => {
-      const progress = Atomics.load(i32, SH.STEP) + Atomics.load(i32, SH.READY);
+      const ready = Atomics.load(i32, SH.READY);
+      const progress = Atomics.load(i32, SH.STEP) + ready;
+      const bound = ready < n ? startBoundMs : watchdogMs;
       if (progress !== lastProgress) {
         lastProgress = progress;
         lastAt = performance.now();
-      } else if (performance.now() - lastAt > watchdogMs && Atomics.load(i32, SH.STATUS) === TRIAL_STATUS.RUNNING) {
+      } else if (performance.now() - lastAt > bound && Atomics.load(i32, SH.STATUS) === TRIAL_STATUS.RUNNING) {
         abort();
       }
     }, Math.min(1000, watchdogMs));
@@ -190,36 +174,7 @@ export class TrialRunner {
     const settled = await Promise.allSettled(tasks);
     clearInterval(timer);
 
-    const taskErrors: string[] = [];
-    const results: ParticipantResult[] = settled.map((r, p) => {
-      if (r.status === 'fulfilled') return r.value;
-      const msg = r.reason instanceof Error ? `${r.reason.name}: ${r.reason.message}` : String(r.reason);
-      taskErrors.push(`participant ${p}: ${msg}`);
-      return { participant: p, aborted: true, error: msg };
-    });
-    let status = Atomics.load(i32, SH.STATUS) as TrialStatus;
-    if (status === TRIAL_STATUS.RUNNING) status = TRIAL_STATUS.DONE;
-    const steps = Atomics.load(i32, SH.STEP);
-    const trace = i32.slice(l.traceOff, l.traceOff + steps * TRACE_WORDS);
-    const strings = Array.from({ length: Atomics.load(i32, SH.STR_COUNT) }, (_, id) => readString(i32, l, id));
-    const pending = spec.participants.map((_, p) => {
-      const b = partBase(l, p);
-      const stopped = Atomics.load(i32, b + PW.STOP_STATE);
-      const state = stopped > 0 ? stopped - 1 : Atomics.load(i32, b + PW.STATE);
-      return {
-        state, kind: Atomics.load(i32, b + PW.KIND), index: Atomics.load(i32, b + PW.INDEX), op: Atomics.load(i32, b + PW.OP),
-        arr: Atomics.load(i32, b + PW.ARR), event: Atomics.load(i32, b + PW.EVENT),
-        timedOut: state === PS.BLOCKED && Atomics.load(i32, b + PW.DEADLINE) <= Atomics.load(i32, SH.TIME),
-      };
-    });
-    const divStep = Atomics.load(i32, SH.DIV_STEP);
-    return {
-      status, steps, time: Atomics.load(i32, SH.TIME), switches: Atomics.load(i32, SH.SWITCHES), flushes: Atomics.load(i32, SH.FLUSHES),
-      drains: Atomics.load(i32, SH.DRAINS), blocks: Atomics.load(i32, SH.BLOCKS), timeoutWakes: Atomics.load(i32, SH.TIMEOUT_WAKES),
-      trace, strings, traceHash: fnv32(trace), results, pending,
-      ...(divStep >= 0 ? { divergence: { step: divStep, participant: Atomics.load(i32, SH.DIV_PART), actual: readNote(i32, l) } } : {}),
-      taskErrors, mismatches: Atomics.load(i32, SH.MISMATCHES), wallMs: performance.now() - t0,
-    };
+    return collectTrialResult(i32, l, spec, settled, t0);
   }
 
   async destroy(): Promise<void> {
@@ -228,6 +183,78 @@ export class TrialRunner {
     this.size = 0;
     if (p !== null) await p.destroy();
   }
+}
+
+/** The sched buffer's geometry for a trial. */
+export function trialGeometry(spec: TrialSpec): SchedGeometry {
+  return { nPart: spec.participants.length, sbCap: spec.sbCap ?? 32, traceCap: spec.maxSteps };
+}
+
+/** Reset the sched buffer for a trial (both engines: the same words, so the same decisions). */
+export function initTrialBuffer(i32: Int32Array, l: SchedLayout, spec: TrialSpec): void {
+  const n = spec.participants.length;
+  i32.fill(0, 0, l.traceOff);
+  Atomics.store(i32, SH.RUNNING, -1);
+  Atomics.store(i32, SH.NPART, n);
+  Atomics.store(i32, SH.MAX_STEPS, spec.maxSteps);
+  Atomics.store(i32, SH.LIVELOCK_WINDOW, spec.livelockWindow ?? 0);
+  Atomics.store(i32, SH.STRATEGY, STRATEGY_CODE[spec.strategy]);
+  Atomics.store(i32, SH.SEED, spec.seed | 0);
+  Atomics.store(i32, SH.TRIAL, spec.trial | 0);
+  Atomics.store(i32, SH.POINTS, spec.points === 'events' ? 1 : 0);
+  Atomics.store(i32, SH.TRACE_CAP, spec.maxSteps);
+  Atomics.store(i32, SH.SB_CAP, spec.sbCap ?? 32);
+  Atomics.store(i32, SH.DIV_STEP, -1);
+  Atomics.store(i32, SH.ERROR_PART, -1);
+  Atomics.store(i32, SH.REPLAY_LEN, spec.replay?.who.length ?? 0);
+  Atomics.store(i32, SH.LENIENT, spec.lenient === true ? 1 : 0);
+  if (spec.pct !== undefined) {
+    spec.pct.priorities.forEach((pr, p) => Atomics.store(i32, partBase(l, p) + PW.PRIO, pr));
+    Atomics.store(i32, SH.NCP, spec.pct.changePoints.length);
+    spec.pct.changePoints.forEach(([step, pr], c) => {
+      Atomics.store(i32, CP_OFF + 2 * c, step);
+      Atomics.store(i32, CP_OFF + 2 * c + 1, pr);
+    });
+  }
+  spec.surw?.expected.forEach((e, p) => {
+    if (p < n) Atomics.store(i32, partBase(l, p) + PW.SURW_LEFT, Math.max(0, Math.min(0x7fffffff, Math.round(e))));
+  });
+}
+
+/** The trial's result from the sched buffer and each participant's settled task (both engines). */
+export function collectTrialResult(
+  i32: Int32Array, l: SchedLayout, spec: TrialSpec, settled: PromiseSettledResult<ParticipantResult>[], t0: number,
+): TrialResult {
+  const taskErrors: string[] = [];
+  const results: ParticipantResult[] = settled.map((r, p) => {
+    if (r.status === 'fulfilled') return r.value;
+    const msg = r.reason instanceof Error ? `${r.reason.name}: ${r.reason.message}` : String(r.reason);
+    taskErrors.push(`participant ${p}: ${msg}`);
+    return { participant: p, aborted: true, error: msg };
+  });
+  let status = Atomics.load(i32, SH.STATUS) as TrialStatus;
+  if (status === TRIAL_STATUS.RUNNING) status = TRIAL_STATUS.DONE;
+  const steps = Atomics.load(i32, SH.STEP);
+  const trace = i32.slice(l.traceOff, l.traceOff + steps * TRACE_WORDS);
+  const strings = Array.from({ length: Atomics.load(i32, SH.STR_COUNT) }, (_, id) => readString(i32, l, id));
+  const pending = spec.participants.map((_, p) => {
+    const b = partBase(l, p);
+    const stopped = Atomics.load(i32, b + PW.STOP_STATE);
+    const state = stopped > 0 ? stopped - 1 : Atomics.load(i32, b + PW.STATE);
+    return {
+      state, kind: Atomics.load(i32, b + PW.KIND), index: Atomics.load(i32, b + PW.INDEX), op: Atomics.load(i32, b + PW.OP),
+      arr: Atomics.load(i32, b + PW.ARR), event: Atomics.load(i32, b + PW.EVENT),
+      timedOut: state === PS.BLOCKED && Atomics.load(i32, b + PW.DEADLINE) <= Atomics.load(i32, SH.TIME),
+    };
+  });
+  const divStep = Atomics.load(i32, SH.DIV_STEP);
+  return {
+    status, steps, time: Atomics.load(i32, SH.TIME), switches: Atomics.load(i32, SH.SWITCHES), flushes: Atomics.load(i32, SH.FLUSHES),
+    drains: Atomics.load(i32, SH.DRAINS), blocks: Atomics.load(i32, SH.BLOCKS), timeoutWakes: Atomics.load(i32, SH.TIMEOUT_WAKES),
+    trace, strings, traceHash: fnv32(trace), results, pending,
+    ...(divStep >= 0 ? { divergence: { step: divStep, participant: Atomics.load(i32, SH.DIV_PART), actual: readNote(i32, l) } } : {}),
+    taskErrors, mismatches: Atomics.load(i32, SH.MISMATCHES), wallMs: performance.now() - t0,
+  };
 }
 
 let shared: TrialRunner | null = null;

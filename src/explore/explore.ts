@@ -31,7 +31,8 @@ import { fnv32, trialSeed } from '../sched/hash.js';
 import { TRIAL_STATUS } from '../sched/layout.js';
 import { type LabelContext, labWordName, machineWordName, pendingLabel } from '../sched/labels.js';
 import { type PctBound, pctBound, pctPlan } from '../sched/pct.js';
-import { type TrialResult, type TrialRunner, sharedTrialRunner, shutdownTrialRunner } from '../sched/runner.js';
+import { type TrialResult, type TrialRunner, type TrialSpec, sharedTrialRunner, shutdownTrialRunner } from './runner.js';
+import { type EngineName, parseEngine, selectRunner } from './inthread/engine.js';
 import { Coverage } from '../sched/coverage.js';
 import { type ConcreteStrategy, portfolioStrategy } from '../sched/strategy/index.js';
 import { surwExpected } from '../sched/strategy/surw.js';
@@ -39,10 +40,10 @@ import {
   SCHEDULE_FORMAT, SCHEDULE_VERSION, type ScheduleFile, type ScheduleStep, type ScheduleViolation, checkScheduleFile,
   readScheduleFile, stepsToReplay, traceToSteps, writeScheduleFile,
 } from '../sched/schedule.js';
-import { type RunPlan, finishRun, prepareRun, releaseFailedActorsPins, setupCoordinator } from './setup.js';
-import { buildViolations } from './violations.js';
-import { resolveClientModules } from './client-modules.js';
-import { addWork, vacuousKinds } from './vacuity.js';
+import { type RunPlan, finishRun, prepareRun, releaseFailedActorsPins, setupCoordinator } from '../coordinator/setup.js';
+import { buildViolations } from '../coordinator/violations.js';
+import { resolveClientModules } from '../coordinator/client-modules.js';
+import { addWork, vacuousKinds } from '../coordinator/vacuity.js';
 
 export const EXPLORE_REPORT_SCHEMA = 1;
 
@@ -112,6 +113,12 @@ export interface ExploreOptions {
   signal?: AbortSignal;
   /** Participant threads (default: a runner shared by the process; see shutdownExplore). */
   runner?: TrialRunner;
+  /**
+   * Which engine runs the trials (src/explore/inthread/engine.ts): 'baton' (a thread per
+   * participant), 'inthread' (every participant on this thread; not for custom clients), or
+   * 'auto' (in-thread where it can express the trial). Default: PINLAB_ENGINE, else 'baton'.
+   */
+  engine?: EngineName;
 }
 
 export interface ExploreProgress {
@@ -232,6 +239,7 @@ interface Resolved {
   /** SURW's expected interesting events per participant (the calibration trial's), [] when unused. */
   surwExpected: number[];
   runner: TrialRunner;
+  engine: EngineName;
 }
 
 /** Largest step bound a trial may have: its trace takes 16 bytes a step. */
@@ -266,7 +274,8 @@ export function trialBounds(s: Scenario, opsPerActor: number, mmSteps: number): 
  */
 export function exploreScenarioOf(input: Scenario | ScenarioInput, machine: 'small' | 'scenario' = 'small'): Scenario {
   const s = parseScenario(input);
-  const base = { ...s, delay: 'off' as const };
+  // Explore checks the contract oracles unless the scenario turns them off (schema.ts).
+  const base = { ...s, delay: 'off' as const, contractOracles: s.contractOracles ?? true };
   if (machine === 'scenario') return parseScenario(base);
   const pagesOf = (pred: (c: Scenario['clients'][number]) => boolean): number =>
     s.clients.filter(pred).reduce((n, c) => n + c.count * c.pages, 0);
@@ -315,6 +324,7 @@ function resolve(input: Scenario | ScenarioInput, o: ExploreOptions): Omit<Resol
     livelockWindow: int('livelockWindow', o.livelockWindow ?? derived.livelockWindow, 1, MAX_STEPS),
     pctSteps: o.pctSteps !== undefined ? int('pctSteps', o.pctSteps, 1) : undefined,
     runner: o.runner ?? sharedTrialRunner(),
+    engine: o.engine ?? parseEngine(process.env.PINLAB_ENGINE ?? 'baton'),
   };
 }
 
@@ -358,7 +368,7 @@ async function runTrial(r: Resolved, trial: number, mode: Mode, workloadSeed = t
   const labActors = [...plan.specs.map((x) => x.actor), plan.coordActor];
   const c: LabelContext = { layout: k.layout, lab: lab.layout, names, labActorNames: names };
   const replay = mode.kind === 'replay' ? stepsToReplay(mode.steps, names) : undefined;
-  const result = await r.runner.runTrial({
+  const spec: TrialSpec = {
     strategy: mode.kind, seed: r.seed, trial, points: r.points,
     // Replay: the recorded bound (a livelock recorded at its bound replays to the same bound), or the
     // schedule's length if longer (a hand-made or shrunk schedule).
@@ -375,7 +385,8 @@ async function runTrial(r: Resolved, trial: number, mode: Mode, workloadSeed = t
       machineSab: k.mem.sab, machineConfig: k.layout.config, labSab: lab.sab, labConfig: plan.labConfig, names, labActors,
       labActorNames: names,
     },
-  });
+  };
+  const result = await (await selectRunner(r.engine, spec, r.runner)).runTrial(spec);
   const errors: string[] = [...result.taskErrors];
   result.results.forEach((x, p) => {
     if (x.error !== undefined && !result.taskErrors.some((e) => e.startsWith(`participant ${p}:`))) errors.push(`${names[p]} threw: ${x.error}`);
@@ -608,6 +619,8 @@ export async function exploreScenario(scenario: Scenario | ScenarioInput, option
 
 export interface ReplayOptions {
   runner?: TrialRunner;
+  /** The trial engine (as ExploreOptions.engine): a schedule replays the same in either. */
+  engine?: EngineName;
   /**
    * Lenient replay, for shrinking: where a step cannot be followed (its participant is not enabled
    * or not at the recorded label, or the steps ran out), take the named participant if enabled,
@@ -657,7 +670,7 @@ export async function replaySchedule(file: string | ScheduleFile, options: Repla
   const r0 = resolve(await resolveClientModules(parseScenario({ ...(f.scenario as ScenarioInput), faults: [...f.faults] })), {
     machine: 'scenario', seed: f.seed, points: f.points, opsPerActor: f.opsPerActor, mmSteps: f.mmSteps, mmIntervalUs: f.mmIntervalUs ?? 0,
     maxSteps: f.maxSteps, ...(f.livelockWindow !== undefined ? { livelockWindow: f.livelockWindow } : {}),
-    ...(options.runner !== undefined ? { runner: options.runner } : {}),
+    ...(options.runner !== undefined ? { runner: options.runner } : {}), ...(options.engine !== undefined ? { engine: options.engine } : {}),
   });
   const r: Resolved = { ...r0, pctSteps: f.pctSteps ?? 1, surwExpected: [] };
   const lenient = options.lenient === true;

@@ -5,13 +5,13 @@
  */
 import { computeLayout } from '../mem/layout.js';
 import { createMem } from '../mem/mem.js';
-import { type LabelContext } from './labels.js';
-import { LITMUS, litmusMachine, litmusOutcome } from './litmus.js';
-import { TRIAL_STATUS, type TrialStatus } from './layout.js';
-import { pctPlan } from './pct.js';
-import { surwExpected } from './strategy/surw.js';
+import { type LabelContext } from '../sched/labels.js';
+import { LITMUS, litmusMachine, litmusOutcome } from '../sched/litmus.js';
+import { TRIAL_STATUS, type TrialStatus } from '../sched/layout.js';
+import { pctPlan } from '../sched/pct.js';
+import { surwExpected } from '../sched/strategy/surw.js';
 import { type TrialRunner, sharedTrialRunner } from './runner.js';
-import { type ScheduleStep, stepsToReplay, traceToSteps } from './schedule.js';
+import { type ScheduleStep, stepsToReplay, traceToSteps } from '../sched/schedule.js';
 
 export interface LitmusTrialOptions {
   strategy: 'random' | 'pct' | 'pos' | 'surw' | 'replay';

@@ -1,0 +1,82 @@
+/**
+ * The in-thread engine (src/explore/inthread/) against the baton engine: the same (strategy, seed,
+ * trial) gives the same trace, outcome and schedule in both — litmus programs and small scenarios
+ * of the model, clean and with a catalogue fault — and a schedule written by one replays in the
+ * other. Plus engine selection: custom clients stay on the baton engine, bad names are bad input.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ExploreStrategy, exploreScenario, replaySchedule, shutdownExplore } from '../../src/explore/explore.js';
+import { InThreadRunner, inThreadBlocker, loadInThreadDriver, parseEngine } from '../../src/explore/inthread/engine.js';
+import { LITMUS } from '../../src/sched/litmus.js';
+import { runLitmusTrial } from '../../src/explore/litmus-explore.js';
+import { type TrialRunner, type TrialSpec } from '../../src/explore/runner.js';
+import { type ScenarioInput } from '../../src/scenario/schema.js';
+
+let inThread: TrialRunner;
+beforeAll(async () => {
+  const d = await loadInThreadDriver(); // builds build/stepped on a clean tree (cached after)
+  if (typeof d === 'string') throw new Error(d);
+  inThread = new InThreadRunner(d) as unknown as TrialRunner;
+}, 180_000);
+afterAll(() => shutdownExplore());
+
+const dioWriteback = (faults: string[] = []): ScenarioInput => ({
+  name: 'dio-vs-writeback', seed: 1, faults, policy: 'skip',
+  clients: [{ kind: 'dio', mapping: 'file', pages: 1, bufferPages: 1, writeRatio: 1 }],
+  mm: { writeback: 1, munmap: 0, migrate: 0, reclaim: 0, truncate: 0 },
+});
+const getVsMm: ScenarioInput = {
+  name: 'get-vs-mm', seed: 1,
+  clients: [{ kind: 'get', mapping: 'anon', pages: 2, bufferPages: 2 }, { kind: 'odp', mapping: 'file', pages: 1, bufferPages: 1 }],
+  mm: { writeback: 1, munmap: 1, migrate: 1, reclaim: 0, truncate: 1 },
+};
+
+describe('the same decisions in both engines', () => {
+  it('litmus programs: identical traces and outcomes (random, PCT, POS; 4 trials each)', async () => {
+    for (const program of Object.keys(LITMUS)) {
+      for (const strategy of ['random', 'pct', 'pos'] as const) {
+        for (let trial = 0; trial < 4; trial++) {
+          const a = await runLitmusTrial(program, { strategy, seed: 7, trial });
+          const b = await runLitmusTrial(program, { strategy, seed: 7, trial, runner: inThread });
+          expect([program, strategy, trial, b.traceHash, b.outcome]).toEqual([program, strategy, trial, a.traceHash, a.outcome]);
+        }
+      }
+    }
+  });
+
+  it('small scenarios: identical schedules, steps and outcomes', async () => {
+    for (const [input, strategy, trials] of [
+      [dioWriteback(), 'random', 8], [dioWriteback(), 'pos', 4], [getVsMm, 'random', 4], [getVsMm, 'pct', 3],
+    ] as [ScenarioInput, ExploreStrategy, number][]) {
+      const o = { strategy, trials, seed: 3, keepGoing: true };
+      const a = await exploreScenario(input, { ...o, engine: 'baton' });
+      const b = await exploreScenario(input, { ...o, engine: 'inthread' });
+      expect(a.steps).toBeGreaterThan(trials * 50);
+      expect({ hash: b.scheduleHash, steps: b.steps, switches: b.switches, outcome: b.outcome })
+        .toEqual({ hash: a.scheduleHash, steps: a.steps, switches: a.switches, outcome: a.outcome });
+    }
+  });
+
+  it('a catalogue fault: the same failing trial, and each engine replays the other one\'s schedule', async () => {
+    const o = { strategy: 'pct' as const, depth: 2, trials: 200, seed: 4 };
+    const a = await exploreScenario(dioWriteback(['gup-fast-no-recheck']), { ...o, engine: 'baton' });
+    const b = await exploreScenario(dioWriteback(['gup-fast-no-recheck']), { ...o, engine: 'inthread' });
+    expect(a.outcome).toBe('violation');
+    expect(b.failure!.trial).toBe(a.failure!.trial);
+    expect(b.failure!.violations).toEqual(a.failure!.violations);
+    const ab = await replaySchedule(a.failure!.schedule!, { engine: 'inthread' });
+    const ba = await replaySchedule(b.failure!.schedule!, { engine: 'baton' });
+    expect([ab.reproduced, ab.identical, ba.reproduced, ba.identical]).toEqual([true, true, true, true]);
+  });
+});
+
+describe('engine selection', () => {
+  it('custom clients stay on the baton engine; a bad engine name is named', () => {
+    const spec = {
+      participants: [{ role: 'client', spec: { kind: 'custom', name: 'mine#0' } }],
+    } as unknown as TrialSpec;
+    expect(inThreadBlocker(spec)).toMatch(/custom client mine#0/);
+    expect(parseEngine('inthread')).toBe('inthread');
+    expect(() => parseEngine('fast')).toThrow(/engine must be one of auto, baton, inthread, got "fast"/);
+  });
+});
