@@ -813,3 +813,112 @@ describe('the slow path\'s argument corners', () => {
     expect(vmstat(k).gup_slow_calls).toBe(0); // a zero-page call never reaches __get_user_pages' walk
   });
 });
+
+describe('the slow walk across VMAs and the fast/slow split', () => {
+  it.each(ERAS)('%s: a range that runs into a hole stops at the VMA end, and faults nothing in the hole', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    const a = mapAnon(mm, 3);
+    expect(K.do_munmap(mm, a + PAGE, PAGE)).toBe(0);
+    const pages = sentinel(3);
+    const p = paths(k, () => expect(pinSlow(mm, a, 3, K.FOLL_WRITE, pages)).toBe(1));
+    expect(p.faults).toBe(1);
+    expect(pfnAt(mm, a + PAGE)).toBe(-1);
+    expect(pfnAt(mm, a + 2 * PAGE)).toBe(-1);
+    expect(Array.from(pages.subarray(1))).toEqual([-1, -1]);
+    expect(pinSlow(mm, a + PAGE, 2, K.FOLL_WRITE, pages)).toBe(-K.EFAULT);
+    K.unpin_user_page(pages[0]!);
+  });
+
+  it.each(ERAS)('%s: a write pin from a writable VMA into a read-only one takes only the writable pages', (era) => {
+    machine(era);
+    const mm = K.mm_of(0);
+    const a = mapAnon(mm, 2);
+    const b = K.do_mmap(mm, { length: 2 * PAGE, kind: 'anon', write: false, addr: a + 2 * PAGE });
+    expect(b).toBe(a + 2 * PAGE); // adjacent, not merged (different flags)
+    const pages = sentinel(4);
+    expect(pinSlow(mm, a, 4, K.FOLL_WRITE, pages)).toBe(2);
+    expect(pfnAt(mm, b)).toBe(-1);
+    expect(pages[2]).toBe(-1);
+    // A read pin of the same range walks both VMAs.
+    expect(pinSlow(mm, a, 4, 0, sentinel(4))).toBe(4);
+  });
+
+  it.each(ERAS)('%s: gup-fast takes the faulted-in head of a range and the slow path exactly the rest', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    const a = mapAnon(mm, 4);
+    populate(mm, a, 1);
+    const pages = sentinel(4);
+    const p = paths(k, () => expect(K.pin_user_pages_fast(mm, a, 2, K.FOLL_WRITE, pages)).toBe(2));
+    expect(p).toEqual({ fallback: 1, slow: 1, faults: 1 });
+    expect(pfnAt(mm, a + 2 * PAGE)).toBe(-1); // the slow remainder is one page, not nr_pages
+    expect(pages[2]).toBe(-1);
+    expect(K.page_maybe_dma_pinned(pages[0]!) && K.page_maybe_dma_pinned(pages[1]!)).toBe(true);
+  });
+
+  it.each(ERAS)('%s: zero pages is 0 before the address is checked (v5.7/mm/gup.c:2789 end <= start)', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    expect(K.pin_user_pages_fast(mm, -PAGE, 0, 0, sentinel(1))).toBe(0);
+    expect(K.pin_user_pages_fast(mm, 2 ** 33, 0, 0, sentinel(1))).toBe(0);
+    K.mmap_read_lock(mm);
+    try {
+      expect(K.pin_user_pages(mm, -PAGE, 0, 0, sentinel(1))).toBe(0);
+      expect(K.get_user_pages(mm, 2 ** 33, 0, 0, null)).toBe(0);
+    } finally {
+      K.mmap_read_unlock(mm);
+    }
+    expect(vmstat(k).gup_slow_calls).toBe(0);
+  });
+});
+
+describe('gup-fast against a fork and the longterm file test, on one thread', () => {
+  it.each(ERAS)('%s: a fork completing during gup-fast (write_protect_seq moved on) undoes the fast pins from v6.3 on', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    const a = mapAnon(mm, 2);
+    populate(mm, a, 2);
+    const pteIdx = K.walk(mm.pt, a / PAGE, { idx: 0, entry: 0, order: 0 }).idx;
+    const seqIdx = mm.base + MM.WRITE_PROTECT_SEQ;
+    let forked = false;
+    // The hook stands in for another thread: a whole fork (seq +2) right after the first PTE read.
+    k.mem.hook = {
+      before: (_kind: number, index: number) => {
+        if (index === pteIdx && !forked) {
+          forked = true;
+          Atomics.add(k.mem.i32, seqIdx, 2);
+        }
+      },
+    };
+    const pages = sentinel(2);
+    let p: ReturnType<typeof paths>;
+    try {
+      p = paths(k, () => expect(K.pin_user_pages_fast(mm, a, 2, K.FOLL_WRITE, pages)).toBe(2));
+    } finally {
+      k.mem.hook = null;
+    }
+    expect(forked).toBe(true);
+    const reads = K.eraSpec(era).native.includes('gup-fast-no-wp-seq') === false;
+    expect(p.fallback, 'fell back to the slow path').toBe(reads ? 1 : 0);
+    // Either way each page holds exactly one pin: the undone fast pins were released.
+    for (const pg of pages) expect(K.page_ref_count(pg)).toBe(1 + BIAS);
+    expect(vmstat(k).nr_foll_pin_acquired - vmstat(k).nr_foll_pin_released).toBe(2);
+  });
+
+  it.each(['v6.3', 'v6.18'] as const)('%s: a writable longterm pin of an anon page stays in gup-fast; of a shared file page it is refused from v6.5 on', (era) => {
+    const k = machine(era);
+    const mm = K.mm_of(0);
+    const a = mapAnon(mm, 1);
+    populate(mm, a, 1);
+    const pages = sentinel(1);
+    const p = paths(k, () => expect(K.pin_longterm_pages_fast(mm, a, 1, K.FOLL_WRITE, pages)).toBe(1));
+    expect(p.fallback).toBe(0);
+    K.unpin_user_page(pages[0]!);
+    const f = K.do_mmap(mm, { length: PAGE, kind: 'file', file: 0 });
+    expect(f).toBeGreaterThan(0);
+    populate(mm, f, 1);
+    const q = paths(k, () => expect(K.pin_longterm_pages_fast(mm, f, 1, K.FOLL_WRITE, pages)).toBe(era === 'v6.18' ? -K.EFAULT : 1));
+    expect(q.fallback).toBe(era === 'v6.18' ? 1 : 0);
+  });
+});
