@@ -4,6 +4,9 @@
  * a page and asks page_maybe_dma_pinned() after it; clear_page_dirty_for_io() moves the PTE dirt
  * to the page and test-and-clears it; ->writepage refuses a page without buffers (cc5095747edf);
  * the I/O writes the page, or a snapshot, to the backing store unless the page was truncated.
+ * And the walks the coordinator's other jobs stand on: rmap_walk() over anon, forked and file
+ * pages, unmap_mapping_range() and truncate_inode_pages_range() (a pinned page survives as an
+ * orphan).
  */
 import { describe, expect, it } from 'vitest';
 import * as K from '../../src/kernel/index.js';
@@ -113,5 +116,80 @@ describe('writepage, the I/O and end_page_writeback', () => {
     k.mem.store(K.pw(page, PG.MAPPING), mapping);
     expect(K.readVmstat(k.mem).nr_written).toBe(0);
     expect(K.write_to_backing(page)).toBe('written');
+  });
+});
+
+describe('rmap_walk', () => {
+  it('a file page is found in every mm that maps it; an anon page in its own mm, a forked one in all; false stops the walk', () => {
+    const { mm, addr, page } = dirtyFilePage(1);
+    const mm1 = K.mm_of(1);
+    const addr1 = K.do_mmap(mm1, { length: 2 * PAGE, kind: 'file', file: 0, addr: addr + 4 * PAGE });
+    expect(addr1).toBe(addr + 4 * PAGE);
+    const seen: string[] = [];
+    K.rmap_walk(page, (m, vpn) => void seen.push(`${m.id}:${vpn}`));
+    expect(seen).toEqual([`0:${addr / PAGE}`, `1:${addr1 / PAGE}`]);
+    seen.length = 0;
+    K.rmap_walk(page, (m, vpn) => {
+      seen.push(`${m.id}:${vpn}`);
+      return false;
+    });
+    expect(seen).toEqual([`0:${addr / PAGE}`]);
+    // Anon: page->mapping = -(mm id + 1), page->index = the vpn.
+    const a = K.do_mmap(mm1, { length: PAGE, kind: 'anon' });
+    const pfn = new Int32Array(2);
+    expect(K.put_user(mm1, a, 0, 3, pfn)).toBe(0);
+    const anon = pfn[0]!;
+    expect(K.anon_mm_id(K.current.mem.load(K.pw(anon, PG.MAPPING)))).toBe(1);
+    seen.length = 0;
+    K.rmap_walk(anon, (m, vpn) => void seen.push(`${m.id}:${vpn}`));
+    expect(seen).toEqual([`1:${a / PAGE}`]);
+    K.current.mem.sub(K.pw(anon, PG.MAPPING), K.ANON_FORKED); // shared with a child by fork
+    seen.length = 0;
+    K.rmap_walk(anon, (m, vpn) => void seen.push(`${m.id}:${vpn}`));
+    expect(seen).toEqual([`1:${a / PAGE}`, `0:${a / PAGE}`]);
+    expect(mm.id).toBe(0);
+  });
+});
+
+describe('unmap_mapping_range and truncate_inode_pages_range', () => {
+  it('zaps the PTEs of the range in every mm, moves the PTE dirt to the page, drops mapcount and reference', () => {
+    const { k, mm, addr, page } = dirtyFilePage(4);
+    const mm1 = K.mm_of(1);
+    const addr1 = K.do_mmap(mm1, { length: 2 * PAGE, kind: 'file', file: 0 });
+    expect(K.get_user(mm1, addr1, 1)).toBe(4);
+    expect(k.mem.load(K.pw(page, PG.MAPCOUNT))).toBe(2);
+    const ref = K.page_ref_count(page);
+    k.mem.and(K.pw(page, PG.FLAGS), ~PG_dirty); // the dirt is in mm 0's PTE only
+    expect(K.unmap_mapping_range(0, 1, 2)).toBe(0); // index 1 was never faulted in
+    expect(K.unmap_mapping_range(0, 2, 4)).toBe(0); // beyond both VMAs
+    expect(K.unmap_mapping_range(0, 0, 1)).toBe(2);
+    expect(pteAt(mm, addr)).toBe(0);
+    expect(pteAt(mm1, addr1)).toBe(0);
+    expect(k.mem.load(K.pw(page, PG.MAPCOUNT))).toBe(0);
+    expect(K.page_ref_count(page)).toBe(ref - 2);
+    expect(flags(k, page) & PG_dirty).toBe(PG_dirty);
+    expect(K.unmap_mapping_range(0, 0, 1)).toBe(0);
+  });
+
+  it('removes the cached pages, zeroes the blocks, frees an unpinned page; a pinned one survives as an orphan', () => {
+    const { k, mm, addr, page } = dirtyFilePage(9);
+    expect(K.write_one_page(page)).toBe('written');
+    expect(K.put_user(mm, addr + PAGE, 0, 2, null)).toBe(0);
+    const pages = new Int32Array(1);
+    expect(K.pin_user_pages_fast(mm, addr + PAGE, 1, K.FOLL_WRITE, pages)).toBe(1);
+    const pinned = pages[0]!;
+    expect(() => K.truncate_inode_pages_range(1, 0, 1)).toThrow(RangeError);
+    expect(K.truncate_inode_pages_range(0, 3, 3)).toBe(0);
+    expect(K.truncate_inode_pages_range(0, -5, 99)).toBe(2);
+    expect(k.mem.load(K.backing_word(0, 0) + 1)).toBe(0);
+    expect(k.mem.load(K.pagecache_slot(0, 0))).toBe(0);
+    expect(k.mem.load(K.pagecache_slot(0, 1))).toBe(0);
+    expect(pteAt(mm, addr)).toBe(0);
+    expect(K.page_ref_count(page)).toBe(0);
+    expect(K.page_ref_count(pinned)).toBe(K.GUP_PIN_COUNTING_BIAS);
+    expect(k.mem.load(K.pw(pinned, PG.MAPPING))).toBe(0);
+    expect(flags(k, pinned) & (PG_dirty | PG_private)).toBe(0);
+    K.unpin_user_page(pinned);
+    expect(K.page_ref_count(pinned)).toBe(0);
   });
 });
