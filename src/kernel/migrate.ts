@@ -187,7 +187,9 @@ export function migrate_page(page: number): number {
   // folio_migrate_mapping(): an anon page without a mapping is compared, a page-cache page frozen.
   // The fault migrate-no-freeze compares the page-cache page too and copies on: a reference taken
   // meanwhile is missed.
-  const frozen = file && !current.fault('migrate-no-freeze');
+  // Stryker disable next-line all: fault switch, covered by test/faults
+  const noFreeze = current.fault('migrate-no-freeze');
+  const frozen = file && !noFreeze;
   if (frozen) {
     if (!page_ref_freeze(page, expected)) return fail(-EAGAIN);
   } else if (page_ref_count(page) !== expected) {

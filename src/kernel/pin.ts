@@ -31,7 +31,9 @@ const NR_FOLL_PIN_RELEASED = VMSTAT.nr_foll_pin_released;
  * exist with that accounting).
  */
 function pincount_min_order(k: KernelContext): number {
-  return k.fault('bias-hugepage-overflow') || k.fault('huge-run-one-bias') ? Infinity : k.spec.pincountMinOrder;
+  // Stryker disable next-line all: fault switch, covered by test/faults
+  if (k.fault('bias-hugepage-overflow')) return Infinity;
+  return k.fault('huge-run-one-bias') ? Infinity : k.spec.pincountMinOrder;
 }
 
 /** hpage_pincount_available() / folio_has_pincount(): does this head keep an exact pin count? */
@@ -68,6 +70,7 @@ export function try_get_compound_head(page: number, refs: number, guess = 1): nu
 export function __try_get_compound_head(k: KernelContext, head: number, refs: number, guess = 1): boolean {
   const m = k.mem;
   const idx = k.layout.pageOff + head * STRUCT_PAGE_WORDS + PG.REFCOUNT;
+  // Stryker disable next-line all: fault switch, covered by test/faults
   if (k.fault('plain-refcount')) return plain_get(k, idx, refs);
   let v = guess;
   for (;;) {
@@ -78,6 +81,7 @@ export function __try_get_compound_head(k: KernelContext, head: number, refs: nu
   }
 }
 
+// Stryker disable all: fault plain-refcount only (a plain load and store), covered by test/faults
 /**
  * Fault plain-refcount: the grab as a plain load and a plain store instead of one atomic RMW — an
  * RMW of another thread landing between the two is lost (DESIGN.md §2).
@@ -96,6 +100,7 @@ function plain_put(k: KernelContext, head: number, refs: number): void {
   k.mem.plainStore(idx, (old - refs) | 0, 'plain-refcount');
   if (old <= refs) put_page_refs_last(k, head, refs, old);
 }
+// Stryker restore all
 
 /** try_get_compound_head() found a negative count: WARN and refuse (kept out of line). */
 function refuse_overflowed(k: KernelContext): false {
@@ -189,6 +194,7 @@ export function __put_compound_head(k: KernelContext, head: number, refs: number
   const statsAfterPut = k.fault('stats-after-put');
   const gen = statsAfterPut && k.kasan ? k.mem.load(k.layout.pageOff + head * STRUCT_PAGE_WORDS + PG.GEN) : 0;
   if (!statsAfterPut) k.vmstatAdd(NR_FOLL_PIN_RELEASED, refs);
+  // Stryker disable next-line all: fault switch, covered by test/faults
   const put = k.fault('plain-refcount') ? plain_put : __put_page_refs;
   // A small page (order 0) keeps the bias in every era.
   if (head >= k.layout.smallStart || !hpage_pincount_available(head)) {
@@ -260,7 +266,9 @@ export function page_maybe_dma_pinned(page: number): boolean {
 export function __page_maybe_dma_pinned(page: number): boolean {
   const k = current;
   const head = compound_head(page);
+  // Stryker disable next-line all: fault switch, covered by test/faults
   const plain = k.fault('plain-pte-clear');
+  // Stryker disable next-line all: fault switch, covered by test/faults
   const read = (idx: number): number => (plain ? k.mem.plainLoad(idx, 'plain-pte-clear') : k.mem.load(idx));
   if (hpage_pincount_available(head)) return read(compound_pincount_ptr(head)) > 0;
   return read(pw(head, PG.REFCOUNT)) >>> 0 >= GUP_PIN_COUNTING_BIAS;

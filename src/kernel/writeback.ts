@@ -67,6 +67,7 @@ export interface MkcleanPinCheck {
  */
 export function page_mkclean(page: number, pins: MkcleanPinCheck | null = null): number {
   const m = current.mem;
+  // Stryker disable next-line all: fault switch, covered by test/faults
   const plain = current.fault('plain-pte-clear');
   // The store-buffering contract oracle (contract oracles only, lab Atomics, no scheduling point).
   const sb = pins !== null ? current.sbContract : null;

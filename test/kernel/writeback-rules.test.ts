@@ -1,0 +1,195 @@
+/**
+ * The writeback rules on the coordinator's side, on the test's own thread (issue 13: the mutation
+ * run sees no mutant executed in a worker): page_mkclean() write-protects and cleans every PTE of
+ * a page and asks page_maybe_dma_pinned() after it; clear_page_dirty_for_io() moves the PTE dirt
+ * to the page and test-and-clears it; ->writepage refuses a page without buffers (cc5095747edf);
+ * the I/O writes the page, or a snapshot, to the backing store unless the page was truncated.
+ * And the walks the coordinator's other jobs stand on: rmap_walk() over anon, forked and file
+ * pages, unmap_mapping_range() and truncate_inode_pages_range() (a pinned page survives as an
+ * orphan).
+ */
+import { describe, expect, it } from 'vitest';
+import * as K from '../../src/kernel/index.js';
+import { PG, PG_dirty, PG_private } from '../../src/mem/layout.js';
+
+const PAGE = 4096;
+
+/** A booted v6.18 machine with file 0 mapped shared at the returned address, its page 0 written. */
+function dirtyFilePage(value: number): { k: K.KernelContext; mm: K.MmStruct; addr: number; page: number } {
+  const k = K.boot(
+    { normalFrames: 32, movableFrames: 0, daxFrames: 0, huge2mPages: 0, huge1gPages: 0, wordsPerPage: 2, nrMms: 2, vaPages: 1 << 10, maxVmas: 4, nrFiles: 1, filePages: 4, nrCpus: 1 },
+    { era: 'v6.18', faults: [] },
+  );
+  const mm = K.mm_of(0);
+  const addr = K.do_mmap(mm, { length: 2 * PAGE, kind: 'file', file: 0 });
+  expect(addr).toBeGreaterThan(0);
+  const pfn = new Int32Array(2);
+  expect(K.put_user(mm, addr, 1, value, pfn)).toBe(0);
+  return { k, mm, addr, page: pfn[0]! };
+}
+
+const pteAt = (mm: K.MmStruct, addr: number): number => K.walk(mm.pt, addr / PAGE, { idx: 0, entry: 0, order: 0 }).entry;
+const flags = (k: K.KernelContext, page: number): number => k.mem.load(K.pw(page, PG.FLAGS));
+
+describe('page_mkclean and clear_page_dirty_for_io', () => {
+  it('a written shared file page: the PTE is write-protected and cleaned, the dirt moves to the page and is cleared once', () => {
+    const { k, mm, addr, page } = dirtyFilePage(7);
+    expect(K.pte_write(pteAt(mm, addr)) && K.pte_dirty(pteAt(mm, addr))).toBe(true);
+    const pins: K.MkcleanPinCheck = { checked: false, pinned: false };
+    expect(K.clear_page_dirty_for_io(page, pins)).toBe(true);
+    const e = pteAt(mm, addr);
+    expect(K.pte_present(e) && K.pte_pfn(e) === page).toBe(true);
+    expect(K.pte_write(e) || K.pte_dirty(e)).toBe(false);
+    expect(pins).toEqual({ checked: true, pinned: false });
+    expect(flags(k, page) & PG_dirty).toBe(0);
+    // Clean now: nothing to write, no PTE to change, the pin question not asked.
+    const again: K.MkcleanPinCheck = { checked: false, pinned: false };
+    expect(K.page_mkclean(page, again)).toBe(0);
+    expect(K.clear_page_dirty_for_io(page, again)).toBe(false);
+    expect(again.checked).toBe(false);
+    K.redirty_page_for_writepage(page);
+    expect(flags(k, page) & PG_dirty).toBe(PG_dirty);
+    expect(K.clear_page_dirty_for_io(page)).toBe(true); // dirty page, clean PTE
+  });
+
+  it('a pinned page: page_mkclean reports the pin it finds after write-protecting the PTE', () => {
+    const { mm, addr, page } = dirtyFilePage(1);
+    const pages = new Int32Array(1);
+    expect(K.pin_user_pages_fast(mm, addr, 1, K.FOLL_WRITE, pages)).toBe(1);
+    expect(pages[0]).toBe(page);
+    const pins: K.MkcleanPinCheck = { checked: false, pinned: false };
+    expect(K.page_mkclean(page, pins)).toBe(1);
+    expect(pins).toEqual({ checked: true, pinned: true });
+    K.unpin_user_page(page);
+  });
+});
+
+describe('writepage, the I/O and end_page_writeback', () => {
+  it('write_one_page writes the page to the backing store once, then finds it clean', () => {
+    const { k, page } = dirtyFilePage(42);
+    const backing = K.backing_word(0, 0);
+    expect(k.mem.load(backing + 1)).toBe(0);
+    expect(K.write_one_page(page)).toBe('written');
+    expect(k.mem.load(backing + 1)).toBe(42);
+    expect(K.readVmstat(k.mem).nr_written).toBe(1);
+    expect(K.PageWriteback(page)).toBe(false);
+    expect(K.write_one_page(page)).toBe('clean');
+    expect(K.readVmstat(k.mem).nr_written).toBe(1);
+  });
+
+  it('->writepage sets PG_writeback once; the I/O can write a snapshot; end_page_writeback clears it', () => {
+    const { k, page } = dirtyFilePage(5);
+    expect(K.clear_page_dirty_for_io(page)).toBe(true);
+    expect(K.writepage(page)).toBe('submitted');
+    expect(K.PageWriteback(page)).toBe(true);
+    expect(K.set_page_writeback(page)).toBe(false);
+    expect(K.write_to_backing(page, [3, 9])).toBe('written');
+    expect(k.mem.load(K.backing_word(0, 0))).toBe(3);
+    expect(k.mem.load(K.backing_word(0, 0) + 1)).toBe(9);
+    K.end_page_writeback(page);
+    expect(K.PageWriteback(page)).toBe(false);
+    expect(K.set_page_writeback(page)).toBe(true);
+    K.end_page_writeback(page);
+  });
+
+  it('a page dirtied without buffers: ext4_writepage WARNs and drops it (cc5095747edf)', () => {
+    const { k, page } = dirtyFilePage(8);
+    expect(K.PagePrivate(page)).toBe(true);
+    k.mem.and(K.pw(page, PG.FLAGS), ~PG_private); // reclaim stripped the buffers
+    expect(K.PagePrivate(page)).toBe(false);
+    expect(K.write_one_page(page)).toBe('fs-dropped');
+    expect(K.readWarnings(k.mem).warn['ext4_writepage:!page_has_buffers']).toBe(1);
+    expect(K.PageWriteback(page)).toBe(false);
+    expect(flags(k, page) & PG_dirty).toBe(0);
+    expect(k.mem.load(K.backing_word(0, 0) + 1)).toBe(0);
+  });
+
+  it('a page no longer in the page cache at its index is not written', () => {
+    const { k, page } = dirtyFilePage(6);
+    const slot = K.pagecache_slot(0, 0);
+    k.mem.store(slot, 0); // another page (or none) now caches index 0
+    expect(K.write_to_backing(page)).toBe('truncated');
+    k.mem.store(slot, page + 1);
+    const mapping = k.mem.load(K.pw(page, PG.MAPPING));
+    k.mem.store(K.pw(page, PG.MAPPING), 0); // truncated: no mapping
+    expect(K.write_to_backing(page)).toBe('truncated');
+    k.mem.store(K.pw(page, PG.MAPPING), mapping);
+    expect(K.readVmstat(k.mem).nr_written).toBe(0);
+    expect(K.write_to_backing(page)).toBe('written');
+  });
+});
+
+describe('rmap_walk', () => {
+  it('a file page is found in every mm that maps it; an anon page in its own mm, a forked one in all; false stops the walk', () => {
+    const { mm, addr, page } = dirtyFilePage(1);
+    const mm1 = K.mm_of(1);
+    const addr1 = K.do_mmap(mm1, { length: 2 * PAGE, kind: 'file', file: 0, addr: addr + 4 * PAGE });
+    expect(addr1).toBe(addr + 4 * PAGE);
+    const seen: string[] = [];
+    K.rmap_walk(page, (m, vpn) => void seen.push(`${m.id}:${vpn}`));
+    expect(seen).toEqual([`0:${addr / PAGE}`, `1:${addr1 / PAGE}`]);
+    seen.length = 0;
+    K.rmap_walk(page, (m, vpn) => {
+      seen.push(`${m.id}:${vpn}`);
+      return false;
+    });
+    expect(seen).toEqual([`0:${addr / PAGE}`]);
+    // Anon: page->mapping = -(mm id + 1), page->index = the vpn.
+    const a = K.do_mmap(mm1, { length: PAGE, kind: 'anon' });
+    const pfn = new Int32Array(2);
+    expect(K.put_user(mm1, a, 0, 3, pfn)).toBe(0);
+    const anon = pfn[0]!;
+    expect(K.anon_mm_id(K.current.mem.load(K.pw(anon, PG.MAPPING)))).toBe(1);
+    seen.length = 0;
+    K.rmap_walk(anon, (m, vpn) => void seen.push(`${m.id}:${vpn}`));
+    expect(seen).toEqual([`1:${a / PAGE}`]);
+    K.current.mem.sub(K.pw(anon, PG.MAPPING), K.ANON_FORKED); // shared with a child by fork
+    seen.length = 0;
+    K.rmap_walk(anon, (m, vpn) => void seen.push(`${m.id}:${vpn}`));
+    expect(seen).toEqual([`1:${a / PAGE}`, `0:${a / PAGE}`]);
+    expect(mm.id).toBe(0);
+  });
+});
+
+describe('unmap_mapping_range and truncate_inode_pages_range', () => {
+  it('zaps the PTEs of the range in every mm, moves the PTE dirt to the page, drops mapcount and reference', () => {
+    const { k, mm, addr, page } = dirtyFilePage(4);
+    const mm1 = K.mm_of(1);
+    const addr1 = K.do_mmap(mm1, { length: 2 * PAGE, kind: 'file', file: 0 });
+    expect(K.get_user(mm1, addr1, 1)).toBe(4);
+    expect(k.mem.load(K.pw(page, PG.MAPCOUNT))).toBe(2);
+    const ref = K.page_ref_count(page);
+    k.mem.and(K.pw(page, PG.FLAGS), ~PG_dirty); // the dirt is in mm 0's PTE only
+    expect(K.unmap_mapping_range(0, 1, 2)).toBe(0); // index 1 was never faulted in
+    expect(K.unmap_mapping_range(0, 2, 4)).toBe(0); // beyond both VMAs
+    expect(K.unmap_mapping_range(0, 0, 1)).toBe(2);
+    expect(pteAt(mm, addr)).toBe(0);
+    expect(pteAt(mm1, addr1)).toBe(0);
+    expect(k.mem.load(K.pw(page, PG.MAPCOUNT))).toBe(0);
+    expect(K.page_ref_count(page)).toBe(ref - 2);
+    expect(flags(k, page) & PG_dirty).toBe(PG_dirty);
+    expect(K.unmap_mapping_range(0, 0, 1)).toBe(0);
+  });
+
+  it('removes the cached pages, zeroes the blocks, frees an unpinned page; a pinned one survives as an orphan', () => {
+    const { k, mm, addr, page } = dirtyFilePage(9);
+    expect(K.write_one_page(page)).toBe('written');
+    expect(K.put_user(mm, addr + PAGE, 0, 2, null)).toBe(0);
+    const pages = new Int32Array(1);
+    expect(K.pin_user_pages_fast(mm, addr + PAGE, 1, K.FOLL_WRITE, pages)).toBe(1);
+    const pinned = pages[0]!;
+    expect(() => K.truncate_inode_pages_range(1, 0, 1)).toThrow(RangeError);
+    expect(K.truncate_inode_pages_range(0, 3, 3)).toBe(0);
+    expect(K.truncate_inode_pages_range(0, -5, 99)).toBe(2);
+    expect(k.mem.load(K.backing_word(0, 0) + 1)).toBe(0);
+    expect(k.mem.load(K.pagecache_slot(0, 0))).toBe(0);
+    expect(k.mem.load(K.pagecache_slot(0, 1))).toBe(0);
+    expect(pteAt(mm, addr)).toBe(0);
+    expect(K.page_ref_count(page)).toBe(0);
+    expect(K.page_ref_count(pinned)).toBe(K.GUP_PIN_COUNTING_BIAS);
+    expect(k.mem.load(K.pw(pinned, PG.MAPPING))).toBe(0);
+    expect(flags(k, pinned) & (PG_dirty | PG_private)).toBe(0);
+    K.unpin_user_page(pinned);
+    expect(K.page_ref_count(pinned)).toBe(0);
+  });
+});
