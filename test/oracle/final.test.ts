@@ -5,12 +5,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as K from '../../src/kernel/index.js';
+import { PAGE, pfnAt, populate } from './mm-helpers.js';
 import { type ActorSpec } from '../../src/clients/types.js';
 import { PG, ZONE } from '../../src/mem/layout.js';
 import { bugSiteName, checkConservation, checkLostWrites, checkNoLeaks, expectedRefcounts, zoneName } from '../../src/oracle/final.js';
 import { GHOST_PIN, Lab, ORACLE, VIOLATION_KIND } from '../../src/oracle/lab.js';
 
-const PAGE = 4096;
 
 function machine(): K.KernelContext {
   return K.boot(
@@ -28,17 +28,7 @@ function lab(k: K.KernelContext): Lab {
   });
 }
 
-function populate(mm: K.MmStruct, addr: number, nr: number): void {
-  K.mmap_read_lock(mm);
-  expect(K.get_user_pages(mm, addr, nr, K.FOLL_WRITE, null)).toBe(nr);
-  K.mmap_read_unlock(mm);
-}
 
-function pfnAt(mm: K.MmStruct, addr: number): number {
-  const vpn = addr / PAGE;
-  const w = K.walk(mm.pt, vpn, { idx: 0, entry: 0, order: 0 });
-  return K.pte_pfn(w.entry) + (w.order !== 0 ? vpn & ((1 << w.order) - 1) : 0);
-}
 
 /** A machine with an anon page, a large folio, a hugetlb page, a file page and a DAX page mapped. */
 function world() {

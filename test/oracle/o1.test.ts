@@ -5,11 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as K from '../../src/kernel/index.js';
+import { PAGE, pfnAt, populate } from './mm-helpers.js';
 import { PG } from '../../src/mem/layout.js';
 import { GHOST_PIN, GHOST_UNPIN, Lab, type LabConfig, ORACLE, VIOLATION_KIND } from '../../src/oracle/lab.js';
 import { installPinCheckOracle, pinHolder, pinHolders } from '../../src/oracle/o1.js';
 
-const PAGE = 4096;
 
 function machine(): K.KernelContext {
   return K.boot(
@@ -28,17 +28,7 @@ function lab(k: K.KernelContext, over: Partial<LabConfig> = {}): Lab {
   });
 }
 
-function populate(mm: K.MmStruct, addr: number, nr: number): void {
-  K.mmap_read_lock(mm);
-  expect(K.get_user_pages(mm, addr, nr, K.FOLL_WRITE, null)).toBe(nr);
-  K.mmap_read_unlock(mm);
-}
 
-function pfnAt(mm: K.MmStruct, addr: number): number {
-  const vpn = addr / PAGE;
-  const w = K.walk(mm.pt, vpn, { idx: 0, entry: 0, order: 0 });
-  return K.pte_pfn(w.entry) + (w.order !== 0 ? vpn & ((1 << w.order) - 1) : 0);
-}
 
 /** A mapped, faulted-in small anon page. */
 function mappedPage(): { k: K.KernelContext; mm: K.MmStruct; addr: number; p: number } {
