@@ -113,7 +113,7 @@ export const FAULTS: readonly FaultEntry[] = [
       // Two DIO clients share one mapping of one page: its only PTE is the one write-protected
       // (a second PTE's A1/A2 would see the pin). In stress mode the coordinator's plain store
       // waits in a store buffer until its next Atomics access (src/coordinator/store-buffer.ts).
-      name: 'fault-plain-pte-clear', seed: 1, era: 'v6.3', durationMs: 40000, policy: 'skip', delay: 'heavy',
+      name: 'fault-plain-pte-clear', seed: 1, era: 'v6.3', durationMs: 55000, policy: 'skip', delay: 'heavy',
       clients: [{ kind: 'dio', count: 2, shared: true, mapping: 'file', file: 0, pages: 1, bufferPages: 1, writeRatio: 1 }],
       mm: { ...only({ writeback: 1 }), intervalUs: 50, writebackUs: 1000 },
     },

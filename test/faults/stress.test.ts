@@ -23,8 +23,8 @@ afterAll(() => pool.destroy());
 
 /** A clean twin runs the fault's scenario, without the fault, for at most this long. */
 const TWIN_MS = 1000;
-/** The stress-mode bound of the issue: a race fault is caught within 60 s. Every scenario stays well under it (plain-pte-clear, the rarest, has 40 s: on a loaded 2-core machine it took 0.2-11.6 s in five runs at load 10, 0.2-23 s at load 13, so it gets 40 s). */
-const RACE_BUDGET_MS = 40_000;
+/** The stress-mode bound of the issue: a race fault is caught within 60 s. Every scenario stays under it (plain-pte-clear, the rarest, has 55 s: on a loaded 2-core machine it took 0.2-11.6 s in five runs at load 10, 0.2-23 s at load 13, 13.7 s at load 6, and once more than 40 s at load 8 with a mutation run beside it). */
+const RACE_BUDGET_MS = 55_000;
 
 const summary = (r: RunReport): string =>
   JSON.stringify({
@@ -113,7 +113,7 @@ describe('each fault is caught by the oracle its entry names; without it the sce
       expect(clean.outcome).toBe('clean');
       expect(clean.vmstat.nr_foll_pin_acquired).toBe(clean.vmstat.nr_foll_pin_released);
       expectWorkDone(f, clean);
-    }, 60_000);
+    }, Math.max(60_000, budget + 30_000));
   }
 });
 
