@@ -193,3 +193,43 @@ describe('unmap_mapping_range and truncate_inode_pages_range', () => {
     expect(K.page_ref_count(pinned)).toBe(0);
   });
 });
+
+describe('shrink_page', () => {
+  it('refuses what it cannot reclaim, frees a clean cached page, keeps or strips a pinned one (d824ec2a1546)', () => {
+    const { k, mm, addr, page } = dirtyFilePage(2);
+    const keep: K.ShrinkControl = { keepPinnedPrivate: true };
+    const strip: K.ShrinkControl = { keepPinnedPrivate: false };
+    expect(K.shrink_page(page, keep)).toBe('dirty');
+    expect(K.write_one_page(page)).toBe('written');
+    expect(K.set_page_writeback(page)).toBe(true);
+    expect(K.shrink_page(page, keep)).toBe('writeback');
+    K.end_page_writeback(page);
+    expect(K.trylock_page(page)).toBe(true);
+    expect(K.shrink_page(page, keep)).toBe('locked');
+    K.unlock_page(page);
+    // Mapped clean, not pinned: the PTE goes, then the page.
+    const pages = new Int32Array(1);
+    expect(K.pin_user_pages_fast(mm, addr, 1, 0, pages)).toBe(1);
+    const ref = K.page_ref_count(page);
+    expect(K.shrink_page(page, keep)).toBe('pinned');
+    expect(pteAt(mm, addr)).toBe(0);
+    expect(K.PagePrivate(page)).toBe(true);
+    expect(K.page_ref_count(page)).toBe(ref - 1); // the mapping's reference only
+    expect(K.shrink_page(page, strip)).toBe('busy'); // the 4.1 state: buffers gone, still cached
+    expect(K.PagePrivate(page)).toBe(false);
+    expect(k.mem.load(K.pagecache_slot(0, 0))).toBe(page + 1);
+    K.unpin_user_page(page);
+    expect(K.shrink_page(page, keep)).toBe('freed');
+    expect(k.mem.load(K.pagecache_slot(0, 0))).toBe(0);
+    expect(K.page_ref_count(page)).toBe(0);
+    expect(K.shrink_page(page, keep)).toBe('not-cached');
+    // A dirty PTE found by the unmap sends the page back to writeback.
+    expect(K.put_user(mm, addr + PAGE, 0, 1, pages)).toBe(0);
+    const second = pages[0]!;
+    k.mem.and(K.pw(second, PG.FLAGS), ~PG_dirty);
+    expect(K.shrink_page(second, keep)).toBe('dirty');
+    expect(pteAt(mm, addr + PAGE)).toBe(0);
+    expect(K.try_to_release_page(second)).toBe(true);
+    expect(K.try_to_release_page(second)).toBe(false);
+  });
+});
