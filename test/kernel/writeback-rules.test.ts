@@ -10,15 +10,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as K from '../../src/kernel/index.js';
-import { PG, PG_dirty, PG_private } from '../../src/mem/layout.js';
+import { type Era, PG, PG_dirty, PG_private } from '../../src/mem/layout.js';
 
 const PAGE = 4096;
 
-/** A booted v6.18 machine with file 0 mapped shared at the returned address, its page 0 written. */
-function dirtyFilePage(value: number): { k: K.KernelContext; mm: K.MmStruct; addr: number; page: number } {
+/** A booted machine (v6.18 unless told) with file 0 mapped shared at the returned address, its page 0 written. */
+function dirtyFilePage(value: number, era: Era = 'v6.18'): { k: K.KernelContext; mm: K.MmStruct; addr: number; page: number } {
   const k = K.boot(
     { normalFrames: 32, movableFrames: 0, daxFrames: 0, huge2mPages: 0, huge1gPages: 0, wordsPerPage: 2, nrMms: 2, vaPages: 1 << 10, maxVmas: 4, nrFiles: 1, filePages: 4, nrCpus: 1 },
-    { era: 'v6.18', faults: [] },
+    { era, faults: [] },
   );
   const mm = K.mm_of(0);
   const addr = K.do_mmap(mm, { length: 2 * PAGE, kind: 'file', file: 0 });
@@ -231,5 +231,49 @@ describe('shrink_page', () => {
     expect(pteAt(mm, addr + PAGE)).toBe(0);
     expect(K.try_to_release_page(second)).toBe(true);
     expect(K.try_to_release_page(second)).toBe(false);
+  });
+});
+
+describe('migrate_page', () => {
+  it.each(['v5.7', 'v6.3'] as const)('%s: an anon page moves with its data and PTE; a pinned one is -EBUSY at the PTE check (v6.3) or -EAGAIN at the count (v5.7)', (era) => {
+    const { k, mm } = dirtyFilePage(0, era);
+    const a = K.do_mmap(mm, { length: 2 * PAGE, kind: 'anon' });
+    const pfn = new Int32Array(2);
+    expect(K.put_user(mm, a, 1, 77, pfn)).toBe(0);
+    const old = pfn[0]!;
+    expect(K.migrate_page(old)).toBe(0);
+    const moved = K.pte_pfn(pteAt(mm, a));
+    expect(moved).not.toBe(old);
+    expect(K.pte_write(pteAt(mm, a))).toBe(true);
+    expect(K.get_user(mm, a, 1)).toBe(77);
+    expect(K.page_ref_count(old)).toBe(0);
+    expect(K.page_ref_count(moved)).toBe(1);
+    expect(k.mem.load(K.pw(moved, PG.MAPPING))).toBeLessThan(0);
+    expect(K.readVmstat(k.mem).pgmigrate_success).toBe(1);
+    const pages = new Int32Array(1);
+    expect(K.pin_user_pages_fast(mm, a, 1, K.FOLL_WRITE, pages)).toBe(1);
+    expect(K.migrate_page(moved)).toBe(era === 'v6.3' ? -K.EBUSY : -K.EAGAIN);
+    expect(K.pte_pfn(pteAt(mm, a))).toBe(moved); // the PTE is back
+    expect(K.page_ref_count(moved)).toBe(1 + K.GUP_PIN_COUNTING_BIAS);
+    expect(K.readVmstat(k.mem).pgmigrate_fail).toBe(1);
+    K.unpin_user_page(moved);
+  });
+
+  it('a page-cache page moves its cache slot; a locked page is -EAGAIN, one under writeback -EBUSY', () => {
+    const { k, mm, addr, page } = dirtyFilePage(13);
+    expect(K.trylock_page(page)).toBe(true);
+    expect(K.migrate_page(page)).toBe(-K.EAGAIN);
+    K.unlock_page(page);
+    expect(K.set_page_writeback(page)).toBe(true);
+    expect(K.migrate_page(page)).toBe(-K.EBUSY);
+    K.end_page_writeback(page);
+    expect(K.migrate_page(page)).toBe(0);
+    const moved = k.mem.load(K.pagecache_slot(0, 0)) - 1;
+    expect(moved).not.toBe(page);
+    expect(K.pte_pfn(pteAt(mm, addr))).toBe(moved);
+    expect(K.page_ref_count(moved)).toBe(2); // the page cache and the mapping
+    expect(flags(k, moved) & (PG_dirty | PG_private)).toBe(PG_dirty | PG_private);
+    expect(K.page_ref_count(page)).toBe(0);
+    expect(K.get_user(mm, addr, 1)).toBe(13);
   });
 });
