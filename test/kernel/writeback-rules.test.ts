@@ -4,9 +4,10 @@
  * a page and asks page_maybe_dma_pinned() after it; clear_page_dirty_for_io() moves the PTE dirt
  * to the page and test-and-clears it; ->writepage refuses a page without buffers (cc5095747edf);
  * the I/O writes the page, or a snapshot, to the backing store unless the page was truncated.
- * And the walks the coordinator's other jobs stand on: rmap_walk() over anon, forked and file
- * pages, unmap_mapping_range() and truncate_inode_pages_range() (a pinned page survives as an
- * orphan).
+ * And the coordinator's other jobs: rmap_walk() over anon, forked and file pages,
+ * unmap_mapping_range() and truncate_inode_pages_range() (a pinned page survives as an orphan),
+ * shrink_page() (d824ec2a1546 keeps a pinned page) and migrate_page() (per era: the pin check at
+ * the PTE from v6.3, the reference count before).
  */
 import { describe, expect, it } from 'vitest';
 import * as K from '../../src/kernel/index.js';
