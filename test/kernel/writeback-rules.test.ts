@@ -11,7 +11,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as K from '../../src/kernel/index.js';
-import { type Era, PG, PG_dirty, PG_private } from '../../src/mem/layout.js';
+import { type Era, PG, PG_dirty, PG_private, ZONE } from '../../src/mem/layout.js';
 
 const PAGE = 4096;
 
@@ -149,6 +149,38 @@ describe('rmap_walk', () => {
     K.rmap_walk(anon, (m, vpn) => void seen.push(`${m.id}:${vpn}`));
     expect(seen).toEqual([`1:${a / PAGE}`, `0:${a / PAGE}`]);
     expect(mm.id).toBe(0);
+  });
+  it('the file walk skips other kinds and files and VMAs whose window misses the index; a forked page of mm 0 is looked for in every mm; a free page in none', () => {
+    const { k, mm, addr, page } = dirtyFilePage(1);
+    const mm1 = K.mm_of(1);
+    expect(K.do_mmap(mm1, { length: 2 * PAGE, kind: 'anon' })).toBeGreaterThan(0);
+    const off = K.do_mmap(mm1, { length: 2 * PAGE, kind: 'file', file: 0, offset: 2 * PAGE }); // indices 2, 3
+    expect(off).toBeGreaterThan(0);
+    const at = K.do_mmap(mm1, { length: 2 * PAGE, kind: 'file', file: 0 }); // indices 0, 1
+    const seen: string[] = [];
+    K.rmap_walk(page, (m, vpn) => void seen.push(`${m.id}:${vpn}`));
+    expect(seen).toEqual([`0:${addr / PAGE}`, `1:${at / PAGE}`]);
+    // An anon page of mm 0, shared with a child by fork: its own mm first, then the others.
+    const a = K.do_mmap(mm, { length: PAGE, kind: 'anon' });
+    const pfn = new Int32Array(2);
+    expect(K.put_user(mm, a, 0, 3, pfn)).toBe(0);
+    k.mem.sub(K.pw(pfn[0]!, PG.MAPPING), K.ANON_FORKED);
+    expect(K.anon_mm_id(k.mem.load(K.pw(pfn[0]!, PG.MAPPING)))).toBe(0);
+    expect(K.anon_mm_id(-(1 + 1) - K.ANON_FORKED)).toBe(1);
+    seen.length = 0;
+    K.rmap_walk(pfn[0]!, (m, vpn) => void seen.push(`${m.id}:${vpn}`));
+    expect(seen).toEqual([`0:${a / PAGE}`, `1:${a / PAGE}`]);
+    seen.length = 0;
+    K.rmap_walk(pfn[0]!, (m) => {
+      seen.push(`${m.id}`);
+      return false;
+    });
+    expect(seen).toEqual(['0']);
+    const free = K.alloc_pages(ZONE.NORMAL, 0);
+    K.put_page(free);
+    seen.length = 0;
+    K.rmap_walk(free, (m) => void seen.push(`${m.id}`));
+    expect(seen).toEqual([]);
   });
 });
 
