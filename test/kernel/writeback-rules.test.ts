@@ -310,3 +310,46 @@ describe('migrate_page', () => {
     expect(K.get_user(mm, addr, 1)).toBe(13);
   });
 });
+
+describe('the windows of unmap_mapping_range and truncate_inode_pages_range', () => {
+  it('only the pages of the range, in every mapping of the file, whatever the VMA offset; other kinds, files and clean PTEs untouched', () => {
+    const { k, mm, addr, page } = dirtyFilePage(1);
+    const mm1 = K.mm_of(1);
+    expect(K.do_mmap(mm1, { length: 2 * PAGE, kind: 'anon' })).toBeGreaterThan(0);
+    const off = K.do_mmap(mm1, { length: 2 * PAGE, kind: 'file', file: 0, offset: PAGE }); // indices 1, 2
+    expect(K.get_user(mm, addr + PAGE, 0)).toBe(0); // index 1 read-faulted in mm 0: a clean PTE
+    expect(K.get_user(mm1, off, 0)).toBe(0); // index 1 in mm 1
+    expect(K.put_user(mm1, off + PAGE, 0, 5, null)).toBe(0); // index 2 in mm 1, dirty
+    const one = K.pte_pfn(pteAt(mm, addr + PAGE));
+    expect(flags(k, one) & PG_dirty).toBe(0);
+    // Index 1 only: two PTEs (mm 0 at addr+PAGE, mm 1 at off); index 0 and 2 stay mapped.
+    expect(K.unmap_mapping_range(0, 1, 2)).toBe(2);
+    expect(pteAt(mm, addr + PAGE)).toBe(0);
+    expect(pteAt(mm1, off)).toBe(0);
+    expect(K.pte_pfn(pteAt(mm, addr))).toBe(page);
+    expect(K.pte_present(pteAt(mm1, off + PAGE))).toBe(true);
+    expect(flags(k, one) & PG_dirty).toBe(0); // a clean PTE leaves the page clean
+    // Truncate [1, 2): index 1's page goes, its blocks are zeroed; index 0 and 2 and their blocks stay.
+    for (let i = 0; i < 3; i++) k.mem.store(K.backing_word(0, i), 100 + i);
+    expect(() => K.truncate_inode_pages_range(1, 0, 1)).toThrow('truncate: file 1 outside [0, 1)');
+    expect(() => K.truncate_inode_pages_range(-1, 0, 1)).toThrow(RangeError);
+    expect(K.truncate_inode_pages_range(0, 2, 1)).toBe(0);
+    expect(K.truncate_inode_pages_range(0, 1, 2)).toBe(1);
+    expect([0, 1, 2].map((i) => k.mem.load(K.backing_word(0, i)))).toEqual([100, 0, 102]);
+    expect(k.mem.load(K.pagecache_slot(0, 1))).toBe(0);
+    expect(k.mem.load(K.pagecache_slot(0, 0))).toBe(page + 1);
+    expect(k.mem.load(K.pagecache_slot(0, 2))).not.toBe(0);
+    expect(K.page_ref_count(one)).toBe(0);
+    expect(K.readWarnings(k.mem).warn['truncate_inode_pages_range:writeback timeout']).toBeUndefined();
+  });
+
+  it('a page still under writeback: the bounded wait times out with the WARN and the page is removed all the same', () => {
+    const { k, page } = dirtyFilePage(3);
+    k.stablePageWaitMs = 1;
+    expect(K.set_page_writeback(page)).toBe(true);
+    expect(K.truncate_inode_pages_range(0, 0, 1)).toBe(1);
+    expect(K.readWarnings(k.mem).warn['truncate_inode_pages_range:writeback timeout']).toBe(1);
+    expect(k.mem.load(K.pagecache_slot(0, 0))).toBe(0);
+    K.end_page_writeback(page);
+  });
+});
