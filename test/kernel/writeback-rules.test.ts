@@ -353,3 +353,35 @@ describe('the windows of unmap_mapping_range and truncate_inode_pages_range', ()
     K.end_page_writeback(page);
   });
 });
+
+describe('try_to_unmap and shrink_page on what is not theirs', () => {
+  it('an anon page is not cached; a page the cache slot no longer names is not either; try_to_unmap leaves a place that maps another page', () => {
+    const { k, mm, page } = dirtyFilePage(1);
+    const keep: K.ShrinkControl = { keepPinnedPrivate: true };
+    const a = K.do_mmap(mm, { length: PAGE, kind: 'anon' });
+    const pfn = new Int32Array(2);
+    expect(K.put_user(mm, a, 0, 3, pfn)).toBe(0);
+    const anon = pfn[0]!;
+    k.mem.and(K.pw(anon, PG.FLAGS), ~PG_dirty);
+    expect(K.shrink_page(anon, keep)).toBe('not-cached');
+    expect(K.write_one_page(page)).toBe('written');
+    k.mem.store(K.pagecache_slot(0, 0), anon + 1);
+    expect(K.shrink_page(page, keep)).toBe('not-cached');
+    k.mem.store(K.pagecache_slot(0, 0), page + 1);
+    // The anon page "forked": mm 1 maps a page of its own at the same address (after a COW).
+    const mm1 = K.mm_of(1);
+    expect(K.do_mmap(mm1, { length: PAGE, kind: 'anon', addr: a })).toBe(a);
+    expect(K.put_user(mm1, a, 0, 4, pfn)).toBe(0);
+    const other = pfn[0]!;
+    k.mem.sub(K.pw(anon, PG.MAPPING), K.ANON_FORKED);
+    K.get_page(anon); // the caller's reference
+    K.lock_page(anon);
+    expect(K.try_to_unmap(anon)).toBe(1);
+    K.unlock_page(anon);
+    expect(pteAt(mm, a)).toBe(0);
+    expect(K.pte_pfn(pteAt(mm1, a))).toBe(other);
+    expect(K.page_ref_count(anon)).toBe(1);
+    expect(K.page_ref_count(other)).toBe(1);
+    K.put_page(anon);
+  });
+});
