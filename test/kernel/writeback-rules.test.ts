@@ -385,3 +385,33 @@ describe('try_to_unmap and shrink_page on what is not theirs', () => {
     K.put_page(anon);
   });
 });
+
+describe('migrate_page of compound pages', () => {
+  it.each(['v5.7', 'v6.3'] as const)('%s: a mapped hugetlb page is not moved: -EOPNOTSUPP, or pinned -EBUSY (v6.3 PTE check) / -EAGAIN (v5.7 count); a PTE-mapped large folio is -EBUSY', (era) => {
+    const k = K.boot(
+      { normalFrames: 32, movableFrames: 0, daxFrames: 0, huge2mPages: 1, huge1gPages: 0, wordsPerPage: 2, nrMms: 1, vaPages: 1 << 12, maxVmas: 4, nrFiles: 1, filePages: 4, nrCpus: 1, folioPools: [{ order: 2, count: 1 }] },
+      { era, faults: [] },
+    );
+    const mm = K.mm_of(0);
+    const h = K.do_mmap(mm, { length: 512 * PAGE, kind: 'hugetlb', order: 9 });
+    expect(h).toBeGreaterThan(0);
+    expect(K.put_user(mm, h + 3 * PAGE, 0, 1, null)).toBe(0);
+    const leaf = pteAt(mm, h);
+    const head = K.compound_head(K.pte_pfn(leaf));
+    const ref = K.page_ref_count(head);
+    expect(K.migrate_page(head + 3)).toBe(-K.EOPNOTSUPP);
+    expect(pteAt(mm, h)).toBe(leaf); // the leaf is back
+    expect(K.page_ref_count(head)).toBe(ref);
+    const pages = new Int32Array(1);
+    expect(K.pin_user_pages_fast(mm, h, 1, K.FOLL_WRITE, pages)).toBe(1);
+    expect(K.migrate_page(head)).toBe(era === 'v6.3' ? -K.EBUSY : -K.EAGAIN);
+    expect(K.readVmstat(k.mem).pgmigrate_fail).toBe(2);
+    K.unpin_user_page(pages[0]!);
+    expect(K.trylock_page(head)).toBe(true);
+    expect(K.migrate_page(head)).toBe(-K.EAGAIN);
+    K.unlock_page(head);
+    const f = K.do_mmap(mm, { length: 4 * PAGE, kind: 'anon', order: 2 });
+    expect(K.put_user(mm, f, 0, 1, null)).toBe(0);
+    expect(K.migrate_page(K.pte_pfn(pteAt(mm, f)))).toBe(-K.EBUSY);
+  });
+});
