@@ -315,7 +315,8 @@ describe('the windows of unmap_mapping_range and truncate_inode_pages_range', ()
   it('only the pages of the range, in every mapping of the file, whatever the VMA offset; other kinds, files and clean PTEs untouched', () => {
     const { k, mm, addr, page } = dirtyFilePage(1);
     const mm1 = K.mm_of(1);
-    expect(K.do_mmap(mm1, { length: 2 * PAGE, kind: 'anon' })).toBeGreaterThan(0);
+    const anonAddr = K.do_mmap(mm1, { length: 2 * PAGE, kind: 'anon' });
+    expect(K.put_user(mm1, anonAddr + PAGE, 0, 6, null)).toBe(0); // an anon page at "index 1" of no file
     const off = K.do_mmap(mm1, { length: 2 * PAGE, kind: 'file', file: 0, offset: PAGE }); // indices 1, 2
     expect(K.get_user(mm, addr + PAGE, 0)).toBe(0); // index 1 read-faulted in mm 0: a clean PTE
     expect(K.get_user(mm1, off, 0)).toBe(0); // index 1 in mm 1
@@ -328,14 +329,15 @@ describe('the windows of unmap_mapping_range and truncate_inode_pages_range', ()
     expect(pteAt(mm1, off)).toBe(0);
     expect(K.pte_pfn(pteAt(mm, addr))).toBe(page);
     expect(K.pte_present(pteAt(mm1, off + PAGE))).toBe(true);
+    expect(K.pte_present(pteAt(mm1, anonAddr + PAGE))).toBe(true);
     expect(flags(k, one) & PG_dirty).toBe(0); // a clean PTE leaves the page clean
     // Truncate [1, 2): index 1's page goes, its blocks are zeroed; index 0 and 2 and their blocks stay.
-    for (let i = 0; i < 3; i++) k.mem.store(K.backing_word(0, i), 100 + i);
+    for (let i = 0; i < 3; i++) k.mem.fillWords(K.backing_word(0, i), 2, 100 + i);
     expect(() => K.truncate_inode_pages_range(1, 0, 1)).toThrow('truncate: file 1 outside [0, 1)');
     expect(() => K.truncate_inode_pages_range(-1, 0, 1)).toThrow(RangeError);
     expect(K.truncate_inode_pages_range(0, 2, 1)).toBe(0);
     expect(K.truncate_inode_pages_range(0, 1, 2)).toBe(1);
-    expect([0, 1, 2].map((i) => k.mem.load(K.backing_word(0, i)))).toEqual([100, 0, 102]);
+    expect([0, 1, 2].flatMap((i) => [k.mem.load(K.backing_word(0, i)), k.mem.load(K.backing_word(0, i) + 1)])).toEqual([100, 100, 0, 0, 102, 102]);
     expect(k.mem.load(K.pagecache_slot(0, 1))).toBe(0);
     expect(k.mem.load(K.pagecache_slot(0, 0))).toBe(page + 1);
     expect(k.mem.load(K.pagecache_slot(0, 2))).not.toBe(0);
