@@ -51,6 +51,16 @@ describe('O6 sb-contract (src/oracle/sb-contract.ts)', () => {
     gup.gupKept(8, 101, 0xdef, gup.stamp(), read8);
     const vs = sbViolations(lab);
     expect(vs.map((v) => [v.oracle, v.actor, v.page, v.b, v.c])).toEqual([[ORACLE.O6, 0, 7, 100, 0xabc], [ORACLE.O6, 0, 8, 101, 0xdef]]);
+    expect([mm.violations, gup.violations]).toEqual([1, 1]); // each counted by the half that came second
+  });
+
+  it('needs a lab with the store-buffering records', () => {
+    const { k } = machine();
+    const bare = Lab.create({
+      nrActors: 1, ledgerSlots: 4, ringEntries: 8, totalFrames: k.layout.totalFrames, nrFiles: 1, filePages: 16,
+      odpPages: 1, nrMms: 1, vaPages: k.layout.vaPages,
+    });
+    expect(() => new SbContract(bare, 0)).toThrow('SbContract: the lab has no store-buffering records (LabConfig.contractFrames)');
   });
 
   it('does not fire for the orders sequential consistency allows', () => {
