@@ -417,3 +417,27 @@ describe('migrate_page of compound pages', () => {
     expect(K.migrate_page(K.pte_pfn(pteAt(mm, f)))).toBe(-K.EBUSY);
   });
 });
+
+describe('the page cache: filemap_read, generic_perform_write, wait_for_stable_page', () => {
+  it('a read brings the page in from the backing store; a write dirties the cached page; a write under writeback waits, bounded, with the WARN', () => {
+    const { k, page } = dirtyFilePage(1);
+    k.mem.store(K.backing_word(0, 3) + 1, 55);
+    const seen: number[] = [];
+    expect(K.filemap_read(0, 3, 1, (pfn, v) => void seen.push(pfn, v))).toBe(55);
+    const cached = k.mem.load(K.pagecache_slot(0, 3)) - 1;
+    expect(seen).toEqual([cached, 55]);
+    expect(K.page_ref_count(cached)).toBe(1); // the page cache's reference only
+    expect(K.filemap_read(0, 0, 1)).toBe(1); // the cached page, not the backing store
+    expect(K.generic_perform_write(0, 3, 0, 9)).toBe(cached);
+    expect(k.mem.load(K.page_data(cached))).toBe(9);
+    expect(flags(k, cached) & (PG_dirty | PG_private)).toBe(PG_dirty | PG_private);
+    k.stablePageWaitMs = 1;
+    expect(K.set_page_writeback(page)).toBe(true);
+    expect(K.wait_on_page_writeback(page, 1)).toBe(false);
+    expect(K.generic_perform_write(0, 0, 0, 4)).toBe(page);
+    expect(K.readWarnings(k.mem).warn['wait_for_stable_page:timeout']).toBe(1);
+    K.end_page_writeback(page);
+    expect(K.wait_on_page_writeback(page, 1)).toBe(true);
+    expect(K.PageWriteback(page)).toBe(false);
+  });
+});
