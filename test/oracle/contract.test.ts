@@ -5,18 +5,18 @@ import { describe, expect, it } from 'vitest';
 import { Actor } from '../../src/clients/actor.js';
 import { type ActorInit, type ActorSpec } from '../../src/clients/types.js';
 import * as K from '../../src/kernel/index.js';
-import { Lab, ORACLE, VIOLATION_KIND } from '../../src/oracle/lab.js';
+import { Lab, ORACLE, SB_RECORD, SB_RECORD_WORDS, VIOLATION_KIND } from '../../src/oracle/lab.js';
 import { SbContract } from '../../src/oracle/sb-contract.js';
 
 const PAGE = 4096;
 
-function machine(): { k: K.KernelContext; lab: Lab } {
+function machine(faults: string[] = []): { k: K.KernelContext; lab: Lab } {
   const k = K.boot(
     {
       normalFrames: 256, movableFrames: 0, daxFrames: 0, huge2mPages: 0, huge1gPages: 0, wordsPerPage: 2,
       nrMms: 1, vaPages: 1 << 12, maxVmas: 8, nrFiles: 1, filePages: 16, nrCpus: 1,
     },
-    { era: 'v6.3' },
+    { era: 'v6.3', faults },
   );
   const lab = Lab.create({
     nrActors: 2, ledgerSlots: 4, ringEntries: 8, totalFrames: k.layout.totalFrames, nrFiles: 1, filePages: 16,
@@ -51,6 +51,16 @@ describe('O6 sb-contract (src/oracle/sb-contract.ts)', () => {
     gup.gupKept(8, 101, 0xdef, gup.stamp(), read8);
     const vs = sbViolations(lab);
     expect(vs.map((v) => [v.oracle, v.actor, v.page, v.b, v.c])).toEqual([[ORACLE.O6, 0, 7, 100, 0xabc], [ORACLE.O6, 0, 8, 101, 0xdef]]);
+    expect([mm.violations, gup.violations]).toEqual([1, 1]); // each counted by the half that came second
+  });
+
+  it('needs a lab with the store-buffering records', () => {
+    const { k } = machine();
+    const bare = Lab.create({
+      nrActors: 1, ledgerSlots: 4, ringEntries: 8, totalFrames: k.layout.totalFrames, nrFiles: 1, filePages: 16,
+      odpPages: 1, nrMms: 1, vaPages: k.layout.vaPages,
+    });
+    expect(() => new SbContract(bare, 0)).toThrow('SbContract: the lab has no store-buffering records (LabConfig.contractFrames)');
   });
 
   it('does not fire for the orders sequential consistency allows', () => {
@@ -111,6 +121,48 @@ describe('O6 sb-contract (src/oracle/sb-contract.ts)', () => {
     // The same read kept after the mm's not-pinned read, without seeing the change: fires.
     sb.gupKept(page, pteIdx, writable, sb.stamp(), readBefore);
     expect(sbViolations(lab).map((v) => [v.page, v.b])).toEqual([[page, pteIdx]]);
+  });
+
+  it('gup-fast records each kept FOLL_PIN page: the PTE word and value, grabbed after the read, validated by the re-check (or by the read without one); FOLL_GET records nothing', () => {
+    const { k, lab } = machine();
+    const mm = K.mm_of(0);
+    const addr = K.do_mmap(mm, { length: 2 * PAGE, kind: 'anon' });
+    const pages = new Int32Array(2);
+    expect(K.get_user_pages_fast(mm, addr, 2, K.FOLL_WRITE, pages)).toBe(2); // fault in, no contract yet
+    k.sbContract = new SbContract(lab, 1);
+    const gupHalf = (pfn: number): number[] => {
+      const base = lab.layout.sbOff + pfn * SB_RECORD_WORDS;
+      return [SB_RECORD.GUP, SB_RECORD.GUP_PTE, SB_RECORD.GUP_VALUE, SB_RECORD.GUP_GRABBED_AT, SB_RECORD.GUP_VALIDATED_AT, SB_RECORD.GUP_ACTOR].map((f) => lab.i32[base + f]!);
+    };
+    const taken = new Int32Array(2);
+    expect(K.get_user_pages_fast(mm, addr, 2, K.FOLL_WRITE, taken)).toBe(2);
+    expect(gupHalf(taken[0]!)[0]).toBe(0); // a plain reference is no half of the pair
+    K.put_page(taken[0]!);
+    K.put_page(taken[1]!);
+    expect(K.pin_user_pages_fast(mm, addr, 2, K.FOLL_WRITE, taken)).toBe(2);
+    for (let i = 0; i < 2; i++) {
+      const pteIdx = mm.pt.pte(addr / PAGE + i);
+      const [seq, pte, value, grabbedAt, validatedAt, actor] = gupHalf(taken[i]!);
+      expect([seq, pte, value, actor]).toEqual([2, pteIdx + 1, k.mem.load(pteIdx), 1]);
+      expect(validatedAt).toBeGreaterThan(grabbedAt); // the re-check comes after the grab
+      expect(grabbedAt).toBeGreaterThan(0);
+    }
+    K.unpin_user_pages(taken, 2);
+  });
+
+  it('with gup-fast-no-recheck the only validating read is the first one, before the grab', () => {
+    const { k, lab } = machine(['gup-fast-no-recheck']);
+    const mm = K.mm_of(0);
+    const addr = K.do_mmap(mm, { length: PAGE, kind: 'anon' });
+    const taken = new Int32Array(1);
+    expect(K.pin_user_pages_fast(mm, addr, 1, K.FOLL_WRITE, taken)).toBe(1); // faulted in on the slow path
+    K.unpin_user_pages(taken, 1);
+    k.sbContract = new SbContract(lab, 1);
+    expect(K.pin_user_pages_fast(mm, addr, 1, K.FOLL_WRITE, taken)).toBe(1);
+    const base = lab.layout.sbOff + taken[0]! * SB_RECORD_WORDS;
+    expect(lab.i32[base + SB_RECORD.GUP_VALIDATED_AT]).toBeLessThan(lab.i32[base + SB_RECORD.GUP_GRABBED_AT]!);
+    expect(lab.i32[base + SB_RECORD.GUP_VALIDATED_AT]).toBeGreaterThan(0);
+    K.unpin_user_pages(taken, 1);
   });
 });
 
