@@ -18,7 +18,6 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CampaignOptions, CampaignResult } from '../explore/campaign.js';
 import type { ExploreOptions, ExploreProgress, ExploreReport, ExploreStrategy, ReplayOptions, ReplayReport } from '../explore/explore.js';
@@ -37,7 +36,7 @@ import { outputPathProblem, reportPathProblem, writeOutputFile } from './output-
 import { escapeControl } from '../util/escape.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { collect, parseInteger } from './options.js';
-import type { OutStream } from './progress.js';
+import { type OutStream, singleBar } from './progress.js';
 import { parseShard, type Shard } from '../sweep/grid.js';
 import type { BridgeTarget } from '../explore/bridge.js';
 import { parseEngine } from '../explore/inthread/engine.js';
@@ -184,14 +183,7 @@ function createExploreProgress(stream: OutStream, quiet: boolean | undefined, lo
       stop() {},
     };
   }
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: stream as unknown as NodeJS.WritableStream,
-      format: ' {bar} {value}/{total} trials | {elapsedF} | steps {steps} | {sps} steps/s | failures {failures}',
-      barsize: 24, hideCursor: true, gracefulExit: false, clearOnComplete: false, fps: 8,
-    },
-    cliProgress.Presets.shades_classic,
-  );
+  const bar = singleBar(stream, ' {bar} {value}/{total} trials | {elapsedF} | steps {steps} | {sps} steps/s | failures {failures}', 8);
   let running = false;
   return {
     start(trials) {

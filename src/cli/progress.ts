@@ -59,19 +59,20 @@ function logProgress(stream: OutStream, intervalMs: number, now: () => number): 
   };
 }
 
-function barProgress(stream: OutStream): Progress {
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: stream as unknown as NodeJS.WritableStream,
-      format: ' {bar} {percentage}% | {elapsedF} / {durationF} | ops {ops} | mm ops {mmOps} | violations {violations}',
-      barsize: 24,
-      hideCursor: true,
-      gracefulExit: false, // the CLI owns SIGINT (cooperative stop), and stops the bar itself
-      clearOnComplete: false,
-      fps: 8,
-    },
+/**
+ * The one terminal bar every command draws (run, explore, sweep): `format` is cli-progress's line,
+ * `fps` its redraw rate. gracefulExit is off: the CLI owns SIGINT (cooperative stop) and stops the
+ * bar itself.
+ */
+export function singleBar(stream: OutStream, format: string, fps: number): cliProgress.SingleBar {
+  return new cliProgress.SingleBar(
+    { stream: stream as unknown as NodeJS.WritableStream, format, barsize: 24, hideCursor: true, gracefulExit: false, clearOnComplete: false, fps },
     cliProgress.Presets.shades_classic,
   );
+}
+
+function barProgress(stream: OutStream): Progress {
+  const bar = singleBar(stream, ' {bar} {percentage}% | {elapsedF} / {durationF} | ops {ops} | mm ops {mmOps} | violations {violations}', 8);
   let running = false;
   const payload = (p: RunProgress) => ({
     elapsedF: fmtDuration(p.elapsedMs),

@@ -1,8 +1,7 @@
 /** Sweep progress: runs done of all, with an ETA — a cli-progress bar on a terminal, a plain line every ~2 s otherwise. */
-import cliProgress from 'cli-progress';
 import { fmtDuration } from '../report/text.js';
 import type { SweepProgress } from '../sweep/sweep.js';
-import type { OutStream } from './progress.js';
+import { type OutStream, singleBar } from './progress.js';
 
 export interface SweepProgressView {
   update(p: SweepProgress): void;
@@ -35,14 +34,7 @@ export function createSweepProgress(stream: OutStream, o: { quiet?: boolean; log
       stop() {},
     };
   }
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: stream as unknown as NodeJS.WritableStream,
-      format: ' {bar} {value}/{total} runs | {elapsedF} | ETA {etaF} | {label}',
-      barsize: 24, hideCursor: true, gracefulExit: false, clearOnComplete: false, fps: 4,
-    },
-    cliProgress.Presets.shades_classic,
-  );
+  const bar = singleBar(stream, ' {bar} {value}/{total} runs | {elapsedF} | ETA {etaF} | {label}', 4);
   let running = false;
   return {
     update(p) {
