@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  ACTOR_STAT, EVENT, GHOST_PIN, GHOST_UNPIN, LAB_HDR, Lab, type LabConfig, MAX_VIOLATIONS, SNAP_EVENTS, VIOLATION_WORDS,
+  ACTOR_STAT, EVENT, GHOST_PIN, GHOST_UNPIN, LAB_HDR, Lab, type LabConfig, MAX_VIOLATIONS, SB_RECORD_WORDS, SNAP_EVENTS, VIOLATION_WORDS,
   computeLabLayout, ghostPins, ghostUnpins, gupFailStat,
 } from '../../src/oracle/lab.js';
 
@@ -30,6 +30,22 @@ describe('lab layout', () => {
     expect(lab.sab.byteLength).toBe(l.totalWords * 4);
     expect(() => new Lab(new SharedArrayBuffer(l.totalWords * 4 - 4), CONFIG)).toThrow(RangeError);
     expect(() => new Lab(new SharedArrayBuffer(l.totalWords * 4), CONFIG)).not.toThrow();
+  });
+
+  it('with contractFrames, the store-buffering records (SB_RECORD_WORDS per frame) sit between the truncate epochs and the log', () => {
+    const bare = computeLabLayout(CONFIG);
+    expect(bare.sbOff).toBe(-1);
+    expect(computeLabLayout({ ...CONFIG, contractFrames: false })).toEqual({ ...bare, config: { ...CONFIG, contractFrames: false } });
+    const l = computeLabLayout({ ...CONFIG, contractFrames: true });
+    expect(l.sbOff).toBe(bare.truncEpochOff + 16);
+    expect(l.violationOff).toBe(l.sbOff + CONFIG.totalFrames * SB_RECORD_WORDS);
+    expect(l.totalWords).toBe(bare.totalWords + CONFIG.totalFrames * SB_RECORD_WORDS);
+    const lab = Lab.create({ ...CONFIG, contractFrames: true });
+    // The last frame's last record word is the word before the log, and recording does not reach it.
+    lab.store(l.violationOff - 1, 5);
+    lab.violation(6, 0, 1, 19);
+    expect(lab.load(l.violationOff - 1)).toBe(5);
+    expect(lab.violations()).toHaveLength(1);
   });
 
   it('indexes actor blocks, ledgers, ghost words and file pages without overlap', () => {
