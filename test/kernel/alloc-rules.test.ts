@@ -7,12 +7,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as K from '../../src/kernel/index.js';
+import { ACCESS } from '../../src/mem/mem.js';
 import { HDR, PG, PG_dirty, PG_head, PG_hugetlb, PG_locked, PG_tail, STRUCT_PAGE_WORDS, ZONE, type MachineConfig } from '../../src/mem/layout.js';
 
 function machine(config: Partial<MachineConfig> = {}): K.KernelContext {
   return K.boot(
     {
-      normalFrames: 40, movableFrames: 20, daxFrames: 3, huge2mPages: 2, huge1gPages: 0, wordsPerPage: 2,
+      normalFrames: 40, movableFrames: 40, daxFrames: 3, huge2mPages: 2, huge1gPages: 0, wordsPerPage: 2,
       nrMms: 1, vaPages: 1 << 12, maxVmas: 4, nrFiles: 0, filePages: 0, nrCpus: 1,
       folioPools: [{ order: 1, count: 3 }, { order: 2, count: 2 }, { order: 2, count: 1 }, { order: 5, count: 1 }],
       ...config,
@@ -58,31 +59,68 @@ describe('alloc_pages', () => {
   it('a zone is used up to its last frame, no frame outside it, each once; then -1', () => {
     const k = machine();
     const zs = k.layout.zoneStart;
-    for (const zone of [ZONE.NORMAL, ZONE.MOVABLE] as const) {
+    // ZONE_MOVABLE first, while ZONE_NORMAL (which shares its first bitmap word) is all free.
+    for (const zone of [ZONE.MOVABLE, ZONE.NORMAL] as const) {
+      if (zone === ZONE.MOVABLE) expect(zs[zone]! % 32).not.toBe(0);
       const got = drain(zone);
       const want = Array.from({ length: zs[zone + 1]! - zs[zone]! }, (_, i) => zs[zone]! + i);
       expect([...got].sort((a, b) => a - b)).toEqual(want);
       expect(K.nr_allocated(k.mem, zone)).toBe(want.length);
+      if (zone === ZONE.MOVABLE) expect(K.nr_allocated(k.mem, ZONE.NORMAL)).toBe(0);
     }
-    expect(vm(k).nr_page_alloc).toBe(60);
+    expect(vm(k).nr_page_alloc).toBe(80);
     // The frames beyond the zones (DAX) were never handed out.
     expect(pg(k, zs[ZONE.DAX]!, PG.REFCOUNT)).toBe(1);
   });
 
   it('the search wraps past its hint: a frame freed below the last one found is found again', () => {
+    // ZONE_NORMAL starting at an even and at an odd bitmap word.
+    for (const config of [{}, { huge2mPages: 0, folioPools: [{ order: 1, count: 1 }] }]) {
+      const k = machine(config);
+      const zs = k.layout.zoneStart;
+      const got = drain(ZONE.NORMAL);
+      const low = got[3]!;
+      K.put_page(low);
+      const high = got[got.length - 1]!;
+      K.put_page(high);
+      // The hint is the word of the last frame found (the second word): that free frame comes
+      // first, then the search wraps round to the first word.
+      expect(K.alloc_pages(ZONE.NORMAL)).toBe(high);
+      expect(K.alloc_pages(ZONE.NORMAL)).toBe(low);
+      expect(K.alloc_pages(ZONE.NORMAL)).toBe(-1);
+      expect(low).toBe(zs[ZONE.NORMAL]! + 3);
+    }
+  });
+
+  it('one compareExchange claims a free frame; a frame another cpu claims between the load and the exchange is skipped', () => {
     const k = machine();
-    const zs = k.layout.zoneStart;
-    const got = drain(ZONE.NORMAL);
-    const low = got[3]!;
-    K.put_page(low);
-    const high = got[got.length - 1]!;
-    K.put_page(high);
-    // The hint is the word of the last frame found (the second word): that free frame comes first,
-    // then the search wraps round to the first word.
-    expect(K.alloc_pages(ZONE.NORMAL)).toBe(high);
-    expect(K.alloc_pages(ZONE.NORMAL)).toBe(low);
-    expect(K.alloc_pages(ZONE.NORMAL)).toBe(-1);
-    expect(low).toBe(zs[ZONE.NORMAL]! + 3);
+    const first = k.layout.zoneStart[ZONE.NORMAL]!;
+    const word = k.layout.buddyOff + (first >>> 5);
+    let rmws = 0;
+    let steal = false;
+    k.mem.hook = {
+      before(kind, index): void {
+        if (index !== word || kind !== ACCESS.RMW) return;
+        rmws++;
+        if (steal) {
+          steal = false;
+          Atomics.or(k.mem.i32, word, 1 << (first & 31)); // the other cpu's allocation of `first`
+        }
+      },
+    };
+    try {
+      const a = K.alloc_pages(ZONE.NORMAL);
+      expect([a, rmws]).toEqual([first, 1]);
+      K.put_page(a);
+      rmws = 0;
+      steal = true;
+      expect(K.alloc_pages(ZONE.NORMAL)).toBe(first + 1);
+      expect(rmws).toBe(2); // the failed exchange, then the one that claimed the next frame
+    } finally {
+      k.mem.hook = null;
+    }
+    expect(K.nr_allocated(k.mem, ZONE.NORMAL)).toBe(2);
+    expect(pg(k, first, PG.REFCOUNT)).toBe(0); // the stolen frame was not initialised by us
   });
 
   it('a large folio from the first pool of its order with room, aligned; the next pool when it is full; none past the last', () => {
@@ -103,9 +141,22 @@ describe('alloc_pages', () => {
     expect(K.alloc_pages(ZONE.NORMAL, 3)).toBe(-1); // no order-3 pool
     expect(() => K.alloc_pages(ZONE.NORMAL, 6)).toThrow('alloc_pages: order 6 unsupported');
     expect(() => K.alloc_pages(ZONE.NORMAL, -1)).toThrow('alloc_pages: order -1 unsupported');
-    // A freed folio of the first pool is found again before -1.
+    // A freed folio of the first pool is found again before -1, and an order-5 folio (a whole
+    // bitmap word) is whole again after its free.
     K.put_page(o2[1]!);
     expect(K.alloc_pages(ZONE.NORMAL, 2)).toBe(o2[1]);
+    K.put_page(o5[0]!);
+    expect(K.nr_allocated(k.mem, ZONE.FOLIO)).toBe(6);
+    expect(K.alloc_pages(ZONE.NORMAL, 5)).toBe(o5[0]);
+  });
+
+  it('a folio at pfn 0 (no hugetlb pools before it) is a folio like any other', () => {
+    const k = machine({ huge2mPages: 0, folioPools: [{ order: 2, count: 1 }, { order: 2, count: 1 }] });
+    expect(k.layout.pools.map((p) => p.start)).toEqual([0, 32]);
+    expect(K.alloc_pages(ZONE.NORMAL, 2)).toBe(0);
+    expect(K.nr_allocated(k.mem, ZONE.FOLIO)).toBe(1);
+    expect(K.alloc_pages(ZONE.NORMAL, 2)).toBe(32);
+    expect(K.alloc_pages(ZONE.NORMAL, 2)).toBe(-1);
   });
 
   it('an empty zone gives -1; a zone of one frame gives it, once', () => {
@@ -189,6 +240,12 @@ describe('free_unref_page', () => {
     setPg(k, o2 + 3, PG.MAPCOUNT, 1);
     expect(() => K.free_unref_page(o2)).toThrow(`pfn ${o2 + 3} freed while mapped (mapcount 1)`);
     setPg(k, o2 + 3, PG.MAPCOUNT, 0);
+    const big = K.alloc_pages(ZONE.NORMAL, 5); // the largest PTE-mapped folio: every subpage too
+    setPg(k, big + 31, PG.MAPCOUNT, 2);
+    setPg(k, big, PG.REFCOUNT, 0);
+    expect(() => K.free_unref_page(big)).toThrow(`pfn ${big + 31} freed while mapped (mapcount 2)`);
+    setPg(k, big + 31, PG.MAPCOUNT, 0);
+    K.free_unref_page(big);
     const huge = K.alloc_pages(ZONE.NORMAL, 9);
     setPg(k, huge + 1, PG.MAPCOUNT, 1); // a tail's word: not a hugetlb mapcount
     setPg(k, huge, PG.REFCOUNT, 0);
@@ -196,11 +253,12 @@ describe('free_unref_page', () => {
     setPg(k, huge, PG.MAPCOUNT, 1);
     expect(() => K.free_unref_page(huge)).toThrow(`pfn ${huge} freed while mapped`);
     setPg(k, huge, PG.MAPCOUNT, 0);
-    expect(bugs(k)['free_pages:refcount']).toBe(2);
+    expect(bugs(k)['free_pages:refcount']).toBe(3);
     // The folio freed once is freed; a second free finds its bits clear.
     K.free_unref_page(o2);
     expect(() => K.free_unref_page(o2)).toThrow(`kernel BUG at free_pages:double free: pfn ${o2} order 2`);
     const o5 = K.alloc_pages(ZONE.NORMAL, 5); // the whole bitmap word
+    expect(o5).toBe(big);
     K.put_page(o5);
     expect(() => K.free_unref_page(o5)).toThrow('double free');
     expect(() => K.free_unref_page(huge)).toThrow('double free');

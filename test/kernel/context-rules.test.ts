@@ -134,6 +134,19 @@ describe('per-cpu vmstat', () => {
     expect(Object.keys(all)).toEqual([...VMSTAT_ITEMS]);
     expect([slot(k, 0, K.VMSTAT.pgfault), slot(k, 0, K.VMSTAT.nr_written)]).toEqual([3, -2]);
     expect(K.readVmstat(elsewhere.mem).pgfault).toBe(0);
+    // The reader's own pending deltas are folded only into its own machine's read.
+    elsewhere.vmstatAdd(K.VMSTAT.pgfault, 4);
+    set_current(elsewhere);
+    K.readVmstat(k.mem);
+    expect(slot(elsewhere, 0, K.VMSTAT.pgfault)).toBe(0);
+    expect(K.readVmstat(elsewhere.mem).pgfault).toBe(4);
+    // A thread with no kernel context (a reporter reading the SAB) reads the slots as they are.
+    const prev = set_current(undefined as unknown as K.KernelContext);
+    try {
+      expect(K.readVmstat(k.mem).pgfault).toBe(8);
+    } finally {
+      set_current(prev);
+    }
     expect(VMSTAT_ITEMS.map((n) => K.VMSTAT[n])).toEqual(VMSTAT_ITEMS.map((_, i) => i));
   });
 });

@@ -30,6 +30,15 @@ describe('get_user / put_user', () => {
       expect(() => K.get_user(mm, a, w)).toThrow(`get_user: no mapping at ${a} in mm 0 (-14)`);
     }
     expect(K.readVmstat(k.mem).pgfault).toBe(faults);
+    // Refused before any lock is taken or any table word read (the PT lock of a vpn past the space
+    // would be a word of another mm's tables).
+    const told: number[] = [];
+    k.lockdep = { acquired: (w) => told.push(w), released: (w) => told.push(-w) };
+    for (const [a, w] of [[addr, -1], [addr, 4], [-PAGE, 0], [mm.vaPages * PAGE, 0], [(mm.vaPages + 600) * PAGE, 0]] as const) {
+      expect(K.put_user(mm, a, w, 1)).toBe(-K.EFAULT);
+    }
+    expect(told).toEqual([]);
+    k.lockdep = null;
     expect(K.put_user(mm, addr, 3, 9)).toBe(0); // the last word is inside
     expect(K.get_user(mm, addr + PAGE - 1, 3)).toBe(9); // any byte of the page
     expect(mm.vaPages).toBeGreaterThan(0);
@@ -59,6 +68,18 @@ describe('get_user / put_user', () => {
     expect(k.mem.load(K.page_data(pfn) + 1)).toBe(0x1234);
     // The neighbour page is untouched.
     expect(k.mem.load(mm.pt.pte(vpn + 1))).toBe(0);
+  });
+
+  it('page 0 and the last page of the space are user pages like any other', () => {
+    const k = machine();
+    const mm = K.mm_of(0);
+    expect(K.do_mmap(mm, { length: PAGE, kind: 'anon', addr: 0 })).toBe(0);
+    const top = (mm.vaPages - 1) * PAGE;
+    expect(K.do_mmap(mm, { length: PAGE, kind: 'anon', addr: top })).toBe(top);
+    expect(K.put_user(mm, 0, 0, 11)).toBe(0);
+    expect(K.put_user(mm, top, 1, 12)).toBe(0);
+    expect([K.get_user(mm, 0, 0), K.get_user(mm, top + PAGE - 1, 1)]).toEqual([11, 12]);
+    expect(K.pte_present(k.mem.load(mm.pt.pte(0)))).toBe(true);
   });
 
   it('a read-only mapping reads, and refuses the write with the fault\'s error', () => {
