@@ -74,21 +74,18 @@ describe('alloc_pages', () => {
   });
 
   it('the search wraps past its hint: a frame freed below the last one found is found again', () => {
-    // ZONE_NORMAL starting at an even and at an odd bitmap word.
-    for (const config of [{}, { huge2mPages: 0, folioPools: [{ order: 1, count: 1 }] }]) {
+    // A ZONE_NORMAL of three bitmap words, starting at word 36 and at word 1.
+    for (const config of [{ normalFrames: 80 }, { normalFrames: 80, huge2mPages: 0, folioPools: [{ order: 1, count: 1 }] }]) {
       const k = machine(config);
       const zs = k.layout.zoneStart;
       const got = drain(ZONE.NORMAL);
-      const low = got[3]!;
-      K.put_page(low);
-      const high = got[got.length - 1]!;
-      K.put_page(high);
-      // The hint is the word of the last frame found (the second word): that free frame comes
-      // first, then the search wraps round to the first word.
-      expect(K.alloc_pages(ZONE.NORMAL)).toBe(high);
-      expect(K.alloc_pages(ZONE.NORMAL)).toBe(low);
+      const [low, mid, high] = [got[3]!, got[40]!, got[got.length - 1]!];
+      for (const p of [low, mid, high]) K.put_page(p);
+      // The hint is the word of the last frame found (the third word): that free frame comes
+      // first, then the search wraps round to the first word, then the second.
+      expect([K.alloc_pages(ZONE.NORMAL), K.alloc_pages(ZONE.NORMAL), K.alloc_pages(ZONE.NORMAL)]).toEqual([high, low, mid]);
       expect(K.alloc_pages(ZONE.NORMAL)).toBe(-1);
-      expect(low).toBe(zs[ZONE.NORMAL]! + 3);
+      expect([low, mid, high]).toEqual([zs[ZONE.NORMAL]! + 3, zs[ZONE.NORMAL]! + 40, zs[ZONE.NORMAL]! + 79]);
     }
   });
 
