@@ -5,7 +5,9 @@
  * file's score is below the threshold. Stryker's own `thresholds` are global only.
  *
  * Score = (killed + timeout) / valid mutants, valid = killed + timeout + survived + no coverage
- * (compile and runtime errors and ignored mutants do not count), as Stryker computes it.
+ * (compile and runtime errors and ignored mutants do not count), as Stryker computes it. A file
+ * with no valid mutant (every mutant static and ignored, or none at all: a file of constants or
+ * re-exports) has nothing to score and passes; its row says "no mutants" and how many were ignored.
  *
  * Usage: tsx scripts/mutation-check.ts [--report reports/mutation/mutation.json ...] [--threshold 80]
  * (several --report options merge per-file runs; a file in more than one is taken from the last).
@@ -23,13 +25,15 @@ export interface MutationReport {
   files: Record<string, { mutants: { status: string }[] }>;
 }
 
-/** One file's counts and score (null when it has no valid mutant). */
+/** One file's counts and score (null when it has no valid mutant: nothing to score, it passes). */
 export interface FileScore {
   file: string;
   killed: number;
   timeout: number;
   survived: number;
   noCoverage: number;
+  /** Mutants not counted: ignored (static, with ignoreStatic), or compile/runtime errors. */
+  ignored: number;
   score: number | null;
 }
 
@@ -42,12 +46,13 @@ export function fileScores(report: MutationReport): FileScore[] {
     const n = (s: string): number => f.mutants.filter((m) => m.status === s).length;
     const row = { file, killed: n('Killed'), timeout: n('Timeout'), survived: n('Survived') + n('Pending'), noCoverage: n('NoCoverage') };
     const valid = row.killed + row.timeout + row.survived + row.noCoverage;
-    out.push({ ...row, score: valid === 0 ? null : (100 * (row.killed + row.timeout)) / valid });
+    const ignored = f.mutants.length - valid;
+    out.push({ ...row, ignored, score: valid === 0 ? null : (100 * (row.killed + row.timeout)) / valid });
   }
   return out.sort((a, b) => a.file.localeCompare(b.file));
 }
 
-/** The rows below `threshold` percent. */
+/** The rows below `threshold` percent (a file with no valid mutant is never one of them). */
 export function failing(scores: FileScore[], threshold: number): FileScore[] {
   return scores.filter((s) => s.score !== null && s.score < threshold);
 }
@@ -57,8 +62,8 @@ export function formatTable(scores: FileScore[], threshold: number): string {
   const w = Math.max(4, ...scores.map((s) => s.file.length));
   const head = `${'file'.padEnd(w)}  killed timeout survived no-cov   score`;
   const rows = scores.map((s) => {
-    const score = s.score === null ? '   n/a' : `${s.score.toFixed(1).padStart(5)}%`;
-    const mark = s.score !== null && s.score < threshold ? '  < threshold' : '';
+    const score = s.score === null ? 'no mutants' : `${s.score.toFixed(1).padStart(5)}%`;
+    const mark = s.score === null ? `  (${s.ignored} ignored: nothing to score, passes)` : s.score < threshold ? '  < threshold' : '';
     return `${s.file.padEnd(w)}  ${String(s.killed).padStart(6)} ${String(s.timeout).padStart(7)} ${String(s.survived).padStart(8)} ${String(s.noCoverage).padStart(6)}  ${score}${mark}`;
   });
   return [head, ...rows].join('\n');
@@ -95,7 +100,9 @@ function main(): void {
     console.error(`mutation-check: ${bad.length} file(s) below ${threshold}%: ${bad.map((s) => s.file).join(', ')}`);
     process.exitCode = 1;
   } else {
-    console.log(`mutation-check: every measured file of ${GATED_DIRS.join(' and ')} is at ${threshold}% or more`);
+    const none = scores.filter((s) => s.score === null).length;
+    const noneNote = none > 0 ? ` (${none} with no mutants, nothing to score)` : '';
+    console.log(`mutation-check: every measured file of ${GATED_DIRS.join(' and ')} is at ${threshold}% or more${noneNote}`);
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  ACTOR_STAT, EVENT, GHOST_PIN, GHOST_UNPIN, LAB_HDR, Lab, type LabConfig, MAX_VIOLATIONS, SNAP_EVENTS, VIOLATION_WORDS,
+  ACTOR_STAT, EVENT, GHOST_PIN, GHOST_UNPIN, LAB_HDR, Lab, type LabConfig, MAX_VIOLATIONS, SB_RECORD_WORDS, SNAP_EVENTS, VIOLATION_WORDS,
   computeLabLayout, ghostPins, ghostUnpins, gupFailStat,
 } from '../../src/oracle/lab.js';
 
@@ -28,8 +28,30 @@ describe('lab layout', () => {
     expect(l.totalWords).toBe(l.violationOff + MAX_VIOLATIONS * VIOLATION_WORDS);
     const lab = Lab.create(CONFIG);
     expect(lab.sab.byteLength).toBe(l.totalWords * 4);
-    expect(() => new Lab(new SharedArrayBuffer(l.totalWords * 4 - 4), CONFIG)).toThrow(RangeError);
+    expect(() => new Lab(new SharedArrayBuffer(l.totalWords * 4 - 4), CONFIG)).toThrow(new RangeError('Lab: buffer smaller than its layout'));
     expect(() => new Lab(new SharedArrayBuffer(l.totalWords * 4), CONFIG)).not.toThrow();
+  });
+
+  it('sizes the ledger by LEDGER_WORDS per slot and the ODP block by ODP_PTE_WORDS per page, each rounded up to 16', () => {
+    const l = computeLabLayout({ ...CONFIG, ledgerSlots: 9, odpPages: 4 });
+    expect(l.ringOff - l.ledgerOff).toBe(32); // 9 × 2 = 18 words
+    expect(l.actorWords - l.odpOff).toBe(32); // 4 + 4 × 4 = 20 words
+  });
+
+  it('with contractFrames, the store-buffering records (SB_RECORD_WORDS per frame) sit between the truncate epochs and the log', () => {
+    const bare = computeLabLayout(CONFIG);
+    expect(bare.sbOff).toBe(-1);
+    expect(computeLabLayout({ ...CONFIG, contractFrames: false })).toEqual({ ...bare, config: { ...CONFIG, contractFrames: false } });
+    const l = computeLabLayout({ ...CONFIG, contractFrames: true });
+    expect(l.sbOff).toBe(bare.truncEpochOff + 16);
+    expect(l.violationOff).toBe(l.sbOff + CONFIG.totalFrames * SB_RECORD_WORDS);
+    expect(l.totalWords).toBe(bare.totalWords + CONFIG.totalFrames * SB_RECORD_WORDS);
+    const lab = Lab.create({ ...CONFIG, contractFrames: true });
+    // The last frame's last record word is the word before the log, and recording does not reach it.
+    lab.store(l.violationOff - 1, 5);
+    lab.violation(6, 0, 1, 19);
+    expect(lab.load(l.violationOff - 1)).toBe(5);
+    expect(lab.violations()).toHaveLength(1);
   });
 
   it('indexes actor blocks, ledgers, ghost words and file pages without overlap', () => {
@@ -89,6 +111,15 @@ describe('violation log', () => {
     // The ring holds 4: the snapshot takes what the ring still has.
     expect(v!.events.get(0)!.map((e) => e.page)).toEqual([6, 7, 8, 9]);
     expect(v!.events.get(2)).toEqual([{ seq: 0, event: 'munmap', page: 50, arg: 0 }]);
+    // Every field of every snapshotted event, as the ring had it.
+    lab.event(2, EVENT.TRUNCATE, 51, 3);
+    lab.event(2, EVENT.RECLAIM, 52, 4);
+    lab.violation(3, 0, 12, 2);
+    const w = lab.violations()[1]!;
+    expect(w.events.get(0)).toEqual([6, 7, 8, 9].map((i) => ({ seq: i, event: 'dma_write', page: i, arg: i })));
+    expect(w.events.get(2)).toEqual([
+      { seq: 0, event: 'munmap', page: 50, arg: 0 }, { seq: 1, event: 'truncate', page: 51, arg: 3 }, { seq: 2, event: 'reclaim', page: 52, arg: 4 },
+    ]);
     // Later events do not change the snapshot.
     lab.event(0, EVENT.DMA_READ, 99, 0);
     expect(lab.violations()[0]!.events.get(0)!.map((e) => e.page)).toEqual([6, 7, 8, 9]);
@@ -104,6 +135,20 @@ describe('violation log', () => {
     expect([...a!.events.keys()]).toEqual([2]);
     expect([...b!.events.keys()]).toEqual([2]);
     expect(b!.events.get(2)).toHaveLength(1);
+    // The coordinator's own violation fills the actor half of the snapshot only.
+    const second = lab.layout.violationOff + VIOLATION_WORDS + 8 + SNAP_EVENTS * 4;
+    expect(Array.from({ length: SNAP_EVENTS * 4 }, (_, i) => lab.load(second + i)).every((x) => x === 0)).toBe(true);
+    expect(lab.load(lab.layout.violationOff + VIOLATION_WORDS + 8)).toBe(1); // seq 0 + 1, the actor half
+  });
+
+  it('an actor index past the last actor is not snapshotted (the words after the actor blocks are no ring)', () => {
+    const lab = Lab.create(CONFIG);
+    for (let i = lab.layout.ghostOff; i < lab.layout.truncEpochOff; i++) lab.store(i, 1);
+    lab.event(2, EVENT.WRITEBACK, 2, 0);
+    lab.violation(2, CONFIG.nrActors, 5, 8);
+    const [v] = lab.violations();
+    expect([...v!.events.keys()]).toEqual([2]);
+    expect(v!.actor).toBe(CONFIG.nrActors);
   });
 
   it('is bounded: past MAX_VIOLATIONS entries are counted as lost', () => {
