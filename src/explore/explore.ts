@@ -32,7 +32,8 @@ import { TRIAL_STATUS } from '../sched/layout.js';
 import { type LabelContext, labWordName, machineWordName, pendingLabel } from '../sched/labels.js';
 import { type PctBound, pctBound, pctPlan } from '../sched/pct.js';
 import { type TrialResult, type TrialRunner, type TrialSpec, sharedTrialRunner, shutdownTrialRunner } from './runner.js';
-import { type EngineName, parseEngine, selectRunner } from './inthread/engine.js';
+import { type EngineName, loadInThreadDriver, parseEngine, selectRunner } from './inthread/engine.js';
+import { type TrialMachine, prepareTrialMachine } from './machine-pool.js';
 import { Coverage } from '../sched/coverage.js';
 import { type ConcreteStrategy, portfolioStrategy } from '../sched/strategy/index.js';
 import { surwExpected } from '../sched/strategy/surw.js';
@@ -359,10 +360,27 @@ function modeOf(r: Resolved, trial: number): Mode {
 /** Does the campaign need a calibration trial (PCT's k, SURW's expected counts)? */
 const needsCalibration = (s: ExploreStrategy): boolean => s === 'pct' || s === 'surw' || s === 'portfolio';
 
+/** Will this campaign's trials run on the in-thread engine (the same choice selectRunner makes)? */
+async function runsInThread(r: Resolved): Promise<boolean> {
+  if (r.engine === 'baton') return false;
+  if (r.scenario.clients.some((c) => c.kind === 'custom')) return false;
+  return typeof (await loadInThreadDriver()) !== 'string';
+}
+
 /** Run trial `trial` of a resolved campaign (strategy `mode`) and judge it. */
 async function runTrial(r: Resolved, trial: number, mode: Mode, workloadSeed = trialSeed(r.seed, trial)): Promise<TrialRun> {
   const s: Scenario = { ...r.scenario, seed: workloadSeed };
-  const { k, lab, plan } = prepareRun(s);
+  // In-thread trials reuse the campaign's booted machine (./machine-pool.ts); baton trials boot their own.
+  const machine = (await runsInThread(r)) ? prepareTrialMachine(r.scenario, s) : { ...prepareRun(s), release: () => {} };
+  try {
+    return await runPreparedTrial(r, trial, mode, workloadSeed, machine);
+  } finally {
+    machine.release();
+  }
+}
+
+/** The body of runTrial, on a prepared machine. */
+async function runPreparedTrial(r: Resolved, trial: number, mode: Mode, workloadSeed: number, { k, lab, plan }: TrialMachine): Promise<TrialRun> {
   lab.store(LAB_HDR.START_GATE, 1);
   const names = participantNames(plan);
   const labActors = [...plan.specs.map((x) => x.actor), plan.coordActor];

@@ -324,7 +324,8 @@ function gup_fast(k: KernelContext, mm: MmStruct, vpn0: number, nr: number, flag
   let i = 0;
   // The specialised loop has no switch for the faults that change the grab or the re-check
   // (plain-refcount, gup-fast-no-recheck: KernelContext.fastSmallPath); they walk the general path.
-  if (m.hook === null && k.fastSmallPath === true && !longterm && sb === null) {
+  // The specialised loops write with Atomics directly: only without a hook or a write map (trackWrites).
+  if (m.hook === null && m.dirty === null && k.fastSmallPath === true && !longterm && sb === null) {
     i = gup_pte_range_small(k, mm, vpn0, nr, flags, pages, off);
     if (i < 0) return ~i;
   }
@@ -641,7 +642,7 @@ export function unpin_user_pages(pages: PageArray, npages: number): void {
   if (k.WARN_ON_ONCE(npages < 0, 'unpin_user_pages:IS_ERR_VALUE')) return;
   let i = 0;
   // stats-after-put moves the statistic behind each put: put_compound_head keeps that order.
-  if (k.mem.hook === null && k.unpinSmallPath === true) i = unpin_user_pages_small(k, pages, npages);
+  if (k.mem.hook === null && k.mem.dirty === null && k.unpinSmallPath === true) i = unpin_user_pages_small(k, pages, npages);
   if (k.spec.unpinPerFolio) {
     for (; i < npages; ) {
       const nr = gup_folio_next(k, pages, npages, i);
