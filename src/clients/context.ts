@@ -144,24 +144,29 @@ export function createClientContext(a: Actor, params: Readonly<Record<string, nu
   };
 
   // Defined, not assigned: the inherited functions of the same names are frozen (read-only).
-  const kernel: ClientKernel = Object.freeze(Object.create(kernelApiBase(), Object.getOwnPropertyDescriptors({
-    pin_user_pages_fast: pinning(kernelApi.pin_user_pages_fast),
-    pin_longterm_pages_fast: pinning(kernelApi.pin_longterm_pages_fast),
-    pin_user_pages: pinning(kernelApi.pin_user_pages),
-    pin_longterm_pages: pinning(kernelApi.pin_longterm_pages),
-    pin_user_pages_remote: pinning(kernelApi.pin_user_pages_remote),
-    pin_longterm_pages_remote: pinning(kernelApi.pin_longterm_pages_remote),
-    get_user_pages_fast: getting(kernelApi.get_user_pages_fast),
-    get_user_pages: getting(kernelApi.get_user_pages),
-    get_user_pages_remote: getting(kernelApi.get_user_pages_remote),
-    unpin_user_page,
-    unpin_user_pages,
-    unpin_user_pages_dirty_lock,
-    put_page,
-    put_user_page: unpin_user_page,
-    put_user_pages: unpin_user_pages,
-    put_user_pages_dirty_lock: unpin_user_pages_dirty_lock,
-  })) as ClientKernel);
+  const kernel: ClientKernel = Object.freeze(
+    Object.create(
+      kernelApiBase(),
+      Object.getOwnPropertyDescriptors({
+        pin_user_pages_fast: pinning(kernelApi.pin_user_pages_fast),
+        pin_longterm_pages_fast: pinning(kernelApi.pin_longterm_pages_fast),
+        pin_user_pages: pinning(kernelApi.pin_user_pages),
+        pin_longterm_pages: pinning(kernelApi.pin_longterm_pages),
+        pin_user_pages_remote: pinning(kernelApi.pin_user_pages_remote),
+        pin_longterm_pages_remote: pinning(kernelApi.pin_longterm_pages_remote),
+        get_user_pages_fast: getting(kernelApi.get_user_pages_fast),
+        get_user_pages: getting(kernelApi.get_user_pages),
+        get_user_pages_remote: getting(kernelApi.get_user_pages_remote),
+        unpin_user_page,
+        unpin_user_pages,
+        unpin_user_pages_dirty_lock,
+        put_page,
+        put_user_page: unpin_user_page,
+        put_user_pages: unpin_user_pages,
+        put_user_pages_dirty_lock: unpin_user_pages_dirty_lock,
+      }),
+    ) as ClientKernel,
+  );
 
   const ctx: ClientContext = Object.freeze({
     name: spec.name,
