@@ -136,7 +136,6 @@ function check_vma_flags(vma: Vma, flags: number): number {
 const NO_PAGE = -1;
 /** follow_page_mask(): the page must be unshared first (gup_must_unshare: FAULT_FLAG_UNSHARE). */
 const NEED_UNSHARE = -0x10000;
-const slowWalk: Walk = { idx: 0, entry: 0, order: 0 };
 
 /**
  * follow_page_mask(): under the page-table lock, the page mapped at vpn with a reference of the
@@ -146,7 +145,9 @@ function follow_page_mask(mm: MmStruct, vpn: number, flags: number): number {
   if (current.WARN_ON_ONCE((flags & (FOLL_PIN | FOLL_GET)) === (FOLL_PIN | FOLL_GET), 'follow_page_pte:FOLL_PIN|FOLL_GET')) {
     return -EINVAL;
   }
-  const w = walk(mm.pt, vpn, slowWalk);
+  // A walk of this call's own, not a module-level scratch one: in the in-thread explore engine every
+  // participant runs this module on one thread, and another may walk between this walk and its use.
+  const w = walk(mm.pt, vpn, { idx: 0, entry: 0, order: 0 });
   const ptl = leaf_ptl(mm.pt, vpn, w.order);
   spin_lock(ptl);
   try {

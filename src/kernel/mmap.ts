@@ -30,11 +30,12 @@ function zap_entry(old: number, order: number, file: boolean): void {
   void order;
 }
 
-const zapWalk: Walk = { idx: 0, entry: 0, order: 0 };
-
 /** zap_page_range(): clear every entry in [start, end) (vpns). Caller holds mmap_lock for write. */
 export function zap_page_range(mm: MmStruct, start: number, end: number, file: boolean): void {
   const m = current.mem;
+  // A walk of this call's own, not a module-level scratch one: in the in-thread explore engine every
+  // participant runs this module on one thread, and another may walk between this walk and its use.
+  const zapWalk: Walk = { idx: 0, entry: 0, order: 0 };
   for (let vpn = start; vpn < end; ) {
     const w = walk(mm.pt, vpn, zapWalk);
     const ptl = leaf_ptl(mm.pt, vpn, w.order);

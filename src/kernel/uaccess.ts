@@ -12,15 +12,15 @@ import { page_data } from './filemap.js';
 import { type MmStruct, PAGE_SIZE, find_vma, mmap_read_lock, mmap_read_unlock } from './mm.js';
 import { _PAGE_PRESENT, _PAGE_RW, spin_lock, spin_unlock, walk, type Walk } from './pgtable.js';
 
-const uWalk: Walk = { idx: 0, entry: 0, order: 0 };
-
-const scratch = new Int32Array(2);
 
 /** One access: 0 or -errno; `out[0]` receives the pfn reached, `out[1]` the word read. */
 function access_user_word(mm: MmStruct, addr: number, word: number, write: boolean, value: number, out: Int32Array): number {
   const m = current.mem;
   const vpn = Math.floor(addr / PAGE_SIZE);
   if (!(word >= 0 && word < current.layout.config.wordsPerPage) || vpn < 0 || vpn >= mm.vaPages) return -EFAULT;
+  // A walk of this call's own, not a module-level scratch one: in the in-thread explore engine every
+  // participant runs this module on one thread, and another may walk between this walk and its use.
+  const uWalk: Walk = { idx: 0, entry: 0, order: 0 };
   mmap_read_lock(mm);
   try {
     for (;;) {
@@ -54,7 +54,7 @@ function access_user_word(mm: MmStruct, addr: number, word: number, write: boole
  * `pfn`, when given, receives the frame read.
  */
 export function get_user(mm: MmStruct, addr: number, word: number, pfn: Int32Array | null = null): number {
-  const out = pfn !== null && pfn.length >= 2 ? pfn : scratch;
+  const out = pfn !== null && pfn.length >= 2 ? pfn : new Int32Array(2);
   const r = access_user_word(mm, addr, word, false, 0, out);
   if (r < 0) throw new RangeError(`get_user: no mapping at ${addr} in mm ${mm.id} (${r})`);
   if (pfn !== null && pfn !== out) pfn[0] = out[0]!;
@@ -67,7 +67,7 @@ export function get_user(mm: MmStruct, addr: number, word: number, pfn: Int32Arr
  * `pfn`, when given, receives the frame written.
  */
 export function put_user(mm: MmStruct, addr: number, word: number, value: number, pfn: Int32Array | null = null): number {
-  const out = pfn !== null && pfn.length >= 2 ? pfn : scratch;
+  const out = pfn !== null && pfn.length >= 2 ? pfn : new Int32Array(2);
   const r = access_user_word(mm, addr, word, true, value, out);
   if (pfn !== null && pfn !== out) pfn[0] = out[0]!;
   return r;
