@@ -74,7 +74,7 @@ export interface ExploreCommandContext {
   logIntervalMs?: number;
 }
 
-const ENGINE_HELP = 'trial engine: baton (a thread per participant), inthread (one thread, built-in clients only), auto (in-thread where it can) (default: PINLAB_ENGINE, else baton)';
+const ENGINE_HELP = 'trial engine: baton (a thread per participant), inthread (one thread, built-in clients only), auto (in-thread where it can) (default: PINLAB_ENGINE, else auto)';
 
 /**
  * --engine, else PINLAB_ENGINE: checked, then set in PINLAB_ENGINE, which every explore path

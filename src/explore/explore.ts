@@ -117,7 +117,7 @@ export interface ExploreOptions {
   /**
    * Which engine runs the trials (src/explore/inthread/engine.ts): 'baton' (a thread per
    * participant), 'inthread' (every participant on this thread; not for custom clients), or
-   * 'auto' (in-thread where it can express the trial). Default: PINLAB_ENGINE, else 'baton'.
+   * 'auto' (in-thread where it can express the trial). Default: PINLAB_ENGINE, else 'auto'.
    */
   engine?: EngineName;
 }
@@ -325,7 +325,7 @@ function resolve(input: Scenario | ScenarioInput, o: ExploreOptions): Omit<Resol
     livelockWindow: int('livelockWindow', o.livelockWindow ?? derived.livelockWindow, 1, MAX_STEPS),
     pctSteps: o.pctSteps !== undefined ? int('pctSteps', o.pctSteps, 1) : undefined,
     runner: o.runner ?? sharedTrialRunner(),
-    engine: o.engine ?? parseEngine(process.env.PINLAB_ENGINE ?? 'baton'),
+    engine: o.engine ?? parseEngine(process.env.PINLAB_ENGINE ?? 'auto'),
   };
 }
 
@@ -376,7 +376,24 @@ async function runTrial(r: Resolved, trial: number, mode: Mode, workloadSeed = t
     return await runPreparedTrial(r, trial, mode, workloadSeed, machine);
   } finally {
     machine.release();
+    await yieldToEventLoop();
   }
+}
+
+/** How long a campaign may keep the event loop between two yields (ms). */
+const YIELD_EVERY_MS = 25;
+let lastYield = 0;
+
+/**
+ * Let timers, signals and I/O run now and then: an in-thread trial is synchronous and the awaits
+ * between trials resolve as microtasks, so without this a campaign would starve the event loop
+ * (Ctrl-C, progress output, a caller's abort timer) until it ended.
+ */
+async function yieldToEventLoop(): Promise<void> {
+  const now = performance.now();
+  if (now - lastYield < YIELD_EVERY_MS) return;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  lastYield = performance.now();
 }
 
 /** The body of runTrial, on a prepared machine. */
