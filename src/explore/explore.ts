@@ -325,7 +325,7 @@ function resolve(input: Scenario | ScenarioInput, o: ExploreOptions): Omit<Resol
     livelockWindow: int('livelockWindow', o.livelockWindow ?? derived.livelockWindow, 1, MAX_STEPS),
     pctSteps: o.pctSteps !== undefined ? int('pctSteps', o.pctSteps, 1) : undefined,
     runner: o.runner ?? sharedTrialRunner(),
-    engine: o.engine ?? parseEngine(process.env.PINLAB_ENGINE ?? 'auto'),
+    engine: engineOf(o),
   };
 }
 
@@ -360,8 +360,16 @@ function modeOf(r: Resolved, trial: number): Mode {
 /** Does the campaign need a calibration trial (PCT's k, SURW's expected counts)? */
 const needsCalibration = (s: ExploreStrategy): boolean => s === 'pct' || s === 'surw' || s === 'portfolio';
 
+/** The engine a campaign with these options uses (ExploreOptions.engine, else PINLAB_ENGINE, else 'auto'). */
+export const engineOf = (o: Pick<ExploreOptions, 'engine'>): EngineName => o.engine ?? parseEngine(process.env.PINLAB_ENGINE ?? 'auto');
+
+/** Load the in-thread engine now unless the options ask for the baton one (a first stepped build is not part of a time budget). */
+export async function readyEngine(o: Pick<ExploreOptions, 'engine'>): Promise<void> {
+  if (engineOf(o) !== 'baton') await loadInThreadDriver();
+}
+
 /** Will this campaign's trials run on the in-thread engine (the same choice selectRunner makes)? */
-async function runsInThread(r: Resolved): Promise<boolean> {
+async function runsInThread(r: Pick<Resolved, 'engine' | 'scenario'>): Promise<boolean> {
   if (r.engine === 'baton') return false;
   if (r.scenario.clients.some((c) => c.kind === 'custom')) return false;
   return typeof (await loadInThreadDriver()) !== 'string';
@@ -544,8 +552,10 @@ async function calibrate(r: Omit<Resolved, 'pctSteps' | 'surwExpected'>): Promis
  * clean). A failing trial's schedule comes back in the report, and is written to `outDir` if set.
  */
 export async function exploreScenario(scenario: Scenario | ScenarioInput, options: ExploreOptions = {}): Promise<ExploreReport> {
+  const parsed = await resolveClientModules(parseScenario(scenario));
+  const r0 = resolve(parsed, options);
+  await runsInThread(r0); // a first stepped build is not part of the time budget
   const t0 = performance.now();
-  const r0 = resolve(await resolveClientModules(parseScenario(scenario)), options);
   const timeMs = options.timeMs;
   if (timeMs !== undefined && (!Number.isFinite(timeMs) || timeMs <= 0)) throw new RangeError(`explore: time must be a positive number of ms, got ${timeMs}`);
   const trialsRequested = options.trials ?? (timeMs !== undefined ? Number.MAX_SAFE_INTEGER : 100);

@@ -13,7 +13,7 @@
  */
 import { attach } from '../kernel/boot.js';
 import { type KernelContext } from '../kernel/context.js';
-import { WRITE_CHUNK_SHIFT, trackWrites } from '../mem/mem.js';
+import { WRITE_CHUNK_SHIFT, trackWrites, withNewBuffersTracked } from '../mem/mem.js';
 import { Lab } from '../oracle/lab.js';
 import { type Scenario } from '../scenario/schema.js';
 import { type RunPlan, prepareRun } from '../coordinator/setup.js';
@@ -62,10 +62,19 @@ function verifyRestored(name: string, i32: Int32Array, snap: Int32Array): void {
   }
 }
 
-/** Read a shared buffer into a private copy (word by word through Atomics: the house rule). */
-function snapshot(i32: Int32Array): Int32Array {
+/**
+ * A private copy of a buffer tracked since it was made: the chunks marked in `writes` are read
+ * (word by word through Atomics: the house rule), the others are still 0. Clears the marks.
+ */
+function snapshot(i32: Int32Array, writes: Uint8Array): Int32Array {
   const out = new Int32Array(i32.length);
-  for (let i = 0; i < i32.length; i++) out[i] = Atomics.load(i32, i);
+  const chunk = 1 << WRITE_CHUNK_SHIFT;
+  for (let c = 0; c < writes.length; c++) {
+    if (writes[c] === 0) continue;
+    writes[c] = 0;
+    const end = Math.min(i32.length, (c + 1) * chunk);
+    for (let i = c * chunk; i < end; i++) out[i] = Atomics.load(i32, i);
+  }
   return out;
 }
 
@@ -111,15 +120,16 @@ export function prepareTrialMachine(base: Scenario, s: Scenario): TrialMachine {
     machinePoolStats.restores++;
     return attached(b, s);
   }
-  const { k, lab, plan } = prepareRun(s);
   machinePoolStats.boots++;
-  if (b !== undefined) return { k, lab, plan, release: () => {} };
-  const machine = k.mem.i32;
+  if (b !== undefined) return { ...prepareRun(s), release: () => {} };
+  // Tracked from birth: the boot's writes tell which chunks the snapshot must read.
+  const { k, lab, plan } = withNewBuffersTracked(() => prepareRun(s));
+  const machineWrites = trackWrites(k.mem.sab);
+  const labWrites = trackWrites(lab.sab);
   const booted: Booted = {
-    machine, lab: lab.i32, machineSnap: snapshot(machine), labSnap: snapshot(lab.i32),
-    machineWrites: trackWrites(k.mem.sab), labWrites: trackWrites(lab.sab), plan, inUse: false,
+    machine: k.mem.i32, lab: lab.i32, machineSnap: snapshot(k.mem.i32, machineWrites), labSnap: snapshot(lab.i32, labWrites),
+    machineWrites, labWrites, plan, inUse: false,
   };
   pool.set(base, booted);
-  // boot's Mem and the Lab were made before the tracking: attach fresh ones that mark their writes.
   return attached(booted, s);
 }

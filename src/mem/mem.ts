@@ -135,9 +135,27 @@ const WRITE_MAPS = Symbol.for('pinlab.mem.writeMaps');
 const writeMaps = (): WeakMap<SharedArrayBuffer, Uint8Array> =>
   ((globalThis as { [WRITE_MAPS]?: WeakMap<SharedArrayBuffer, Uint8Array> })[WRITE_MAPS] ??= new WeakMap());
 
-/** The write map of `sab` on this thread, or null if its writes are not tracked. */
+let trackingNew = 0;
+
+/**
+ * The write map of `sab` on this thread, or null if its writes are not tracked. Inside
+ * withNewBuffersTracked, a buffer seen for the first time is tracked from then on.
+ */
 export function writeMapOf(sab: SharedArrayBuffer): Uint8Array | null {
-  return writeMaps().get(sab) ?? null;
+  return writeMaps().get(sab) ?? (trackingNew > 0 ? trackWrites(sab) : null);
+}
+
+/**
+ * Run `fn` with every buffer that a Mem or Lab is first made over inside it tracked (trackWrites)
+ * from its first write on: the map then tells which chunks a boot wrote (the others are still 0).
+ */
+export function withNewBuffersTracked<T>(fn: () => T): T {
+  trackingNew++;
+  try {
+    return fn();
+  } finally {
+    trackingNew--;
+  }
 }
 
 /**
