@@ -19,7 +19,7 @@ import {
 import * as pageMod from './page.js';
 import { PageDirty, compound_head, page_zonenum, put_page, pw, set_page_dirty_lock } from './page.js';
 import * as pgtableMod from './pgtable.js';
-import { spin_lock, spin_unlock, walk, type Walk } from './pgtable.js';
+import { spin_lock, spin_unlock, walk, newWalk, type Walk } from './pgtable.js';
 import * as pinMod from './pin.js';
 import { put_compound_head, try_grab_compound_head, try_grab_page } from './pin.js';
 
@@ -145,9 +145,7 @@ function follow_page_mask(mm: MmStruct, vpn: number, flags: number): number {
   if (current.WARN_ON_ONCE((flags & (FOLL_PIN | FOLL_GET)) === (FOLL_PIN | FOLL_GET), 'follow_page_pte:FOLL_PIN|FOLL_GET')) {
     return -EINVAL;
   }
-  // A walk of this call's own, not a module-level scratch one: in the in-thread explore engine every
-  // participant runs this module on one thread, and another may walk between this walk and its use.
-  const w = walk(mm.pt, vpn, { idx: 0, entry: 0, order: 0 });
+  const w = walk(mm.pt, vpn, newWalk());
   const ptl = leaf_ptl(mm.pt, vpn, w.order);
   spin_lock(ptl);
   try {

@@ -10,7 +10,7 @@ import { current } from './current.js';
 import { handle_mm_fault, leaf_ptl } from './fault.js';
 import { page_data } from './filemap.js';
 import { type MmStruct, PAGE_SIZE, find_vma, mmap_read_lock, mmap_read_unlock } from './mm.js';
-import { _PAGE_PRESENT, _PAGE_RW, spin_lock, spin_unlock, walk, type Walk } from './pgtable.js';
+import { _PAGE_PRESENT, _PAGE_RW, spin_lock, spin_unlock, walk, newWalk } from './pgtable.js';
 
 
 /** One access: 0 or -errno; `out[0]` receives the pfn reached, `out[1]` the word read. */
@@ -18,9 +18,7 @@ function access_user_word(mm: MmStruct, addr: number, word: number, write: boole
   const m = current.mem;
   const vpn = Math.floor(addr / PAGE_SIZE);
   if (!(word >= 0 && word < current.layout.config.wordsPerPage) || vpn < 0 || vpn >= mm.vaPages) return -EFAULT;
-  // A walk of this call's own, not a module-level scratch one: in the in-thread explore engine every
-  // participant runs this module on one thread, and another may walk between this walk and its use.
-  const uWalk: Walk = { idx: 0, entry: 0, order: 0 };
+  const uWalk = newWalk();
   mmap_read_lock(mm);
   try {
     for (;;) {
