@@ -46,6 +46,8 @@ export interface ExploreEngine {
   /** One campaign: small-scope or the scenario as given, then the shrink of a failure (src/explore/campaign.ts). */
   exploreCampaign(scenario: Scenario, options: CampaignOptions): Promise<CampaignResult>;
   replaySchedule(file: ScheduleFile, options?: ReplayOptions): Promise<ReplayReport>;
+  /** Get the in-thread engine ready before a campaign (`onBuild` first if it must be built). */
+  prepare?(onBuild: () => void): Promise<void>;
 }
 
 type ExploreModule = typeof import('../explore/explore.js');
@@ -59,6 +61,7 @@ export const lazyExploreEngine: ExploreEngine = {
     return (await import('../explore/campaign.js')).exploreCampaign(s, o);
   },
   replaySchedule: async (f, o) => (await load()).replaySchedule(f, o),
+  prepare: async (onBuild) => (await import('../explore/inthread/engine.js')).prepareInThreadEngine(onBuild),
 };
 
 /** Destroy the explore participant threads if the engine was loaded (the CLI calls this before exiting). */
@@ -74,7 +77,7 @@ export interface ExploreCommandContext {
   logIntervalMs?: number;
 }
 
-const ENGINE_HELP = 'trial engine: baton (a thread per participant), inthread (one thread, built-in clients only), auto (in-thread where it can) (default: PINLAB_ENGINE, else baton)';
+const ENGINE_HELP = 'trial engine: baton (a thread per participant), inthread (one thread, built-in clients only), auto (in-thread where it can) (default: PINLAB_ENGINE, else auto)';
 
 /**
  * --engine, else PINLAB_ENGINE: checked, then set in PINLAB_ENGINE, which every explore path
@@ -353,6 +356,10 @@ export function addExploreCommands(program: Command, ctx: ExploreCommandContext)
     // (kept at this indentation so the diff stays local).
     async function exploreRest(): Promise<ExitCode> {
     const budget = [trials !== undefined ? plural(trials, 'trial') : null, timeS !== undefined ? `${fmtDuration(timeS * 1000)} budget` : null].filter((x) => x !== null).join(', ');
+    // The in-thread engine's first stepped build (seconds of CPU, once per source change) before the budget starts.
+    if (process.env.PINLAB_ENGINE !== 'baton') {
+      await ctx.engine.prepare?.(() => !o.quiet && err('pinlab: building the in-thread engine (once per source change, cached in build/stepped) ...\n'));
+    }
     if (!o.quiet && !io.stderr.isTTY) err(`pinlab: exploring scenario ${scenario.name}: ${budget}, ${desc}\n`);
     let run: CampaignResult;
     try {

@@ -16,6 +16,11 @@ type GupSlow = (mm: kernelApi.MmStruct, start: number, nr_pages: number, gup_fla
 
 const actors = new WeakMap<ClientContext, Actor>();
 
+// The API's ~120 functions, copied once: each context's kernel inherits them and owns only the
+// recording wrappers (spreading them per context cost 20-150 µs, once per actor and explore trial).
+let apiBase: Readonly<typeof kernelApi> | null = null;
+const kernelApiBase = (): Readonly<typeof kernelApi> => (apiBase ??= Object.freeze({ ...kernelApi }));
+
 /** The actor behind a context: the built-in clients use its richer internal surface (faults, revoke words, ODP lab state). */
 export function actorOf(ctx: ClientContext): Actor {
   const a = actors.get(ctx);
@@ -138,25 +143,30 @@ export function createClientContext(a: Actor, params: Readonly<Record<string, nu
     kernelApi.put_page(page);
   };
 
-  const kernel: ClientKernel = Object.freeze({
-    ...kernelApi,
-    pin_user_pages_fast: pinning(kernelApi.pin_user_pages_fast),
-    pin_longterm_pages_fast: pinning(kernelApi.pin_longterm_pages_fast),
-    pin_user_pages: pinning(kernelApi.pin_user_pages),
-    pin_longterm_pages: pinning(kernelApi.pin_longterm_pages),
-    pin_user_pages_remote: pinning(kernelApi.pin_user_pages_remote),
-    pin_longterm_pages_remote: pinning(kernelApi.pin_longterm_pages_remote),
-    get_user_pages_fast: getting(kernelApi.get_user_pages_fast),
-    get_user_pages: getting(kernelApi.get_user_pages),
-    get_user_pages_remote: getting(kernelApi.get_user_pages_remote),
-    unpin_user_page,
-    unpin_user_pages,
-    unpin_user_pages_dirty_lock,
-    put_page,
-    put_user_page: unpin_user_page,
-    put_user_pages: unpin_user_pages,
-    put_user_pages_dirty_lock: unpin_user_pages_dirty_lock,
-  });
+  // Defined, not assigned: the inherited functions of the same names are frozen (read-only).
+  const kernel: ClientKernel = Object.freeze(
+    Object.create(
+      kernelApiBase(),
+      Object.getOwnPropertyDescriptors({
+        pin_user_pages_fast: pinning(kernelApi.pin_user_pages_fast),
+        pin_longterm_pages_fast: pinning(kernelApi.pin_longterm_pages_fast),
+        pin_user_pages: pinning(kernelApi.pin_user_pages),
+        pin_longterm_pages: pinning(kernelApi.pin_longterm_pages),
+        pin_user_pages_remote: pinning(kernelApi.pin_user_pages_remote),
+        pin_longterm_pages_remote: pinning(kernelApi.pin_longterm_pages_remote),
+        get_user_pages_fast: getting(kernelApi.get_user_pages_fast),
+        get_user_pages: getting(kernelApi.get_user_pages),
+        get_user_pages_remote: getting(kernelApi.get_user_pages_remote),
+        unpin_user_page,
+        unpin_user_pages,
+        unpin_user_pages_dirty_lock,
+        put_page,
+        put_user_page: unpin_user_page,
+        put_user_pages: unpin_user_pages,
+        put_user_pages_dirty_lock: unpin_user_pages_dirty_lock,
+      }),
+    ) as ClientKernel,
+  );
 
   const ctx: ClientContext = Object.freeze({
     name: spec.name,

@@ -29,6 +29,7 @@ import { type ActorSpec } from './types.js';
 
 /** The driver's user_lock: a lab word spinlock (0 free, 1 held). */
 function user_lock(lab: Lab, idx: number): void {
+  lab.noteWrite(idx);
   for (let spins = 0; Atomics.compareExchange(lab.i32, idx, 0, 1) !== 0; spins++) {
     if (spins > 100) futexWait(lab.i32, idx, 1, 1);
   }

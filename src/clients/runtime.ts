@@ -33,10 +33,14 @@ function synchronous<T>(name: string, what: string, v: T): T {
   return v;
 }
 
+const STAT_NAMES: readonly (readonly [string, number])[] = Object.entries(ACTOR_STAT).map(([name, s]) => [name.toLowerCase(), s]);
+
 /** Read an actor's stats block into a plain record. */
 export function actorStats(lab: Lab, actor: number): Record<string, number> {
   const base = lab.actorBase(actor);
-  return Object.fromEntries(Object.entries(ACTOR_STAT).map(([name, s]) => [name.toLowerCase(), lab.load(base + s)]));
+  const out: Record<string, number> = {};
+  for (const [name, s] of STAT_NAMES) out[name] = lab.load(base + s);
+  return out;
 }
 
 /** How explore mode (src/sched) runs the same actor body: bounded, and scheduled from the start. */

@@ -32,7 +32,8 @@ import { TRIAL_STATUS } from '../sched/layout.js';
 import { type LabelContext, labWordName, machineWordName, pendingLabel } from '../sched/labels.js';
 import { type PctBound, pctBound, pctPlan } from '../sched/pct.js';
 import { type TrialResult, type TrialRunner, type TrialSpec, sharedTrialRunner, shutdownTrialRunner } from './runner.js';
-import { type EngineName, parseEngine, selectRunner } from './inthread/engine.js';
+import { type EngineName, loadInThreadDriver, parseEngine, selectRunner } from './inthread/engine.js';
+import { type TrialMachine, prepareTrialMachine } from './machine-pool.js';
 import { Coverage } from '../sched/coverage.js';
 import { type ConcreteStrategy, portfolioStrategy } from '../sched/strategy/index.js';
 import { surwExpected } from '../sched/strategy/surw.js';
@@ -116,7 +117,7 @@ export interface ExploreOptions {
   /**
    * Which engine runs the trials (src/explore/inthread/engine.ts): 'baton' (a thread per
    * participant), 'inthread' (every participant on this thread; not for custom clients), or
-   * 'auto' (in-thread where it can express the trial). Default: PINLAB_ENGINE, else 'baton'.
+   * 'auto' (in-thread where it can express the trial). Default: PINLAB_ENGINE, else 'auto'.
    */
   engine?: EngineName;
 }
@@ -324,7 +325,7 @@ function resolve(input: Scenario | ScenarioInput, o: ExploreOptions): Omit<Resol
     livelockWindow: int('livelockWindow', o.livelockWindow ?? derived.livelockWindow, 1, MAX_STEPS),
     pctSteps: o.pctSteps !== undefined ? int('pctSteps', o.pctSteps, 1) : undefined,
     runner: o.runner ?? sharedTrialRunner(),
-    engine: o.engine ?? parseEngine(process.env.PINLAB_ENGINE ?? 'baton'),
+    engine: engineOf(o),
   };
 }
 
@@ -359,10 +360,52 @@ function modeOf(r: Resolved, trial: number): Mode {
 /** Does the campaign need a calibration trial (PCT's k, SURW's expected counts)? */
 const needsCalibration = (s: ExploreStrategy): boolean => s === 'pct' || s === 'surw' || s === 'portfolio';
 
+/** The engine a campaign with these options uses (ExploreOptions.engine, else PINLAB_ENGINE, else 'auto'). */
+export const engineOf = (o: Pick<ExploreOptions, 'engine'>): EngineName => o.engine ?? parseEngine(process.env.PINLAB_ENGINE ?? 'auto');
+
+/** Load the in-thread engine now unless the options ask for the baton one (a first stepped build is not part of a time budget). */
+export async function readyEngine(o: Pick<ExploreOptions, 'engine'>): Promise<void> {
+  if (engineOf(o) !== 'baton') await loadInThreadDriver();
+}
+
+/** Will this campaign's trials run on the in-thread engine (the same choice selectRunner makes)? */
+async function runsInThread(r: Pick<Resolved, 'engine' | 'scenario'>): Promise<boolean> {
+  if (r.engine === 'baton') return false;
+  if (r.scenario.clients.some((c) => c.kind === 'custom')) return false;
+  return typeof (await loadInThreadDriver()) !== 'string';
+}
+
 /** Run trial `trial` of a resolved campaign (strategy `mode`) and judge it. */
 async function runTrial(r: Resolved, trial: number, mode: Mode, workloadSeed = trialSeed(r.seed, trial)): Promise<TrialRun> {
   const s: Scenario = { ...r.scenario, seed: workloadSeed };
-  const { k, lab, plan } = prepareRun(s);
+  // In-thread trials reuse the campaign's booted machine (./machine-pool.ts); baton trials boot their own.
+  const machine = (await runsInThread(r)) ? prepareTrialMachine(r.scenario, s) : { ...prepareRun(s), release: () => {} };
+  try {
+    return await runPreparedTrial(r, trial, mode, workloadSeed, machine);
+  } finally {
+    machine.release();
+    await yieldToEventLoop();
+  }
+}
+
+/** How long a campaign may keep the event loop between two yields (ms). */
+const YIELD_EVERY_MS = 25;
+let lastYield = 0;
+
+/**
+ * Let timers, signals and I/O run now and then: an in-thread trial is synchronous and the awaits
+ * between trials resolve as microtasks, so without this a campaign would starve the event loop
+ * (Ctrl-C, progress output, a caller's abort timer) until it ended.
+ */
+async function yieldToEventLoop(): Promise<void> {
+  const now = performance.now();
+  if (now - lastYield < YIELD_EVERY_MS) return;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  lastYield = performance.now();
+}
+
+/** The body of runTrial, on a prepared machine. */
+async function runPreparedTrial(r: Resolved, trial: number, mode: Mode, workloadSeed: number, { k, lab, plan }: TrialMachine): Promise<TrialRun> {
   lab.store(LAB_HDR.START_GATE, 1);
   const names = participantNames(plan);
   const labActors = [...plan.specs.map((x) => x.actor), plan.coordActor];
@@ -509,8 +552,10 @@ async function calibrate(r: Omit<Resolved, 'pctSteps' | 'surwExpected'>): Promis
  * clean). A failing trial's schedule comes back in the report, and is written to `outDir` if set.
  */
 export async function exploreScenario(scenario: Scenario | ScenarioInput, options: ExploreOptions = {}): Promise<ExploreReport> {
+  const parsed = await resolveClientModules(parseScenario(scenario));
+  const r0 = resolve(parsed, options);
+  await runsInThread(r0); // a first stepped build is not part of the time budget
   const t0 = performance.now();
-  const r0 = resolve(await resolveClientModules(parseScenario(scenario)), options);
   const timeMs = options.timeMs;
   if (timeMs !== undefined && (!Number.isFinite(timeMs) || timeMs <= 0)) throw new RangeError(`explore: time must be a positive number of ms, got ${timeMs}`);
   const trialsRequested = options.trials ?? (timeMs !== undefined ? Number.MAX_SAFE_INTEGER : 100);

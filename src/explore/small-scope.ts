@@ -18,7 +18,7 @@
  * time budget, or on the signal.
  */
 import {
-  type ExploreCalibration, type ExploreOptions, type ExploreReport, type ExploreTrialReport, exploreScenario,
+  type ExploreCalibration, type ExploreOptions, type ExploreReport, type ExploreTrialReport, exploreScenario, readyEngine,
 } from './explore.js';
 import { resolveClientModules } from '../coordinator/client-modules.js';
 import { type Violation } from '../report/types.js';
@@ -65,6 +65,7 @@ export interface SmallScopeOptions extends ExploreOptions {
 }
 
 export async function exploreSmallScope(input: Scenario | ScenarioInput, options: SmallScopeOptions = {}): Promise<SmallScopeReport> {
+  await readyEngine(options); // a first stepped build is not part of the time budget
   const t0 = performance.now();
   const scenario = await resolveClientModules(parseScenario(input));
   const configs = smallScopeConfigs(scenario);

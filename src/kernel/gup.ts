@@ -19,7 +19,7 @@ import {
 import * as pageMod from './page.js';
 import { PageDirty, compound_head, page_zonenum, put_page, pw, set_page_dirty_lock } from './page.js';
 import * as pgtableMod from './pgtable.js';
-import { spin_lock, spin_unlock, walk, type Walk } from './pgtable.js';
+import { spin_lock, spin_unlock, walk, newWalk, type Walk } from './pgtable.js';
 import * as pinMod from './pin.js';
 import { put_compound_head, try_grab_compound_head, try_grab_page } from './pin.js';
 
@@ -136,7 +136,6 @@ function check_vma_flags(vma: Vma, flags: number): number {
 const NO_PAGE = -1;
 /** follow_page_mask(): the page must be unshared first (gup_must_unshare: FAULT_FLAG_UNSHARE). */
 const NEED_UNSHARE = -0x10000;
-const slowWalk: Walk = { idx: 0, entry: 0, order: 0 };
 
 /**
  * follow_page_mask(): under the page-table lock, the page mapped at vpn with a reference of the
@@ -146,7 +145,7 @@ function follow_page_mask(mm: MmStruct, vpn: number, flags: number): number {
   if (current.WARN_ON_ONCE((flags & (FOLL_PIN | FOLL_GET)) === (FOLL_PIN | FOLL_GET), 'follow_page_pte:FOLL_PIN|FOLL_GET')) {
     return -EINVAL;
   }
-  const w = walk(mm.pt, vpn, slowWalk);
+  const w = walk(mm.pt, vpn, newWalk());
   const ptl = leaf_ptl(mm.pt, vpn, w.order);
   spin_lock(ptl);
   try {
@@ -324,7 +323,8 @@ function gup_fast(k: KernelContext, mm: MmStruct, vpn0: number, nr: number, flag
   let i = 0;
   // The specialised loop has no switch for the faults that change the grab or the re-check
   // (plain-refcount, gup-fast-no-recheck: KernelContext.fastSmallPath); they walk the general path.
-  if (m.hook === null && k.fastSmallPath === true && !longterm && sb === null) {
+  // The specialised loops write with Atomics directly: only without a hook or a write map (trackWrites).
+  if (m.hook === null && m.dirty === null && k.fastSmallPath === true && !longterm && sb === null) {
     i = gup_pte_range_small(k, mm, vpn0, nr, flags, pages, off);
     if (i < 0) return ~i;
   }
@@ -641,7 +641,7 @@ export function unpin_user_pages(pages: PageArray, npages: number): void {
   if (k.WARN_ON_ONCE(npages < 0, 'unpin_user_pages:IS_ERR_VALUE')) return;
   let i = 0;
   // stats-after-put moves the statistic behind each put: put_compound_head keeps that order.
-  if (k.mem.hook === null && k.unpinSmallPath === true) i = unpin_user_pages_small(k, pages, npages);
+  if (k.mem.hook === null && k.mem.dirty === null && k.unpinSmallPath === true) i = unpin_user_pages_small(k, pages, npages);
   if (k.spec.unpinPerFolio) {
     for (; i < npages; ) {
       const nr = gup_folio_next(k, pages, npages, i);

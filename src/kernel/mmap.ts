@@ -10,7 +10,7 @@ import {
   type MmStruct, PAGE_SIZE, type Vma, insertVma, mmap_write_lock, mmap_write_unlock, removeVma, vmas, writeVma,
 } from './mm.js';
 import { put_page, pw, set_page_dirty } from './page.js';
-import { pte_dirty, pte_pfn, pte_present, spin_lock, spin_unlock, walk, type Walk } from './pgtable.js';
+import { pte_dirty, pte_pfn, pte_present, spin_lock, spin_unlock, walk, newWalk } from './pgtable.js';
 import { vma_lock, vma_unlock } from './rmap.js';
 
 export function mmu_notifier_invalidate_range_start(mm: MmStruct, start: number, end: number, event: string): void {
@@ -30,11 +30,10 @@ function zap_entry(old: number, order: number, file: boolean): void {
   void order;
 }
 
-const zapWalk: Walk = { idx: 0, entry: 0, order: 0 };
-
 /** zap_page_range(): clear every entry in [start, end) (vpns). Caller holds mmap_lock for write. */
 export function zap_page_range(mm: MmStruct, start: number, end: number, file: boolean): void {
   const m = current.mem;
+  const zapWalk = newWalk();
   for (let vpn = start; vpn < end; ) {
     const w = walk(mm.pt, vpn, zapWalk);
     const ptl = leaf_ptl(mm.pt, vpn, w.order);

@@ -93,6 +93,16 @@ export interface Walk {
   order: number;
 }
 
+/**
+ * A walk result of the caller's own. Not a module-level scratch one: in the in-thread explore
+ * engine every participant runs this code on one thread, and another may walk between a walk and
+ * the use of its result.
+ */
+export function newWalk(): Walk {
+  // Stryker disable next-line ObjectLiteral: walk() writes every field before any is read
+  return { idx: 0, entry: 0, order: 0 };
+}
+
 /** Lockless walk (gup-fast's READ_ONCE of pud, pmd, pte). */
 export function walk(pt: PageTables, vpn: number, out: Walk): Walk {
   const m = current.mem;

@@ -10,17 +10,15 @@ import { current } from './current.js';
 import { handle_mm_fault, leaf_ptl } from './fault.js';
 import { page_data } from './filemap.js';
 import { type MmStruct, PAGE_SIZE, find_vma, mmap_read_lock, mmap_read_unlock } from './mm.js';
-import { _PAGE_PRESENT, _PAGE_RW, spin_lock, spin_unlock, walk, type Walk } from './pgtable.js';
+import { _PAGE_PRESENT, _PAGE_RW, spin_lock, spin_unlock, walk, newWalk } from './pgtable.js';
 
-const uWalk: Walk = { idx: 0, entry: 0, order: 0 };
-
-const scratch = new Int32Array(2);
 
 /** One access: 0 or -errno; `out[0]` receives the pfn reached, `out[1]` the word read. */
 function access_user_word(mm: MmStruct, addr: number, word: number, write: boolean, value: number, out: Int32Array): number {
   const m = current.mem;
   const vpn = Math.floor(addr / PAGE_SIZE);
   if (!(word >= 0 && word < current.layout.config.wordsPerPage) || vpn < 0 || vpn >= mm.vaPages) return -EFAULT;
+  const uWalk = newWalk();
   mmap_read_lock(mm);
   try {
     for (;;) {
@@ -54,7 +52,7 @@ function access_user_word(mm: MmStruct, addr: number, word: number, write: boole
  * `pfn`, when given, receives the frame read.
  */
 export function get_user(mm: MmStruct, addr: number, word: number, pfn: Int32Array | null = null): number {
-  const out = pfn !== null && pfn.length >= 2 ? pfn : scratch;
+  const out = pfn !== null && pfn.length >= 2 ? pfn : new Int32Array(2);
   const r = access_user_word(mm, addr, word, false, 0, out);
   if (r < 0) throw new RangeError(`get_user: no mapping at ${addr} in mm ${mm.id} (${r})`);
   if (pfn !== null && pfn !== out) pfn[0] = out[0]!;
@@ -67,7 +65,7 @@ export function get_user(mm: MmStruct, addr: number, word: number, pfn: Int32Arr
  * `pfn`, when given, receives the frame written.
  */
 export function put_user(mm: MmStruct, addr: number, word: number, value: number, pfn: Int32Array | null = null): number {
-  const out = pfn !== null && pfn.length >= 2 ? pfn : scratch;
+  const out = pfn !== null && pfn.length >= 2 ? pfn : new Int32Array(2);
   const r = access_user_word(mm, addr, word, true, value, out);
   if (pfn !== null && pfn !== out) pfn[0] = out[0]!;
   return r;

@@ -25,12 +25,18 @@ export interface AccessHook {
 export class Mem {
   readonly i32: Int32Array;
   hook: AccessHook | null = null;
+  /**
+   * The write map of this buffer on this thread, if someone tracks writes (trackWrites): every
+   * write marks its chunk. Read once here: a buffer is tracked before any Mem over it is made.
+   */
+  readonly dirty: Uint8Array | null;
 
   constructor(
     readonly sab: SharedArrayBuffer,
     readonly layout: Layout,
   ) {
     this.i32 = new Int32Array(sab);
+    this.dirty = writeMapOf(sab);
   }
 
   load(i: number): number {
@@ -39,32 +45,39 @@ export class Mem {
   }
   store(i: number, v: number): void {
     if (this.hook !== null) this.hook.before(ACCESS.STORE, i);
+    if (this.dirty !== null) this.dirty[i >>> WRITE_CHUNK_SHIFT] = 1;
     Atomics.store(this.i32, i, v);
   }
   /** Returns the old value, as Atomics.add does. */
   add(i: number, v: number): number {
     if (this.hook !== null) this.hook.before(ACCESS.RMW, i);
+    if (this.dirty !== null) this.dirty[i >>> WRITE_CHUNK_SHIFT] = 1;
     return Atomics.add(this.i32, i, v);
   }
   sub(i: number, v: number): number {
     if (this.hook !== null) this.hook.before(ACCESS.RMW, i);
+    if (this.dirty !== null) this.dirty[i >>> WRITE_CHUNK_SHIFT] = 1;
     return Atomics.sub(this.i32, i, v);
   }
   or(i: number, v: number): number {
     if (this.hook !== null) this.hook.before(ACCESS.RMW, i);
+    if (this.dirty !== null) this.dirty[i >>> WRITE_CHUNK_SHIFT] = 1;
     return Atomics.or(this.i32, i, v);
   }
   and(i: number, v: number): number {
     if (this.hook !== null) this.hook.before(ACCESS.RMW, i);
+    if (this.dirty !== null) this.dirty[i >>> WRITE_CHUNK_SHIFT] = 1;
     return Atomics.and(this.i32, i, v);
   }
   /** compareExchange: returns the value found (== expected on success). */
   cas(i: number, expected: number, replacement: number): number {
     if (this.hook !== null) this.hook.before(ACCESS.RMW, i);
+    if (this.dirty !== null) this.dirty[i >>> WRITE_CHUNK_SHIFT] = 1;
     return Atomics.compareExchange(this.i32, i, expected, replacement);
   }
   xchg(i: number, v: number): number {
     if (this.hook !== null) this.hook.before(ACCESS.RMW, i);
+    if (this.dirty !== null) this.dirty[i >>> WRITE_CHUNK_SHIFT] = 1;
     return Atomics.exchange(this.i32, i, v);
   }
   /** A labelled domain event ("pte cleared", "ref taken"): a scheduling point, no memory effect. */
@@ -96,6 +109,7 @@ export class Mem {
       this.hook.before(ACCESS.PLAIN_STORE, i, fault);
       if (this.hook.plainStore?.(i, v)) return;
     }
+    if (this.dirty !== null) this.dirty[i >>> WRITE_CHUNK_SHIFT] = 1;
     this.i32[i] = v;
   }
 
@@ -110,6 +124,54 @@ export class Mem {
   fillWords(dst: number, n: number, v: number): void {
     for (let k = 0; k < n; k++) this.store(dst + k, v);
   }
+}
+
+/** Words per chunk of a write map (trackWrites): 2^6 = 64 words, 256 bytes. */
+export const WRITE_CHUNK_SHIFT = 6;
+
+// One registry per thread (every copy of this module on the thread shares it: the in-thread
+// explore engine runs a second, stepped copy beside this one).
+const WRITE_MAPS = Symbol.for('pinlab.mem.writeMaps');
+const writeMaps = (): WeakMap<SharedArrayBuffer, Uint8Array> =>
+  ((globalThis as { [WRITE_MAPS]?: WeakMap<SharedArrayBuffer, Uint8Array> })[WRITE_MAPS] ??= new WeakMap());
+
+let trackingNew = 0;
+
+/**
+ * The write map of `sab` on this thread, or null if its writes are not tracked. Inside
+ * withNewBuffersTracked, a buffer seen for the first time is tracked from then on.
+ */
+export function writeMapOf(sab: SharedArrayBuffer): Uint8Array | null {
+  return writeMaps().get(sab) ?? (trackingNew > 0 ? trackWrites(sab) : null);
+}
+
+/**
+ * Run `fn` with every buffer that a Mem or Lab is first made over inside it tracked (trackWrites)
+ * from its first write on: the map then tells which chunks a boot wrote (the others are still 0).
+ */
+export function withNewBuffersTracked<T>(fn: () => T): T {
+  trackingNew++;
+  try {
+    return fn();
+  } finally {
+    trackingNew--;
+  }
+}
+
+/**
+ * Track the writes to `sab` made on this thread: from now on every Mem made over it marks, at each
+ * store, RMW or plain store, the byte of its 2^WRITE_CHUNK_SHIFT-word chunk in the returned map
+ * (1 = written). Only writes made on this thread are seen: the in-thread explore engine uses it to
+ * restore a machine to its booted state by copying back only the chunks a trial wrote
+ * (src/explore/machine-pool.ts). Mems made before the call do not mark.
+ */
+export function trackWrites(sab: SharedArrayBuffer): Uint8Array {
+  let map = writeMaps().get(sab);
+  if (map === undefined) {
+    map = new Uint8Array(((sab.byteLength >>> 2) >>> WRITE_CHUNK_SHIFT) + 1);
+    writeMaps().set(sab, map);
+  }
+  return map;
 }
 
 /** Allocate and initialise a machine's SharedArrayBuffer. Throws RangeError on a bad config. */

@@ -21,6 +21,8 @@
  * src/oracle/sb-contract.ts (SB_RECORD); the violation log.
  */
 
+import { WRITE_CHUNK_SHIFT, writeMapOf } from '../mem/mem.js';
+
 export interface LabConfig {
   nrActors: number;
   ledgerSlots: number;
@@ -284,6 +286,8 @@ export function computeLabLayout(c: LabConfig): LabLayout {
 export class Lab {
   readonly i32: Int32Array;
   readonly layout: LabLayout;
+  /** The buffer's write map on this thread (trackWrites in src/mem/mem.ts), or null if untracked. */
+  private readonly writes: Uint8Array | null;
   constructor(
     readonly sab: SharedArrayBuffer,
     config: LabConfig,
@@ -291,21 +295,32 @@ export class Lab {
     this.layout = computeLabLayout(config);
     if (sab.byteLength < this.layout.totalWords * 4) throw new RangeError('Lab: buffer smaller than its layout');
     this.i32 = new Int32Array(sab);
+    this.writes = writeMapOf(sab);
   }
   static create(config: LabConfig): Lab {
     const l = computeLabLayout(config);
     return new Lab(new SharedArrayBuffer(l.totalWords * 4), config);
   }
+  /**
+   * Mark word i written in the write map, if the lab is tracked. Every write to the lab goes
+   * through a method here or is noted by its writer (sb-contract.ts, the ODP driver lock).
+   */
+  noteWrite(i: number): void {
+    if (this.writes !== null) this.writes[i >>> WRITE_CHUNK_SHIFT] = 1;
+  }
   load(i: number): number {
     return Atomics.load(this.i32, i);
   }
   store(i: number, v: number): void {
+    this.noteWrite(i);
     Atomics.store(this.i32, i, v);
   }
   add(i: number, v: number): number {
+    this.noteWrite(i);
     return Atomics.add(this.i32, i, v);
   }
   cas(i: number, e: number, r: number): number {
+    this.noteWrite(i);
     return Atomics.compareExchange(this.i32, i, e, r);
   }
 
@@ -322,8 +337,11 @@ export class Lab {
   /** Append an event to an actor's ring (single writer: the actor, or the coordinator for its own). */
   event(actor: number, kind: EventKind, page: number, arg: number): void {
     const base = this.actorBase(actor) + this.layout.ringOff;
+    this.noteWrite(base);
     const seq = Atomics.add(this.i32, base, 1);
     const e = base + 1 + (seq % this.layout.config.ringEntries) * 4;
+    this.noteWrite(e);
+    this.noteWrite(e + 3);
     Atomics.store(this.i32, e, seq + 1);
     Atomics.store(this.i32, e + 1, kind);
     Atomics.store(this.i32, e + 2, page);

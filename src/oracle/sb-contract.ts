@@ -46,6 +46,7 @@ export class SbContract implements SbContractHook {
   }
 
   stamp(): number {
+    this.lab.noteWrite(LAB_HDR.SB_CLOCK);
     return Atomics.add(this.i32, LAB_HDR.SB_CLOCK, 1) + 1;
   }
 
@@ -81,6 +82,8 @@ export class SbContract implements SbContractHook {
   private write(seqIdx: number, fields: readonly number[]): boolean {
     const s = Atomics.load(this.i32, seqIdx);
     if ((s & 1) !== 0 || Atomics.compareExchange(this.i32, seqIdx, s, s + 1) !== s) return false;
+    this.lab.noteWrite(seqIdx);
+    this.lab.noteWrite(seqIdx + fields.length);
     fields.forEach((v, k) => Atomics.store(this.i32, seqIdx + 1 + k, v));
     Atomics.store(this.i32, seqIdx, s + 2);
     return true;

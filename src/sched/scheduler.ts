@@ -25,7 +25,7 @@
  * PCT, POS and SURW take the decision from the sched SAB; replay follows a recorded schedule (a
  * participant not at the recorded label is a divergence, reported, never ignored).
  */
-import { ACCESS, type AccessHook } from '../mem/mem.js';
+import { ACCESS, type AccessHook, WRITE_CHUNK_SHIFT, writeMapOf } from '../mem/mem.js';
 import { type FutexWaitResult } from '../mem/futex.js';
 import { computeLayout, type MachineConfig } from '../mem/layout.js';
 import { ACTOR_STAT, computeLabLayout, type LabConfig } from '../oracle/lab.js';
@@ -84,6 +84,8 @@ export class SchedThread implements DecisionView {
   readonly enabled: Int32Array;
   private readonly reason: Int8Array;
   readonly fl: Int32Array;
+  /** The machine's write map on this thread (trackWrites), marked by store-buffer flushes. */
+  private readonly machWrites: Uint8Array | null;
   private readonly replay: SchedJoin['replay'];
   private readonly lenient: boolean;
   private labelCtx: LabelContext | null = null;
@@ -100,6 +102,7 @@ export class SchedThread implements DecisionView {
     this.mine = partBase(this.l, this.me);
     this.machBuf = j.machineSab;
     this.mach = new Int32Array(j.machineSab);
+    this.machWrites = writeMapOf(j.machineSab);
     this.labBuf = j.labSab;
     this.lab = j.labSab === null ? null : new Int32Array(j.labSab);
     this.curOpIdx = new Int32Array(this.n).fill(-1);
@@ -282,6 +285,7 @@ export class SchedThread implements DecisionView {
     const head = Atomics.load(i32, b + PW.SB_HEAD);
     const e = b + 16 + head * 2;
     const index = Atomics.load(i32, e);
+    if (this.machWrites !== null) this.machWrites[index >>> WRITE_CHUNK_SHIFT] = 1;
     Atomics.store(this.mach, index, Atomics.load(i32, e + 1));
     Atomics.store(i32, b + PW.SB_HEAD, (head + 1) % this.sbCap);
     Atomics.sub(i32, b + PW.SB_LEN, 1);

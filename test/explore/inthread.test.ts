@@ -10,7 +10,9 @@ import { InThreadRunner, inThreadBlocker, loadInThreadDriver, parseEngine } from
 import { LITMUS } from '../../src/sched/litmus.js';
 import { runLitmusTrial } from '../../src/explore/litmus-explore.js';
 import { type TrialRunner, type TrialSpec } from '../../src/explore/runner.js';
-import { type ScenarioInput } from '../../src/scenario/schema.js';
+import { type ScenarioInput, parseScenario } from '../../src/scenario/schema.js';
+import { machinePoolStats, prepareTrialMachine, setMachinePoolVerify } from '../../src/explore/machine-pool.js';
+import { exploreScenarioOf } from '../../src/explore/explore.js';
 
 let inThread: TrialRunner;
 beforeAll(async () => {
@@ -31,6 +33,21 @@ const getVsMm: ScenarioInput = {
   mm: { writeback: 1, munmap: 1, migrate: 1, reclaim: 0, truncate: 1 },
 };
 
+// Every client kind on shared file pages, every mm operation: the in-thread engine once shared the
+// model's module-level page-walk scratch objects between participants (a participant preempted
+// between its walk and the walk's use read another's), which only this crowd showed.
+const mixed: ScenarioInput = {
+  name: 'mixed', seed: 1, era: 'v6.3', policy: 'skip',
+  clients: [
+    { kind: 'dio', mapping: 'file', file: 0, pages: 4, bufferPages: 2, writeRatio: 0.7 },
+    { kind: 'rdma', mapping: 'file', file: 0, offset: 2, pages: 4, bufferPages: 2, holdOps: 2, writeRatio: 1 },
+    { kind: 'odp', mapping: 'file', file: 1, pages: 2, bufferPages: 1, writeRatio: 0.7 },
+    { kind: 'get', mapping: 'file', file: 0, pages: 6, bufferPages: 2 },
+    { kind: 'dio', mapping: 'anon', pages: 2, bufferPages: 1, writeRatio: 1 },
+  ],
+  mm: { writeback: 1, munmap: 1, migrate: 1, reclaim: 1, truncate: 1, writebackUs: 50 },
+};
+
 describe('the same decisions in both engines', () => {
   it('litmus programs: identical traces and outcomes (random, PCT, POS; 4 trials each)', async () => {
     for (const program of Object.keys(LITMUS)) {
@@ -46,7 +63,7 @@ describe('the same decisions in both engines', () => {
 
   it('small scenarios: identical schedules, steps and outcomes', async () => {
     for (const [input, strategy, trials] of [
-      [dioWriteback(), 'random', 8], [dioWriteback(), 'pos', 4], [getVsMm, 'random', 4], [getVsMm, 'pct', 3],
+      [dioWriteback(), 'random', 8], [dioWriteback(), 'pos', 4], [getVsMm, 'random', 4], [getVsMm, 'pct', 3], [mixed, 'random', 5],
     ] as [ScenarioInput, ExploreStrategy, number][]) {
       const o = { strategy, trials, seed: 3, keepGoing: true };
       const a = await exploreScenario(input, { ...o, engine: 'baton' });
@@ -67,6 +84,57 @@ describe('the same decisions in both engines', () => {
     const ab = await replaySchedule(a.failure!.schedule!, { engine: 'inthread' });
     const ba = await replaySchedule(b.failure!.schedule!, { engine: 'baton' });
     expect([ab.reproduced, ab.identical, ba.reproduced, ba.identical]).toEqual([true, true, true, true]);
+  });
+});
+
+describe('the machine reused between in-thread trials (src/explore/machine-pool.ts)', () => {
+  it('every restore gives back the booted machine and lab, word for word, over clients, mm operations, faults and contract oracles', async () => {
+    const wide: ScenarioInput = {
+      name: 'pool-wide', seed: 2,
+      clients: [
+        { kind: 'rdma', mapping: 'file', pages: 2, bufferPages: 2, holdOps: 1 },
+        { kind: 'odp', mapping: 'file', pages: 1, bufferPages: 1, writeRatio: 1 },
+        { kind: 'get', mapping: 'anon', pages: 2, bufferPages: 2 },
+      ],
+      mm: { writeback: 1, munmap: 1, migrate: 1, reclaim: 1, truncate: 1 },
+    };
+    const fork: ScenarioInput = {
+      name: 'pool-fork', seed: 3, clients: [{ kind: 'fork', mapping: 'anon', pages: 1, bufferPages: 1 }, { kind: 'buffered', mapping: 'file', pages: 1, bufferPages: 1 }],
+      mm: { writeback: 1, munmap: 0, migrate: 1, reclaim: 0, truncate: 0 },
+    };
+    setMachinePoolVerify(true);
+    try {
+      const before = machinePoolStats.restores;
+      // plain-pte-clear: plain stores and store-buffer flushes; gup-fast-no-recheck: the sb-contract records.
+      for (const [input, trials] of [[wide, 12], [fork, 8], [dioWriteback(['plain-pte-clear']), 12], [dioWriteback(['gup-fast-no-recheck']), 12]] as const) {
+        const r = await exploreScenario(input, { strategy: 'random', trials, seed: 5, keepGoing: true, engine: 'inthread' });
+        expect(r.trials).toBe(trials);
+        expect(r.outcome === 'clean' || r.failures.every((f) => f.errors.length === 0)).toBe(true);
+      }
+      expect(machinePoolStats.restores - before).toBe(12 + 8 + 12 + 12 - 4); // every trial but each campaign's first
+    } finally {
+      setMachinePoolVerify(false);
+    }
+  });
+
+  it('the check names a write that bypassed the write map, and a tracked write is undone', () => {
+    const base = exploreScenarioOf(parseScenario(dioWriteback()));
+    const first = prepareTrialMachine(base, { ...base, seed: 11 });
+    const word = first.k.layout.dataOff + 3;
+    const booted = first.k.mem.load(word);
+    first.k.mem.store(word, booted + 7); // through the Mem: marked, so undone
+    first.release();
+    setMachinePoolVerify(true);
+    try {
+      const second = prepareTrialMachine(base, { ...base, seed: 12 });
+      expect(second.k.mem.load(word)).toBe(booted);
+      expect(second.plan.scenario.seed).toBe(12);
+      Atomics.store(new Int32Array(second.k.mem.sab), word, booted + 1); // behind the Mem's back
+      second.release();
+      expect(() => prepareTrialMachine(base, { ...base, seed: 13 })).toThrow(`machine word ${word} is ${booted + 1} after the restore, ${booted} when booted`);
+    } finally {
+      setMachinePoolVerify(false);
+    }
   });
 });
 

@@ -65,6 +65,20 @@ export function loadInThreadDriver(): Promise<Driver | string> {
   return driver;
 }
 
+/**
+ * Get the in-thread engine ready now, so that a campaign's time budget does not pay its first
+ * stepped build: `onBuild` is called first when the build is not cached (a few seconds of CPU).
+ * Resolves when the driver is loaded, or when it cannot be (the campaign then uses the baton engine).
+ */
+export async function prepareInThreadEngine(onBuild: () => void = () => {}): Promise<void> {
+  const root = packageRoot();
+  if (root !== null && existsSync(join(root, 'src', 'explore', 'inthread', 'driver.ts'))) {
+    const { steppedBuildCurrent } = await import('./transform.js');
+    if (!steppedBuildCurrent(root)) onBuild();
+  }
+  await loadInThreadDriver();
+}
+
 /** A TrialRunner-shaped front for the in-thread engine (explore's campaign code takes either). */
 export class InThreadRunner {
   constructor(private readonly d: Driver) {}

@@ -76,6 +76,12 @@ function sourceHash(root: string): string {
   return h.digest('hex').slice(0, 16);
 }
 
+/** Is the cached stepped build under `root/build/stepped` the one of today's sources (no build needed)? */
+export function steppedBuildCurrent(root: string): boolean {
+  const stamp = join(root, 'build', 'stepped', 'STAMP.json');
+  return existsSync(stamp) && (JSON.parse(readFileSync(stamp, 'utf8')) as { hash: string }).hash === sourceHash(root);
+}
+
 /**
  * Build (or find cached) the stepped form of the driver's import closure under `root/build/stepped`.
  * Concurrent callers are safe: the output is written to a temporary directory and renamed.
