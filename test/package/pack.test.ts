@@ -1,4 +1,4 @@
-// The package as a user gets it: `npm pack` (prepack builds), install the tarball into a fresh
+// The package as a user gets it: `npm pack` (its prepare script builds), install the tarball into a fresh
 // project (from the local npm cache; the registry is the fallback), and there use the bin, a .ts
 // scenario with a custom client in run and explore mode, pinlab/vitest on a clean and a buggy
 // client, the printed replay command, the public API and its types. One pack + install is shared
