@@ -409,3 +409,85 @@ describe('hugetlb and DAX faults', () => {
     expect(K.get_user(mm, a, 0)).toBe(5);
   });
 });
+
+describe('the corners of each fault', () => {
+  it('a read fault (no unshare asked) on a read-only anon PTE after fork changes nothing: no reuse, no copy', () => {
+    const k = machine('v6.3');
+    const mm = K.mm_of(0);
+    const a = K.do_mmap(mm, { length: PAGE, kind: 'anon' });
+    const out = new Int32Array(2);
+    expect(K.put_user(mm, a, 0, 5, out)).toBe(0);
+    expect(K.dup_mmap(mm, K.mm_of(1))).toBe(0);
+    K.exit_mmap(K.mm_of(1)); // alone again: a write fault would reuse it
+    const e = pteAt(mm, a);
+    K.mmap_read_lock(mm);
+    expect(K.handle_mm_fault(mm, K.find_vma(mm, a / PAGE)!, a / PAGE, false)).toBe(0);
+    K.mmap_read_unlock(mm);
+    expect(pteAt(mm, a)).toBe(e);
+    expect(K.get_user(mm, a, 0)).toBe(5);
+    expect(pteAt(mm, a)).toBe(e);
+    expect(word(k, out[0]!, PG.FLAGS) & PG_anon_exclusive).toBe(0);
+  });
+
+  it('a file fault without a frame is -ENOMEM; a read fault leaves stripped buffers stripped, a write fault attaches them', () => {
+    const k = machine();
+    const mm = K.mm_of(0);
+    const a = K.do_mmap(mm, { length: 2 * PAGE, kind: 'file', file: 0 });
+    expect(K.filemap_read(0, 0, 0)).toBe(0);
+    expect(K.filemap_read(0, 1, 0)).toBe(0);
+    const p0 = k.mem.load(K.pagecache_slot(0, 0)) - 1;
+    const p1 = k.mem.load(K.pagecache_slot(0, 1)) - 1;
+    for (const p of [p0, p1]) k.mem.and(K.pw(p, PG.FLAGS), ~PG_private);
+    expect(fault(mm, a, false)).toBe(0);
+    expect(word(k, p0, PG.FLAGS) & PG_private).toBe(0);
+    expect(fault(mm, a + PAGE, true)).toBe(0);
+    expect(word(k, p1, PG.FLAGS) & (PG_private | PG_dirty)).toBe(PG_private | PG_dirty);
+    const b = K.do_mmap(mm, { length: PAGE, kind: 'file', file: 0, offset: 3 * PAGE });
+    while (K.alloc_pages(ZONE.NORMAL, 0) >= 0);
+    expect(fault(mm, b, false)).toBe(-K.ENOMEM);
+    expect(pteAt(mm, b)).toBe(0);
+  });
+
+  it('a large folio at pfn 0 (the pool is the first zone) is a folio like any other', () => {
+    const k = K.boot(
+      { normalFrames: 8, movableFrames: 0, daxFrames: 0, huge2mPages: 0, huge1gPages: 0, folioPools: [{ order: 2, count: 1 }], wordsPerPage: 2, nrMms: 1, vaPages: 1 << 10, maxVmas: 4, nrFiles: 0, filePages: 0, nrCpus: 1 },
+      { era: 'v6.3' },
+    );
+    expect(k.layout.zoneStart[ZONE.FOLIO]).toBe(0);
+    const mm = K.mm_of(0);
+    const a = K.do_mmap(mm, { length: 4 * PAGE, kind: 'anon', order: 2 });
+    expect(fault(mm, a, true)).toBe(0);
+    expect(pteAt(mm, a)).toBe(K.pfn_pte(0, K._PAGE_PRESENT | K._PAGE_RW | K._PAGE_DIRTY));
+    expect(K.pte_pfn(pteAt(mm, a + 3 * PAGE))).toBe(3);
+    expect(K.page_ref_count(0)).toBe(4);
+  });
+
+  it('the folio range ends at the folio: a populated page right after it does not stop the folio', () => {
+    const k = machine('v6.3');
+    const mm = K.mm_of(0);
+    const a = K.do_mmap(mm, { length: 8 * PAGE, kind: 'anon', order: 2 });
+    expect(fault(mm, a + 4 * PAGE, true)).toBe(0); // the second folio range first
+    expect(fault(mm, a, true)).toBe(0);
+    expect(K.page_zonenum(K.pte_pfn(pteAt(mm, a)))).toBe(ZONE.FOLIO);
+    expect(K.pte_pfn(pteAt(mm, a + 3 * PAGE))).toBe(K.pte_pfn(pteAt(mm, a)) + 3);
+    expect(word(k, K.pte_pfn(pteAt(mm, a)), PG.MAPCOUNT)).toBe(1);
+  });
+
+  it('DAX: the file index counts from the VMA start (an odd start), and a fault that finds the PTE populated under the lock takes nothing', () => {
+    const k = machine();
+    const mm = K.mm_of(0);
+    const d = K.do_mmap(mm, { length: 2 * PAGE, kind: 'dax', file: 0, offset: PAGE, addr: 65 * PAGE });
+    expect(d).toBe(65 * PAGE);
+    expect(fault(mm, d + PAGE, false)).toBe(0);
+    const dax = k.layout.zoneStart[ZONE.DAX]!;
+    expect(K.pte_pfn(pteAt(mm, d + PAGE))).toBe(dax + 2);
+    const ref = K.page_ref_count(dax + 1);
+    const theirs = K.pfn_pte(dax + 1, K._PAGE_PRESENT | K._PAGE_DEVMAP);
+    const h = hookAt(k.mem, at(mm.pt.ptl(65), ACCESS.RMW), () => k.mem.store(mm.pt.pte(65), theirs), 2); // the 2nd: after the first look
+    expect(fault(mm, d, false)).toBe(0);
+    expect(h.fired()).toBe(true);
+    expect(pteAt(mm, d)).toBe(theirs);
+    expect(K.page_ref_count(dax + 1)).toBe(ref);
+    expect(word(k, dax + 1, PG.MAPCOUNT)).toBe(0);
+  });
+});
