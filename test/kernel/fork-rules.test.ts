@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import * as K from '../../src/kernel/index.js';
 import { type Era, MM, MMF_HAS_PINNED, PG, PG_anon, PG_anon_exclusive, PG_dirty, ZONE } from '../../src/mem/layout.js';
-import { ACCESS } from './hook-at.js';
+import { ACCESS, notifierLog } from './hook-at.js';
 
 const PAGE = 4096;
 
@@ -37,16 +37,6 @@ function anon(mm: K.MmStruct, pages: number, written: boolean[] = Array(pages).f
     pfn[i] = out[0]!;
   }
   return { addr, pfn };
-}
-
-/** Record every mmu-notifier call as text. */
-function notifierLog(k: K.KernelContext): string[] {
-  const log: string[] = [];
-  k.mmu_notifiers.push({
-    invalidate_range_start: (mm, s, e, ev) => void log.push(`start ${mm} ${s}-${e} ${ev}`),
-    invalidate_range_end: (mm, s, e) => void log.push(`end ${mm} ${s}-${e}`),
-  });
-  return log;
 }
 
 describe('what dup_mmap forks', () => {

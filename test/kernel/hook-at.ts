@@ -5,6 +5,7 @@
  * hook: no re-entrance). This makes a check-then-recheck interleaving deterministic and visible to
  * the mutation run.
  */
+import type { MmuNotifier } from '../../src/kernel/context.js';
 import { ACCESS, type AccessKind, type Mem } from '../../src/mem/mem.js';
 
 export { ACCESS };
@@ -44,3 +45,13 @@ export const at = (word: number, kind?: AccessKind): AccessPredicate => (k, i) =
 
 /** A predicate for a labelled event (`Mem.event`), optionally at one word. */
 export const onEvent = (label: string, word?: number): AccessPredicate => (k, i, l) => k === ACCESS.EVENT && l === label && (word === undefined || i === word);
+
+/** Record every mmu-notifier call of `k` as text: `start <mm> <s>-<e> <event>`, `end <mm> <s>-<e>`. */
+export function notifierLog(k: { mmu_notifiers: MmuNotifier[] }): string[] {
+  const log: string[] = [];
+  k.mmu_notifiers.push({
+    invalidate_range_start: (mm, s, e, ev) => void log.push(`start ${mm} ${s}-${e} ${ev}`),
+    invalidate_range_end: (mm, s, e) => void log.push(`end ${mm} ${s}-${e}`),
+  });
+  return log;
+}

@@ -10,6 +10,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as K from '../../src/kernel/index.js';
+import { notifierLog } from './hook-at.js';
 import { type Era, PG, PG_anon, PG_anon_exclusive, PG_dirty, PG_locked, PG_private, PG_uptodate, ZONE } from '../../src/mem/layout.js';
 
 const PAGE = 4096;
@@ -24,16 +25,6 @@ function machine(era: Era = 'v6.3', faults: string[] = [], huge = 0): K.KernelCo
 const pteAt = (mm: K.MmStruct, addr: number): number => K.walk(mm.pt, addr / PAGE, { idx: 0, entry: 0, order: 0 }).entry;
 const flags = (k: K.KernelContext, page: number): number => k.mem.load(K.pw(page, PG.FLAGS));
 const mapcount = (k: K.KernelContext, page: number): number => k.mem.load(K.pw(page, PG.MAPCOUNT));
-
-/** Record every mmu-notifier call as text. */
-function notifierLog(k: K.KernelContext): string[] {
-  const log: string[] = [];
-  k.mmu_notifiers.push({
-    invalidate_range_start: (mm, s, e, ev) => void log.push(`start ${mm} ${s}-${e} ${ev}`),
-    invalidate_range_end: (mm, s, e) => void log.push(`end ${mm} ${s}-${e}`),
-  });
-  return log;
-}
 
 /** An anon page of mm 0 written with `value`; returns its address and pfn. */
 function anonPage(value: number): { mm: K.MmStruct; addr: number; page: number } {

@@ -17,7 +17,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as K from '../../src/kernel/index.js';
 import { PG, PG_dirty, PG_private } from '../../src/mem/layout.js';
-import { ACCESS, at, hookAt, onEvent } from './hook-at.js';
+import { ACCESS, at, hookAt, notifierLog, onEvent } from './hook-at.js';
 
 const PAGE = 4096;
 
@@ -32,16 +32,6 @@ const pteAt = (mm: K.MmStruct, addr: number): number => K.walk(mm.pt, addr / PAG
 const cached = (k: K.KernelContext, file: number, index: number): number => k.mem.load(K.pagecache_slot(file, index)) - 1;
 const flagsWord = (page: number): number => K.pw(page, PG.FLAGS);
 const keep: K.ShrinkControl = { keepPinnedPrivate: true };
-
-/** Record every mmu-notifier call as text. */
-function notifierLog(k: K.KernelContext): string[] {
-  const log: string[] = [];
-  k.mmu_notifiers.push({
-    invalidate_range_start: (mm, s, e, ev) => void log.push(`start ${mm} ${s}-${e} ${ev}`),
-    invalidate_range_end: (mm, s, e) => void log.push(`end ${mm} ${s}-${e}`),
-  });
-  return log;
-}
 
 /** Count the shared accesses (and events by label) while `fn` runs. */
 function countAccesses(k: K.KernelContext, fn: () => void): { all: number; events: string[] } {

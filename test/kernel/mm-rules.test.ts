@@ -10,7 +10,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as K from '../../src/kernel/index.js';
-import { ACCESS } from './hook-at.js';
+import { ACCESS, notifierLog } from './hook-at.js';
 import { MM, PG, PG_dirty, VM_READ, VM_SHARED, VM_WRITE, VMA_KIND } from '../../src/mem/layout.js';
 
 const PAGE = 4096;
@@ -242,8 +242,7 @@ describe('do_munmap and zap_page_range', () => {
     const mm = K.mm_of(0);
     const h = K.do_mmap(mm, { length: 512 * PAGE, kind: 'hugetlb' });
     expect(K.put_user(mm, h, 0, 1)).toBe(0);
-    const log: string[] = [];
-    k.mmu_notifiers.push({ invalidate_range_start: (m, s, e, ev) => void log.push(`start ${m} ${s}-${e} ${ev}`), invalidate_range_end: (m, s, e) => void log.push(`end ${m} ${s}-${e}`) });
+    const log = notifierLog(k);
     expect(K.do_munmap(mm, 100, PAGE)).toBe(-K.EINVAL);
     expect(K.do_munmap(mm, h, 0)).toBe(-K.EINVAL);
     expect(K.do_munmap(mm, h, Number.NaN)).toBe(-K.EINVAL);
