@@ -259,6 +259,24 @@ describe('early COW: copy_present_page', () => {
   });
 });
 
+describe('a failed copy stops dup_mmap', () => {
+  it('-ENOMEM in the first anon VMA: the next VMA is not copied (its parent PTE stays writable)', () => {
+    machine('v6.3');
+    const p = K.mm_of(0);
+    const first = anon(p, 1);
+    const second = anon(p, 1);
+    const pages = new Int32Array(1);
+    expect(K.pin_user_pages_fast(p, first.addr, 1, K.FOLL_WRITE, pages)).toBe(1);
+    while (K.alloc_pages(ZONE.NORMAL, 0) >= 0);
+    const e = pteAt(p, second.addr);
+    expect(K.pte_write(e)).toBe(true);
+    expect(K.dup_mmap(p, K.mm_of(1))).toBe(-K.ENOMEM);
+    expect(pteAt(p, second.addr)).toBe(e);
+    expect(K.page_ref_count(second.pfn[0]!)).toBe(1);
+    K.unpin_user_page(pages[0]!);
+  });
+});
+
 describe('exit_mmap', () => {
   it("removes every VMA and releases the VMA lock; a child's dirty shared PTE dirties the file page; an anon page's dirty PTE does not mark it", () => {
     const k = machine('v6.3');
