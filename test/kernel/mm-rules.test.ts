@@ -341,3 +341,117 @@ describe('vma_merge', () => {
     expect(K.vma_merge(mm, 0, 64)).toBe(0);
   });
 });
+
+describe('do_munmap: exactly the range', () => {
+  it('a VMA that only touches the range is not rewritten: one generation bump for the VMA that is cut', () => {
+    const k = machine({ maxVmas: 6 });
+    const mm = K.mm_of(0);
+    expect(K.do_mmap(mm, { length: PAGE, kind: 'anon', addr: 30 * PAGE })).toBe(30 * PAGE);
+    expect(K.do_mmap(mm, { length: 3 * PAGE, kind: 'anon', addr: 31 * PAGE })).toBe(31 * PAGE);
+    expect(K.do_mmap(mm, { length: PAGE, kind: 'anon', addr: 34 * PAGE })).toBe(34 * PAGE);
+    const gen = (): number => k.mem.load(mm.base + MM.VMA_GEN);
+    let g = gen();
+    expect(K.do_munmap(mm, 31 * PAGE, PAGE)).toBe(0); // the head of [31, 34); [30, 31) ends where the range starts
+    expect(gen()).toBe(g + 1);
+    g = gen();
+    expect(K.do_munmap(mm, 33 * PAGE, PAGE)).toBe(0); // the tail of [32, 34); [34, 35) starts where it ends
+    expect(gen()).toBe(g + 1);
+    expect(K.vmas(mm).map((v) => [v.start, v.end]).sort((x, y) => x[0]! - y[0]!)).toEqual([[30, 31], [32, 33], [34, 35]]);
+  });
+
+  it('a range that only touches VMAs (ends where one starts, starts where one ends) changes nothing: no notifier, no generation bump; a hugetlb VMA above an empty range is not asked about its alignment', () => {
+    const k = machine({ maxVmas: 6 });
+    const mm = K.mm_of(0);
+    expect(K.do_mmap(mm, { length: PAGE, kind: 'anon', addr: 32 * PAGE })).toBe(32 * PAGE);
+    expect(K.do_mmap(mm, { length: PAGE, kind: 'anon', addr: 34 * PAGE })).toBe(34 * PAGE);
+    expect(K.do_mmap(mm, { length: 512 * PAGE, kind: 'hugetlb', addr: 512 * PAGE })).toBe(512 * PAGE);
+    const log = notifierLog(k);
+    const gen = (): number => k.mem.load(mm.base + MM.VMA_GEN);
+    const g = gen();
+    const before = K.vmas(mm);
+    expect(K.do_munmap(mm, 33 * PAGE, PAGE)).toBe(0); // between the two: touches both
+    expect(K.do_munmap(mm, 100 * PAGE, PAGE)).toBe(0); // below the hugetlb VMA
+    expect(log).toEqual([]);
+    expect(gen()).toBe(g);
+    expect(K.vmas(mm)).toEqual(before);
+  });
+
+  it('the middle page of three mapped pages: only it is zapped (one event), the VMA split around it; a large-folio VMA can be cut anywhere', () => {
+    const k = machine({ folioPools: [{ order: 2, count: 1 }] });
+    const mm = K.mm_of(0);
+    const a = K.do_mmap(mm, { length: 3 * PAGE, kind: 'anon' });
+    for (let i = 0; i < 3; i++) expect(K.put_user(mm, a + i * PAGE, 0, i + 1)).toBe(0);
+    const events: string[] = [];
+    k.mem.hook = { before: (kind, i, label) => void (kind === ACCESS.EVENT && events.push(`${label}@${i}`)) };
+    expect(K.do_munmap(mm, a + PAGE, PAGE)).toBe(0);
+    k.mem.hook = null;
+    expect(events).toEqual([`pte-cleared@${mm.pt.pte(a / PAGE + 1)}`]);
+    expect(K.get_user(mm, a, 0)).toBe(1);
+    expect(K.get_user(mm, a + 2 * PAGE, 0)).toBe(3);
+    expect(K.vmas(mm).map((v) => [v.start, v.end])).toEqual([[a / PAGE, a / PAGE + 1], [a / PAGE + 2, a / PAGE + 3]]);
+    const f = K.do_mmap(mm, { length: 4 * PAGE, kind: 'anon', order: 2 });
+    expect(K.put_user(mm, f, 0, 1)).toBe(0);
+    expect(K.do_munmap(mm, f + PAGE, PAGE)).toBe(0);
+    expect(K.get_user(mm, f, 0)).toBe(1);
+  });
+
+  it('two VMAs removed whose slots are not in address order, a third kept: the kept one is the one left', () => {
+    machine({ maxVmas: 6 });
+    const mm = K.mm_of(0);
+    expect(K.do_mmap(mm, { length: PAGE, kind: 'anon', addr: 40 * PAGE })).toBe(40 * PAGE); // slot 0, removed
+    expect(K.do_mmap(mm, { length: PAGE, kind: 'anon', addr: 60 * PAGE })).toBe(60 * PAGE); // slot 1, kept
+    expect(K.do_mmap(mm, { length: PAGE, kind: 'anon', addr: 41 * PAGE })).toBe(41 * PAGE); // slot 2 (the last), removed
+    expect(K.do_munmap(mm, 40 * PAGE, 2 * PAGE)).toBe(0);
+    expect(K.vmas(mm).map((v) => v.start)).toEqual([60]);
+  });
+
+  it('a huge leaf is cleared with one exchange, not one per subpage', () => {
+    const k = machine();
+    const mm = K.mm_of(0);
+    const h = K.do_mmap(mm, { length: 512 * PAGE, kind: 'hugetlb' });
+    expect(K.put_user(mm, h, 0, 1)).toBe(0);
+    const leaf = mm.pt.pmd(h / PAGE);
+    let onLeaf = 0;
+    let all = 0;
+    k.mem.hook = {
+      before(kind, i) {
+        if (kind === ACCESS.RMW) all++;
+        if (kind === ACCESS.RMW && i === leaf) onLeaf++;
+      },
+    };
+    expect(K.do_munmap(mm, h, 512 * PAGE)).toBe(0);
+    k.mem.hook = null;
+    expect(onLeaf).toBe(1);
+    expect(all).toBeLessThan(100); // a walk per subpage would take the PT lock 512 times
+  });
+});
+
+describe('vma_merge: what does not merge', () => {
+  it('a gap, another kind, another folio order, another file, a DAX offset that is not contiguous, or a VMA reaching past the window', () => {
+    machine({ maxVmas: 10, nrFiles: 2, daxFrames: 4 });
+    const mm = K.mm_of(0);
+    const at = (p: number, req: Omit<K.MmapRequest, 'addr' | 'length'> & { pages?: number }): void => {
+      expect(K.do_mmap(mm, { length: (req.pages ?? 1) * PAGE, addr: p * PAGE, ...req })).toBe(p * PAGE);
+    };
+    at(32, { kind: 'anon' });
+    at(34, { kind: 'anon' }); // a gap at 33
+    at(35, { kind: 'cma' }); // another kind
+    at(36, { kind: 'anon', order: 2, pages: 4 }); // 36-39, another order
+    at(40, { kind: 'anon' }); // anon order 0 after anon order 2
+    at(44, { kind: 'file', file: 0, offset: 0 });
+    at(45, { kind: 'file', file: 1, offset: PAGE }); // another file, the offset contiguous
+    at(48, { kind: 'dax', file: 0, offset: 0 });
+    at(49, { kind: 'dax', file: 0, offset: 3 * PAGE }); // not contiguous
+    expect(K.vma_merge(mm, 0, 64)).toBe(0);
+    expect(K.vmas(mm).length).toBe(9);
+  });
+
+  it('only VMAs wholly inside [lo, hi) merge', () => {
+    machine({ maxVmas: 6 });
+    const mm = K.mm_of(0);
+    expect(K.do_mmap(mm, { length: PAGE, kind: 'anon', addr: 32 * PAGE })).toBe(32 * PAGE);
+    expect(K.do_mmap(mm, { length: 2 * PAGE, kind: 'anon', addr: 33 * PAGE })).toBe(33 * PAGE);
+    expect(K.vma_merge(mm, 32, 34)).toBe(0); // the second ends at 35
+    expect(K.vma_merge(mm, 32, 35)).toBe(1);
+  });
+});
