@@ -10,7 +10,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as K from '../../src/kernel/index.js';
-import { notifierLog } from './hook-at.js';
+import { ACCESS, at, hookAt, notifierLog } from './hook-at.js';
 import { type Era, PG, PG_anon, PG_anon_exclusive, PG_dirty, PG_locked, PG_private, PG_uptodate, ZONE } from '../../src/mem/layout.js';
 
 const PAGE = 4096;
@@ -244,5 +244,56 @@ describe('migrate_huge_page', () => {
     expect(K.migrate_page(fresh + 5)).toBe(-K.EAGAIN);
     expectUnlocked(fresh);
     expect(K.page_ref_count(fresh)).toBe(0);
+  });
+});
+
+describe('what another thread sees during a migration', () => {
+  it('a page-cache page is frozen while it is copied: a lockless lookup cannot take a reference; afterwards the new page can', () => {
+    const k = machine();
+    const mm = K.mm_of(0);
+    const a = K.do_mmap(mm, { length: PAGE, kind: 'file', file: 0 });
+    expect(K.get_user(mm, a, 0)).toBe(0);
+    const page = k.mem.load(K.pagecache_slot(0, 0)) - 1;
+    const during: (number | boolean)[] = [];
+    const h = hookAt(k.mem, at(K.page_data(page), ACCESS.LOAD), () => {
+      during.push(K.page_ref_count(page), K.page_ref_add_unless_zero(page, 1)); // folio_try_get on another cpu
+    });
+    expect(K.migrate_page(page)).toBe(0);
+    expect(h.fired()).toBe(true);
+    expect(during).toEqual([0, false]);
+    const moved = k.mem.load(K.pagecache_slot(0, 0)) - 1;
+    expect(K.page_ref_count(moved)).toBe(2);
+    expect(K.page_ref_count(page)).toBe(0);
+  });
+
+  it('a truncated page (no mapping) held by another reference is compared, not frozen: -EAGAIN', () => {
+    const k = machine();
+    expect(K.filemap_read(0, 1, 0)).toBe(0);
+    const page = k.mem.load(K.pagecache_slot(0, 1)) - 1;
+    K.get_page(page); // someone's reference keeps it past the truncation
+    expect(K.truncate_inode_pages_range(0, 1, 2)).toBe(1);
+    expect(k.mem.load(K.pw(page, PG.MAPPING))).toBe(0);
+    expect(K.migrate_page(page)).toBe(-K.EAGAIN);
+    expect(K.page_ref_count(page)).toBe(1);
+    K.put_page(page);
+  });
+
+  it('a forked page the parent has replaced by its own copy: the walk goes on past the parent to the child, which is migrated', () => {
+    const k = machine();
+    const mm = K.mm_of(0);
+    const child = K.mm_of(1);
+    const a = K.do_mmap(mm, { length: PAGE, kind: 'anon' });
+    const out = new Int32Array(2);
+    expect(K.put_user(mm, a, 0, 5, out)).toBe(0);
+    const page = out[0]!;
+    expect(K.dup_mmap(mm, child)).toBe(0);
+    expect(K.put_user(mm, a, 0, 6)).toBe(0); // the parent's COW: its own copy
+    expect(K.pte_pfn(pteAt(child, a))).toBe(page);
+    expect(K.migrate_page(page)).toBe(0);
+    const moved = K.pte_pfn(pteAt(child, a));
+    expect(moved).not.toBe(page);
+    expect(K.get_user(child, a, 0)).toBe(5);
+    expect(K.get_user(mm, a, 0)).toBe(6);
+    expect(k.mem.load(K.pw(moved, PG.MAPCOUNT))).toBe(1);
   });
 });
