@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import * as K from '../../src/kernel/index.js';
 import { ACCESS, notifierLog } from './hook-at.js';
-import { MM, PG, PG_dirty, VM_READ, VM_SHARED, VM_WRITE, VMA_KIND } from '../../src/mem/layout.js';
+import { MM, PG, PG_dirty, PUD_ORDER, VM_READ, VM_SHARED, VM_WRITE, VMA_KIND } from '../../src/mem/layout.js';
 
 const PAGE = 4096;
 /** The address space in pages: the configured 2048 rounded up to a whole PUD. */
@@ -453,5 +453,25 @@ describe('vma_merge: what does not merge', () => {
     expect(K.do_mmap(mm, { length: 2 * PAGE, kind: 'anon', addr: 33 * PAGE })).toBe(33 * PAGE);
     expect(K.vma_merge(mm, 32, 34)).toBe(0); // the second ends at 35
     expect(K.vma_merge(mm, 32, 35)).toBe(1);
+  });
+});
+
+describe('do_mmap and find_vma at the edges', () => {
+  it('a removed last VMA is not found; MAP_FIXED right below a VMA fits; the largest folio order and a PUD hugetlb order are accepted; a DAX range past the file is -EINVAL; first fit may end at the last page', () => {
+    machine({ maxVmas: 6 });
+    const mm = K.mm_of(0);
+    expect(K.do_mmap(mm, { length: PAGE, kind: 'anon', addr: 40 * PAGE })).toBe(40 * PAGE);
+    expect(K.do_mmap(mm, { length: PAGE, kind: 'anon', addr: 39 * PAGE })).toBe(39 * PAGE); // ends where the other starts
+    K.mmap_write_lock(mm);
+    K.removeVma(mm, 1);
+    K.mmap_write_unlock(mm);
+    expect(K.find_vma(mm, 39)).toBeNull(); // the stale slot past NR_VMAS is not read
+    expect(K.find_vma(mm, 40)?.start).toBe(40);
+    expect(K.do_mmap(mm, { length: PAGE, kind: 'anon', order: K.MAX_FOLIO_ORDER })).toBeGreaterThan(0);
+    expect(K.do_mmap(mm, { length: PAGE, kind: 'hugetlb', order: PUD_ORDER })).toBe(-K.ENOMEM); // a valid order, no 1 GB-aligned room
+    expect(K.do_mmap(mm, { length: 2 * PAGE, kind: 'dax', file: 0, offset: 7 * PAGE })).toBe(-K.EINVAL);
+    machine();
+    const fresh = K.mm_of(0);
+    expect(K.do_mmap(fresh, { length: (VA - 16) * PAGE, kind: 'anon' })).toBe(16 * PAGE);
   });
 });
