@@ -13,6 +13,7 @@ import { type TrialRunner, type TrialSpec } from '../../src/explore/runner.js';
 import { type ScenarioInput, parseScenario } from '../../src/scenario/schema.js';
 import { machinePoolStats, prepareTrialMachine, setMachinePoolVerify } from '../../src/explore/machine-pool.js';
 import { exploreScenarioOf } from '../../src/explore/explore.js';
+import { MIXED } from '../fixtures/mixed-scenario.js';
 
 let inThread: TrialRunner;
 beforeAll(async () => {
@@ -33,20 +34,9 @@ const getVsMm: ScenarioInput = {
   mm: { writeback: 1, munmap: 1, migrate: 1, reclaim: 0, truncate: 1 },
 };
 
-// Every client kind on shared file pages, every mm operation: the in-thread engine once shared the
-// model's module-level page-walk scratch objects between participants (a participant preempted
-// between its walk and the walk's use read another's), which only this crowd showed.
-const mixed: ScenarioInput = {
-  name: 'mixed', seed: 1, era: 'v6.3', policy: 'skip',
-  clients: [
-    { kind: 'dio', mapping: 'file', file: 0, pages: 4, bufferPages: 2, writeRatio: 0.7 },
-    { kind: 'rdma', mapping: 'file', file: 0, offset: 2, pages: 4, bufferPages: 2, holdOps: 2, writeRatio: 1 },
-    { kind: 'odp', mapping: 'file', file: 1, pages: 2, bufferPages: 1, writeRatio: 0.7 },
-    { kind: 'get', mapping: 'file', file: 0, pages: 6, bufferPages: 2 },
-    { kind: 'dio', mapping: 'anon', pages: 2, bufferPages: 1, writeRatio: 1 },
-  ],
-  mm: { writeback: 1, munmap: 1, migrate: 1, reclaim: 1, truncate: 1, writebackUs: 50 },
-};
+// The crowd of every client kind (MIXED): the in-thread engine once shared the model's module-level
+// page-walk scratch objects between participants (a participant preempted between its walk and the
+// walk's use read another's), which only this crowd showed.
 
 describe('the same decisions in both engines', () => {
   it('litmus programs: identical traces and outcomes (random, PCT, POS; 4 trials each)', async () => {
@@ -63,7 +53,7 @@ describe('the same decisions in both engines', () => {
 
   it('small scenarios: identical schedules, steps and outcomes', async () => {
     for (const [input, strategy, trials] of [
-      [dioWriteback(), 'random', 8], [dioWriteback(), 'pos', 4], [getVsMm, 'random', 4], [getVsMm, 'pct', 3], [mixed, 'random', 5],
+      [dioWriteback(), 'random', 8], [dioWriteback(), 'pos', 4], [getVsMm, 'random', 4], [getVsMm, 'pct', 3], [MIXED, 'random', 5],
     ] as [ScenarioInput, ExploreStrategy, number][]) {
       const o = { strategy, trials, seed: 3, keepGoing: true };
       const a = await exploreScenario(input, { ...o, engine: 'baton' });

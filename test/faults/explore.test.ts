@@ -21,6 +21,7 @@ import {
 } from '../../src/scenario/fault-explore.js';
 import { FAULT_NAMES, faultEntry } from '../../src/scenario/faults.js';
 import { parseScenario, type ScenarioInput } from '../../src/scenario/schema.js';
+import { MIXED } from '../fixtures/mixed-scenario.js';
 
 const runner = new TrialRunner();
 afterAll(() => runner.destroy());
@@ -179,19 +180,7 @@ describe('faults explore cannot show as the model stands (why: FAULT_EXPLORE[nam
   }, 60_000);
 });
 
-/** Every client kind and every mm operation, a few pages each (the clean-model campaigns). */
-const MIXED: ScenarioInput = {
-  // v6.3: the last tree that lets RDMA take a writable longterm pin of a file page (v6.18 refuses it).
-  name: 'explore-mixed', seed: 1, era: 'v6.3', policy: 'skip',
-  clients: [
-    { kind: 'dio', mapping: 'file', file: 0, pages: 4, bufferPages: 2, writeRatio: 0.7 },
-    { kind: 'rdma', mapping: 'file', file: 0, offset: 2, pages: 4, bufferPages: 2, holdOps: 2, writeRatio: 1 },
-    { kind: 'odp', mapping: 'file', file: 1, pages: 2, bufferPages: 1, writeRatio: 0.7 },
-    { kind: 'get', mapping: 'file', file: 0, pages: 6, bufferPages: 2 },
-    { kind: 'dio', mapping: 'anon', pages: 2, bufferPages: 1, writeRatio: 1 },
-  ],
-  mm: { writeback: 1, munmap: 1, migrate: 1, reclaim: 1, truncate: 1, writebackUs: 50 },
-};
+/** The clean-model campaigns' options, over MIXED (every client kind and every mm operation, test/fixtures/mixed-scenario.ts). */
 const MIXED_OPTS: ExploreOptions = { seed: 21, trials: 200, opsPerActor: 3, mmSteps: 5, mmIntervalUs: 20 };
 
 describe('the model without faults raises nothing in explore mode', () => {

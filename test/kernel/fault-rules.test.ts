@@ -25,6 +25,26 @@ function machine(era: Era = 'v6.3', extra: Partial<Parameters<typeof K.boot>[0]>
 const pteAt = (mm: K.MmStruct, addr: number): number => K.walk(mm.pt, addr / PAGE, { idx: 0, entry: 0, order: 0 }).entry;
 const word = (k: K.KernelContext, page: number, f: number): number => k.mem.load(K.pw(page, f));
 /** handle_mm_fault at `addr`, as GUP calls it (the mmap lock for read). */
+/** A machine with file 0's page 0 in the page cache (read once) and one file VMA over it in mm 0, not yet faulted. */
+function cachedFilePage(): { k: K.KernelContext; mm: K.MmStruct; a: number; page: number } {
+  const k = machine();
+  const mm = K.mm_of(0);
+  const a = K.do_mmap(mm, { length: PAGE, kind: 'file', file: 0 });
+  expect(K.filemap_read(0, 0, 0)).toBe(0);
+  return { k, mm, a, page: k.mem.load(K.pagecache_slot(0, 0)) - 1 };
+}
+
+/** A v6.3 machine with one anon page written in mm 0 (`out` holds its pfn), then mm 0 forked into mm 1: the page is shared. */
+function forkedAnonPage(): { k: K.KernelContext; mm: K.MmStruct; a: number; out: Int32Array } {
+  const k = machine('v6.3');
+  const mm = K.mm_of(0);
+  const a = K.do_mmap(mm, { length: PAGE, kind: 'anon' });
+  const out = new Int32Array(2);
+  expect(K.put_user(mm, a, 0, 5, out)).toBe(0);
+  expect(K.dup_mmap(mm, K.mm_of(1))).toBe(0);
+  return { k, mm, a, out };
+}
+
 function fault(mm: K.MmStruct, addr: number, write: boolean, unshare = false): number {
   K.mmap_read_lock(mm);
   try {
@@ -201,12 +221,7 @@ describe('the COW break: do_wp_page', () => {
   });
 
   it('an unshare fault copies a shared page but maps the copy read-only; on an exclusive page it changes nothing', () => {
-    const k = machine('v6.3');
-    const mm = K.mm_of(0);
-    const a = K.do_mmap(mm, { length: PAGE, kind: 'anon' });
-    const out = new Int32Array(2);
-    expect(K.put_user(mm, a, 0, 5, out)).toBe(0);
-    expect(K.dup_mmap(mm, K.mm_of(1))).toBe(0);
+    const { k, mm, a, out } = forkedAnonPage();
     expect(fault(mm, a, false, true)).toBe(0);
     const copy = K.pte_pfn(pteAt(mm, a));
     expect(copy).not.toBe(out[0]);
@@ -245,12 +260,7 @@ describe('the COW break: do_wp_page', () => {
   });
 
   it('no frame for the copy: the fault returns 0 to be retried, the entry and the old page as they were', () => {
-    const k = machine('v6.3');
-    const mm = K.mm_of(0);
-    const a = K.do_mmap(mm, { length: PAGE, kind: 'anon' });
-    const out = new Int32Array(2);
-    expect(K.put_user(mm, a, 0, 5, out)).toBe(0);
-    expect(K.dup_mmap(mm, K.mm_of(1))).toBe(0);
+    const { k, mm, a, out } = forkedAnonPage();
     while (K.alloc_pages(ZONE.NORMAL, 0) >= 0);
     const e = pteAt(mm, a);
     const ref = K.page_ref_count(out[0]!);
@@ -300,11 +310,7 @@ describe('fault_file and the shared write fault', () => {
   });
 
   it('the page is truncated between the lookup and the lock: not mapped, our reference dropped; the retry maps the new page', () => {
-    const k = machine();
-    const mm = K.mm_of(0);
-    const a = K.do_mmap(mm, { length: PAGE, kind: 'file', file: 0 });
-    expect(K.filemap_read(0, 0, 0)).toBe(0);
-    const page = k.mem.load(K.pagecache_slot(0, 0)) - 1;
+    const { k, mm, a, page } = cachedFilePage();
     K.get_page(page); // a pin-like holder keeps the frame for the check
     hookAt(k.mem, at(K.pw(page, PG.FLAGS), ACCESS.RMW), () => void expect(K.truncate_inode_pages_range(0, 0, 1)).toBe(1));
     expect(fault(mm, a, false)).toBe(0);
@@ -319,11 +325,7 @@ describe('fault_file and the shared write fault', () => {
   });
 
   it('another fault maps the page first (while we waited for the page lock): ours unlocks and drops its reference', () => {
-    const k = machine();
-    const mm = K.mm_of(0);
-    const a = K.do_mmap(mm, { length: PAGE, kind: 'file', file: 0 });
-    expect(K.filemap_read(0, 0, 0)).toBe(0);
-    const page = k.mem.load(K.pagecache_slot(0, 0)) - 1;
+    const { k, mm, a, page } = cachedFilePage();
     const e = K.pfn_pte(page, K._PAGE_PRESENT);
     hookAt(k.mem, at(K.pw(page, PG.FLAGS), ACCESS.RMW), () => {
       // The other fault (same mm, same address) installs the PTE.
@@ -412,12 +414,7 @@ describe('hugetlb and DAX faults', () => {
 
 describe('the corners of each fault', () => {
   it('a read fault (no unshare asked) on a read-only anon PTE after fork changes nothing: no reuse, no copy', () => {
-    const k = machine('v6.3');
-    const mm = K.mm_of(0);
-    const a = K.do_mmap(mm, { length: PAGE, kind: 'anon' });
-    const out = new Int32Array(2);
-    expect(K.put_user(mm, a, 0, 5, out)).toBe(0);
-    expect(K.dup_mmap(mm, K.mm_of(1))).toBe(0);
+    const { k, mm, a, out } = forkedAnonPage();
     K.exit_mmap(K.mm_of(1)); // alone again: a write fault would reuse it
     const e = pteAt(mm, a);
     K.mmap_read_lock(mm);
