@@ -24,7 +24,10 @@ export const is_migration_entry = (pte: number): boolean => (pte & (_PAGE_MIGRAT
 export const pte_none = (pte: number): boolean => pte === 0;
 export const pte_pfn = (pte: number): number => pte >>> PFN_SHIFT;
 export const pfn_pte = (pfn: number, bits: number): number => ((pfn << PFN_SHIFT) | bits) | 0;
-export const pte_wrprotect = (pte: number): number => pte & ~(_PAGE_RW | _PAGE_DIRTY);
+/** pte_wrprotect(): clear the write bit only; the dirty bit stays (a fork's COW child keeps it, v6.3/mm/memory.c:939-941). */
+export const pte_wrprotect = (pte: number): number => pte & ~_PAGE_RW;
+/** pte_mkclean(): clear the dirty bit (page_mkclean_one pairs it with pte_wrprotect, v6.3/mm/rmap.c:965-966). */
+export const pte_mkclean = (pte: number): number => pte & ~_PAGE_DIRTY;
 export const make_migration_entry = (pfn: number, write: boolean): number =>
   pfn_pte(pfn, _PAGE_MIGRATION | (write ? _PAGE_RW : 0));
 

@@ -23,7 +23,7 @@ import { backing_word, page_data, pagecache_slot } from './filemap.js';
 import { mmu_notifier_invalidate_range_end, mmu_notifier_invalidate_range_start } from './mmap.js';
 import { pw, set_page_dirty } from './page.js';
 import { page_maybe_dma_pinned } from './pin.js';
-import { pte_dirty, pte_pfn, pte_present, pte_write, pte_wrprotect, spin_lock, spin_unlock } from './pgtable.js';
+import { pte_dirty, pte_mkclean, pte_pfn, pte_present, pte_write, pte_wrprotect, spin_lock, spin_unlock } from './pgtable.js';
 import { rmap_walk } from './rmap.js';
 
 /** PagePrivate(): the filesystem's buffers are attached. */
@@ -81,10 +81,11 @@ export function page_mkclean(page: number, pins: MkcleanPinCheck | null = null):
     let changedAt = 0;
     let notPinnedAt = 0;
     if (pte_present(e) && pte_pfn(e) === page && (pte_write(e) || pte_dirty(e))) {
-      // ptep_clear_flush + set_pte_at(pte_mkclean(pte_wrprotect()))
-      if (plain) m.plainStore(idx, pte_wrprotect(e), 'plain-pte-clear');
-      else m.xchg(idx, pte_wrprotect(e));
-      if (sb !== null && pte_wrprotect(e) !== e) changedAt = sb.stamp();
+      // ptep_clear_flush + set_pte_at(pte_mkclean(pte_wrprotect())) (v6.3/mm/rmap.c:965-966)
+      const clean = pte_mkclean(pte_wrprotect(e));
+      if (plain) m.plainStore(idx, clean, 'plain-pte-clear');
+      else m.xchg(idx, clean);
+      if (sb !== null && clean !== e) changedAt = sb.stamp();
       m.event('pte-cleared', idx);
       cleaned++;
       if (pins !== null) {

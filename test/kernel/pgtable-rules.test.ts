@@ -40,7 +40,8 @@ describe('PTE helpers', () => {
     }
     expect(K.pfn_pte(1, 0)).toBe(128);
     expect(K.pfn_pte(0x1ffffff, 0)).toBe(-128); // an int32, as the word holds it
-    expect(K.pte_wrprotect(K.pfn_pte(9, 0x7f))).toBe(K.pfn_pte(9, 0x7f & ~(K._PAGE_RW | K._PAGE_DIRTY)));
+    expect(K.pte_wrprotect(K.pfn_pte(9, 0x7f))).toBe(K.pfn_pte(9, 0x7f & ~K._PAGE_RW));
+    expect(K.pte_mkclean(K.pfn_pte(9, 0x7f))).toBe(K.pfn_pte(9, 0x7f & ~K._PAGE_DIRTY));
     expect(K.make_migration_entry(9, true)).toBe(K.pfn_pte(9, K._PAGE_MIGRATION | K._PAGE_RW));
     expect(K.make_migration_entry(9, false)).toBe(K.pfn_pte(9, K._PAGE_MIGRATION));
     expect(K.is_migration_entry(K.make_migration_entry(9, false))).toBe(true);
