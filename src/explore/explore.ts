@@ -225,17 +225,10 @@ export interface ExploreReport {
   trialHashes?: [number, number][];
 }
 
-interface Resolved {
-  scenario: Scenario;
-  strategy: ExploreStrategy;
+/** A campaign's options resolved: the report's own fields of the same names, and what only the trials need. */
+interface Resolved
+  extends Pick<ExploreReport, 'scenario' | 'strategy' | 'seed' | 'points' | 'opsPerActor' | 'mmSteps' | 'mmIntervalUs' | 'maxSteps' | 'livelockWindow'> {
   depth: number;
-  seed: number;
-  points: 'access' | 'events';
-  opsPerActor: number;
-  mmSteps: number;
-  mmIntervalUs: number;
-  maxSteps: number;
-  livelockWindow: number;
   pctSteps: number;
   /** SURW's expected interesting events per participant (the calibration trial's), [] when unused. */
   surwExpected: number[];
